@@ -1,0 +1,48 @@
+# Waypost developer commands. The README's two commands are `make run` and
+# `make test`; .ci/run calls `make test`.
+
+GO       ?= go
+SQLC     ?= $(shell command -v sqlc 2>/dev/null || echo $(HOME)/go/bin/sqlc)
+SQLC_VERSION := v1.31.1
+
+.PHONY: run test test-go test-ui test-js check generate sqlc-install postgres ui build
+
+## run: start PostgreSQL if needed, apply migrations, run manager + worker + provider
+run: postgres ui
+	$(GO) run ./cmd/waypost all
+
+## test: every test (Go with -race on real PostgreSQL, generated code freshness, UI and JS SDKs)
+test: postgres check test-go test-ui test-js
+
+test-go:
+	$(GO) test -race -count=1 ./...
+
+check:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@if [ -x "$(SQLC)" ]; then $(SQLC) diff && echo "sqlc: generated code is fresh"; \
+	 else echo "sqlc not installed: run 'make sqlc-install' to check generated code"; [ -z "$$CI" ] || exit 1; fi
+
+test-ui:
+	@if [ -f ui/package.json ]; then scripts/test-ui.sh; fi
+
+test-js:
+	@if [ -f sdk/js/package.json ]; then scripts/test-js.sh; fi
+
+## generate: regenerate db/ from sql/ with sqlc
+generate:
+	$(SQLC) generate
+
+sqlc-install:
+	$(GO) install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
+
+## postgres: make sure the local PostgreSQL answers (starts the Debian cluster if not)
+postgres:
+	@scripts/ensure-postgres.sh
+
+## ui: build the dashboard when its sources are newer than the build (needs npm)
+ui:
+	@if [ -f ui/package.json ]; then scripts/build-ui.sh; fi
+
+build: ui
+	$(GO) build -o bin/waypost ./cmd/waypost

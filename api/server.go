@@ -1,0 +1,112 @@
+// Package api is Waypost's management REST API (JSON under /api/v1), served
+// by `waypost manager`. Handlers decode and validate requests, call the
+// store, and answer; errors are typed (package errs) and mapped to HTTP
+// statuses in one place (respond.go). The OpenAPI description of every
+// route is served at /api/v1/openapi.json.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/waypost/waypost/internal/store"
+)
+
+// Server is the management API.
+type Server struct {
+	store  *store.Store
+	log    *slog.Logger
+	router chi.Router
+}
+
+// New builds the API on st. Extra route groups (the dashboard, later
+// features) can be mounted on Router().
+func New(st *store.Store, log *slog.Logger) *Server {
+	s := &Server{store: st, log: log}
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, s.recoverer, actorMiddleware)
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Get("/openapi.json", serveOpenAPI)
+		r.Get("/projects", s.listProjects)
+		r.Post("/projects", s.createProject)
+		r.Route("/projects/{project}", func(r chi.Router) {
+			r.Get("/", s.getProject)
+			r.Patch("/", s.renameProject)
+			r.Get("/environments", s.listEnvironments)
+			r.Post("/environments", s.createEnvironment)
+			r.Patch("/environments/{environment}", s.renameEnvironment)
+			r.Get("/environments/{environment}/sdk-keys", s.listSDKKeys)
+			r.Post("/environments/{environment}/sdk-keys", s.createSDKKey)
+			r.Delete("/environments/{environment}/sdk-keys/{id}", s.revokeSDKKey)
+			r.Get("/flags", s.listFlags)
+			r.Post("/flags", s.createFlag)
+			r.Get("/flags/{flag}", s.getFlag)
+			r.Patch("/flags/{flag}", s.updateFlag)
+			r.Post("/flags/{flag}/archive", s.archiveFlag)
+			r.Post("/flags/{flag}/restore", s.restoreFlag)
+			r.Patch("/flags/{flag}/environments/{environment}", s.updateState)
+			r.Get("/flags/{flag}/environments/{environment}/assignments", s.listAssignments)
+			r.Post("/flags/{flag}/environments/{environment}/assignments", s.setAssignments)
+			r.Post("/flags/{flag}/environments/{environment}/assignments/remove", s.removeAssignments)
+			r.Get("/events", s.listEvents)
+		})
+	})
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, errorBody{Error: errorDetail{Code: "not_found", Message: "no such route"}})
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: "method_not_allowed", Message: r.Method + " is not allowed here"}})
+	})
+	s.router = r
+	return s
+}
+
+// Router returns the chi router, to mount more routes.
+func (s *Server) Router() chi.Router { return s.router }
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(r.Context(), "panic serving request", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				writeJSON(w, http.StatusInternalServerError, errorBody{Error: errorDetail{Code: "internal", Message: "internal error; the server log has the details"}})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+var actorPattern = regexp.MustCompile(`^[\pL\pN@._:+ -]{1,200}$`)
+
+// actorMiddleware decides who is acting. Until authentication lands, a
+// caller may name itself with the X-Waypost-Actor header (validated); else
+// it is "api". An authentication middleware will replace this one and set
+// the authenticated user with store.WithActor.
+func actorMiddleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		actor := "api"
+		if h := r.Header.Get("X-Waypost-Actor"); h != "" {
+			if !actorPattern.MatchString(h) {
+				writeJSON(w, http.StatusBadRequest, errorBody{Error: errorDetail{Code: "bad_request", Field: "X-Waypost-Actor",
+					Message: "header must be 1 to 200 letters, digits, spaces or @._:+-"}})
+				return
+			}
+			actor = h
+		}
+		next.ServeHTTP(w, r.WithContext(store.WithActor(r.Context(), actor)))
+	})
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/waypost/waypost/api"
+	"github.com/waypost/waypost/internal/config"
+	"github.com/waypost/waypost/internal/migrate"
+	"github.com/waypost/waypost/internal/store"
+	"github.com/waypost/waypost/provider"
+	"github.com/waypost/waypost/worker"
+)
+
+// app carries what every role needs: configuration, logger and, once
+// opened, the database pool.
+type app struct {
+	cfg  *config.Config
+	log  *slog.Logger
+	pool *pgxpool.Pool
+}
+
+func (a *app) close() {
+	if a.pool != nil {
+		a.pool.Close()
+	}
+}
+
+// openPool connects to Waypost's database; when checkSchema is set it
+// refuses to continue on a schema older than this binary.
+func (a *app) openPool(ctx context.Context, checkSchema bool) error {
+	if a.pool != nil {
+		return nil
+	}
+	pool, err := pgxpool.New(ctx, a.cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("database %s: %w", config.RedactURL(a.cfg.DatabaseURL), err)
+	}
+	a.pool = pool
+	if checkSchema {
+		if err := migrate.Check(ctx, pool); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func runMigrate(ctx context.Context, a *app) error {
+	if err := migrate.EnsureDatabase(ctx, a.cfg.DatabaseURL, a.log); err != nil {
+		return err
+	}
+	if err := a.openPool(ctx, false); err != nil {
+		return err
+	}
+	applied, err := migrate.Up(ctx, a.pool, a.log)
+	if err != nil {
+		return err
+	}
+	a.log.Info("database is up to date", "applied_now", len(applied))
+	return nil
+}
+
+func runManager(ctx context.Context, a *app) error {
+	if err := a.openPool(ctx, true); err != nil {
+		return err
+	}
+	st := store.New(a.pool)
+	if err := provider.EnqueueWebhooksOnChange(st, a.pool, a.log); err != nil {
+		return err
+	}
+	srv := api.New(st, a.log)
+	mountDashboard(srv)
+	return serveHTTP(ctx, a, "manager", a.cfg.ManagerAddr, srv)
+}
+
+func runWorker(ctx context.Context, a *app) error {
+	if err := a.openPool(ctx, true); err != nil {
+		return err
+	}
+	client, err := worker.NewClient(a.pool, a.log, true, provider.WebhookJobs(a.pool, a.cfg.WebhookSecret, a.log))
+	if err != nil {
+		return err
+	}
+	return worker.Run(ctx, client)
+}
+
+func runProvider(ctx context.Context, a *app) error {
+	if err := a.openPool(ctx, true); err != nil {
+		return err
+	}
+	p, err := provider.New(provider.Config{
+		Pool: a.pool, Log: a.log, WebhookSecret: a.cfg.WebhookSecret, WebhookURL: a.cfg.ProviderURL + "/internal/webhook",
+		SnapshotFile: a.cfg.SnapshotFile, CORSOrigins: a.cfg.CORSOrigins,
+	})
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return p.Run(gctx) })
+	g.Go(func() error { return serveHTTP(gctx, a, "provider", a.cfg.ProviderAddr, p.Handler()) })
+	return g.Wait()
+}
+
+func runAll(ctx context.Context, a *app) error {
+	if err := runMigrate(ctx, a); err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return runManager(gctx, a) })
+	g.Go(func() error { return runWorker(gctx, a) })
+	g.Go(func() error { return runProvider(gctx, a) })
+	return g.Wait()
+}
+
+// serveHTTP serves h on addr until ctx ends, then shuts down gracefully.
+func serveHTTP(ctx context.Context, a *app, name, addr string, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s: listen on %s: %w", name, addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	a.log.Info("listening", "role", name, "addr", "http://"+ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("%s: %w", name, err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: shutdown: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,203 @@
+// Package config holds Waypost's settings. Each option has a command-line
+// flag, a WAYPOST_* environment variable, a default that works against a
+// local PostgreSQL, and a validator; secrets are never printed (String
+// masks them) and may be read from a file with the _FILE variant of their
+// variable (WAYPOST_WEBHOOK_SECRET_FILE=/run/secrets/...).
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of one waypost process.
+type Config struct {
+	DatabaseURL   string
+	ManagerAddr   string
+	ProviderAddr  string
+	ProviderURL   string // how workers reach this provider (webhook base URL); derived from ProviderAddr when empty
+	LogFormat     string
+	LogLevel      slog.Level
+	WebhookSecret string
+	SecretKey     string
+	ShutdownGrace time.Duration
+	SnapshotFile  string   // provider: last good state on disk ("" = none)
+	CORSOrigins   []string // provider: browser origins allowed on OFREP
+}
+
+type option struct {
+	name, env, usage string
+	secret           bool
+	set              func(string) error
+	get              func() string
+}
+
+// Options binds every option to fs and returns a function that applies
+// environment variables (for options not given as flags) and validates.
+func (c *Config) Options(fs *flag.FlagSet) func() error {
+	opts := []option{
+		{name: "database-url", env: "WAYPOST_DATABASE_URL", usage: "PostgreSQL URL of Waypost's own database",
+			set: str(&c.DatabaseURL), get: func() string { return c.DatabaseURL }},
+		{name: "manager-addr", env: "WAYPOST_MANAGER_ADDR", usage: "listen address of the manager (REST API, dashboard)",
+			set: addr(&c.ManagerAddr), get: func() string { return c.ManagerAddr }},
+		{name: "provider-addr", env: "WAYPOST_PROVIDER_ADDR", usage: "listen address of the flag provider (SDK streams, OFREP)",
+			set: addr(&c.ProviderAddr), get: func() string { return c.ProviderAddr }},
+		{name: "provider-url", env: "WAYPOST_PROVIDER_URL", usage: "base URL at which workers reach this provider's webhook (default: http://<provider-addr>)",
+			set: str(&c.ProviderURL), get: func() string { return c.ProviderURL }},
+		{name: "log-format", env: "WAYPOST_LOG_FORMAT", usage: "log format: text or json",
+			set: oneOf(&c.LogFormat, "text", "json"), get: func() string { return c.LogFormat }},
+		{name: "log-level", env: "WAYPOST_LOG_LEVEL", usage: "log level: debug, info, warn or error",
+			set: func(s string) error { return c.LogLevel.UnmarshalText([]byte(s)) }, get: func() string { return c.LogLevel.String() }},
+		{name: "webhook-secret", env: "WAYPOST_WEBHOOK_SECRET", usage: "shared secret signing webhooks from workers to providers",
+			secret: true, set: str(&c.WebhookSecret), get: func() string { return c.WebhookSecret }},
+		{name: "secret-key", env: "WAYPOST_SECRET_KEY", usage: "key encrypting stored credentials (32+ characters)",
+			secret: true, set: str(&c.SecretKey), get: func() string { return c.SecretKey }},
+		{name: "provider-snapshot-file", env: "WAYPOST_PROVIDER_SNAPSHOT_FILE", usage: "provider: file keeping the last good flag state, so a restart serves even while the database is down",
+			set: str(&c.SnapshotFile), get: func() string { return c.SnapshotFile }},
+		{name: "cors-origins", env: "WAYPOST_CORS_ORIGINS", usage: "provider: comma-separated browser origins allowed to call OFREP (* for any)",
+			set: func(s string) error {
+				c.CORSOrigins = nil
+				for _, o := range strings.Split(s, ",") {
+					if o = strings.TrimSpace(o); o != "" {
+						c.CORSOrigins = append(c.CORSOrigins, o)
+					}
+				}
+				if len(c.CORSOrigins) == 0 {
+					return errors.New("must name at least one origin, or *")
+				}
+				return nil
+			}, get: func() string { return strings.Join(c.CORSOrigins, ",") }},
+		{name: "shutdown-grace", env: "WAYPOST_SHUTDOWN_GRACE", usage: "how long to wait for in-flight work on SIGINT/SIGTERM",
+			set: dur(&c.ShutdownGrace), get: func() string { return c.ShutdownGrace.String() }},
+	}
+	// Defaults.
+	c.DatabaseURL = "postgres://postgres@127.0.0.1:5432/waypost?sslmode=disable"
+	c.ManagerAddr = "127.0.0.1:8080"
+	c.ProviderAddr = "127.0.0.1:8081"
+	c.LogFormat = "text"
+	c.LogLevel = slog.LevelInfo
+	c.WebhookSecret = "waypost-dev-webhook-secret-change-me"
+	c.ShutdownGrace = 10 * time.Second
+	c.CORSOrigins = []string{"*"}
+
+	for _, o := range opts {
+		o := o
+		fs.Func(o.name, o.usage+" (env "+o.env+")", o.set)
+	}
+	return func() error {
+		given := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		var problems []string
+		for _, o := range opts {
+			if given[o.name] {
+				continue
+			}
+			v, ok := os.LookupEnv(o.env)
+			if o.secret {
+				if path, fok := os.LookupEnv(o.env + "_FILE"); fok {
+					b, err := os.ReadFile(path)
+					if err != nil {
+						problems = append(problems, fmt.Sprintf("%s_FILE: %v", o.env, err))
+						continue
+					}
+					v, ok = strings.TrimSpace(string(b)), true
+				}
+			}
+			if !ok {
+				continue
+			}
+			if err := o.set(v); err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %v", o.env, err))
+			}
+		}
+		if c.ProviderURL == "" {
+			c.ProviderURL = "http://" + c.ProviderAddr
+		}
+		if c.SecretKey != "" && len(c.SecretKey) < 32 {
+			problems = append(problems, "WAYPOST_SECRET_KEY: must be at least 32 characters")
+		}
+		if len(problems) > 0 {
+			sort.Strings(problems)
+			return errors.New("configuration: " + strings.Join(problems, "; "))
+		}
+		return nil
+	}
+}
+
+func str(p *string) func(string) error {
+	return func(s string) error {
+		if s == "" {
+			return errors.New("must not be empty")
+		}
+		*p = s
+		return nil
+	}
+}
+
+func addr(p *string) func(string) error {
+	return func(s string) error {
+		if _, _, err := net.SplitHostPort(s); err != nil {
+			return fmt.Errorf("must be host:port: %w", err)
+		}
+		*p = s
+		return nil
+	}
+}
+
+func oneOf(p *string, allowed ...string) func(string) error {
+	return func(s string) error {
+		for _, a := range allowed {
+			if s == a {
+				*p = s
+				return nil
+			}
+		}
+		return fmt.Errorf("must be one of %s", strings.Join(allowed, ", "))
+	}
+}
+
+func dur(p *time.Duration) func(string) error {
+	return func(s string) error {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return errors.New("must be a duration such as 10s")
+		}
+		*p = d
+		return nil
+	}
+}
+
+// Logger builds the process logger from the configuration.
+func (c *Config) Logger() *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// LogValue lets slog print a Config with secrets masked and the database
+// password redacted.
+func (c *Config) LogValue() slog.Value {
+	mask := func(s string) string {
+		if s == "" {
+			return "(unset)"
+		}
+		return "(set)"
+	}
+	return slog.GroupValue(
+		slog.String("database_url", RedactURL(c.DatabaseURL)),
+		slog.String("manager_addr", c.ManagerAddr),
+		slog.String("provider_addr", c.ProviderAddr),
+		slog.String("provider_url", c.ProviderURL),
+		slog.String("webhook_secret", mask(c.WebhookSecret)),
+		slog.String("secret_key", mask(c.SecretKey)),
+	)
+}

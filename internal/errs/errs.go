@@ -1,0 +1,112 @@
+// Package errs holds Waypost's typed errors. Storage and domain code return
+// them; the API maps their Kind to an HTTP status in exactly one place
+// (api/respond.go). Anything that is not an *Error is an internal failure:
+// logged, and answered with a generic 500 that leaks nothing.
+package errs
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies an error by what the caller can do about it.
+type Kind int
+
+const (
+	// KindInternal is a failure of Waypost or its database; not the caller's fault.
+	KindInternal Kind = iota
+	// KindBadRequest: the request could not be read (malformed JSON, unknown field).
+	KindBadRequest
+	// KindInvalid: the request was read but a value breaks a rule (names Field).
+	KindInvalid
+	// KindNotFound: the named resource does not exist.
+	KindNotFound
+	// KindConflict: duplicate key, or the resource changed since the caller read it.
+	KindConflict
+	// KindUnauthorized: no or unknown credentials.
+	KindUnauthorized
+	// KindForbidden: credentials valid but not allowed here.
+	KindForbidden
+	// KindUnavailable: a dependency (an events database, say) cannot be reached.
+	KindUnavailable
+)
+
+// Error is a typed, user-facing error.
+type Error struct {
+	Kind    Kind
+	Code    string // stable machine-readable code, e.g. "not_found", "version_conflict"
+	Message string // human-readable, safe to show
+	Field   string // JSON path of the offending field, for KindInvalid
+	Current any    // for version conflicts: the current state of the resource
+	Err     error  // optional cause (not shown to callers)
+}
+
+func (e *Error) Error() string {
+	msg := e.Message
+	if e.Field != "" {
+		msg = e.Field + ": " + msg
+	}
+	if e.Err != nil {
+		return msg + ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// As returns the *Error in err's chain, if any.
+func As(err error) (*Error, bool) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e, true
+	}
+	return nil, false
+}
+
+// IsKind reports whether err carries a typed error of kind k.
+func IsKind(err error, k Kind) bool {
+	e, ok := As(err)
+	return ok && e.Kind == k
+}
+
+// BadRequest reports an unreadable request.
+func BadRequest(format string, a ...any) *Error {
+	return &Error{Kind: KindBadRequest, Code: "bad_request", Message: fmt.Sprintf(format, a...)}
+}
+
+// Invalid reports a rule broken by the value at field.
+func Invalid(field, format string, a ...any) *Error {
+	return &Error{Kind: KindInvalid, Code: "invalid", Field: field, Message: fmt.Sprintf(format, a...)}
+}
+
+// NotFound reports a missing resource, e.g. NotFound("flag %q", key).
+func NotFound(format string, a ...any) *Error {
+	return &Error{Kind: KindNotFound, Code: "not_found", Message: fmt.Sprintf(format, a...) + " not found"}
+}
+
+// Duplicate reports a unique-key conflict.
+func Duplicate(field, format string, a ...any) *Error {
+	return &Error{Kind: KindConflict, Code: "duplicate", Field: field, Message: fmt.Sprintf(format, a...)}
+}
+
+// VersionConflict reports a stale update; current is the state the caller
+// should re-read and re-apply its change to.
+func VersionConflict(what string, current any) *Error {
+	return &Error{Kind: KindConflict, Code: "version_conflict",
+		Message: what + " was changed by someone else; re-apply your change to the current version", Current: current}
+}
+
+// Unauthorized reports missing or unknown credentials.
+func Unauthorized(msg string) *Error {
+	return &Error{Kind: KindUnauthorized, Code: "unauthorized", Message: msg}
+}
+
+// Forbidden reports credentials that may not do this.
+func Forbidden(msg string) *Error {
+	return &Error{Kind: KindForbidden, Code: "forbidden", Message: msg}
+}
+
+// Unavailable reports an unreachable dependency.
+func Unavailable(msg string, cause error) *Error {
+	return &Error{Kind: KindUnavailable, Code: "unavailable", Message: msg, Err: cause}
+}

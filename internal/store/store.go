@@ -1,0 +1,119 @@
+// Package store is Waypost's data layer: the only package that touches the
+// sqlc-generated code in db/. It maps rows to the domain types of package
+// model, turns PostgreSQL errors into typed errs.Error values, and runs
+// every change in one transaction that carries the actor (read by the
+// flag-event triggers through the waypost.actor setting). Every method
+// validates its input (the model request types' Validate), so callers other
+// than the REST API are held to the same rules.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/waypost/waypost/db"
+	"github.com/waypost/waypost/internal/errs"
+)
+
+// ChangeHook runs inside every transaction that changes flag data, before
+// commit; an error rolls the change back. The delivery layer uses it to
+// enqueue webhook jobs in the same transaction (River's InsertTx).
+type ChangeHook func(ctx context.Context, tx pgx.Tx) error
+
+// Store reads and writes Waypost's database.
+type Store struct {
+	pool  *pgxpool.Pool
+	hooks []ChangeHook
+}
+
+// New returns a Store on pool.
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+// Pool returns the underlying connection pool.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// OnChange registers a hook run in every changing transaction. Register
+// hooks before serving requests.
+func (s *Store) OnChange(h ChangeHook) { s.hooks = append(s.hooks, h) }
+
+type actorKey struct{}
+
+// WithActor returns a context whose changes are logged as made by actor.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// ActorFrom returns the actor set by WithActor, or "api".
+func ActorFrom(ctx context.Context) string {
+	if a, ok := ctx.Value(actorKey{}).(string); ok && a != "" {
+		return a
+	}
+	return "api"
+}
+
+func (s *Store) queries() *db.Queries { return db.New(s.pool) }
+
+// change runs fn in a transaction tagged with the context's actor, then the
+// change hooks, then commits.
+func (s *Store) change(ctx context.Context, fn func(q *db.Queries) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
+	q := db.New(tx)
+	if err := q.SetActor(ctx, ActorFrom(ctx)); err != nil {
+		return fmt.Errorf("set actor: %w", err)
+	}
+	if err := fn(q); err != nil {
+		return err
+	}
+	for _, h := range s.hooks {
+		if err := h(ctx, tx); err != nil {
+			return fmt.Errorf("change hook: %w", err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return mapErr(fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}
+
+// mapErr turns PostgreSQL constraint errors into typed errors; anything
+// else is returned unchanged (an internal error).
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := errs.As(err); ok {
+		return err
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505": // unique_violation
+			return &errs.Error{Kind: errs.KindConflict, Code: "duplicate", Field: uniqueField(pgErr.ConstraintName),
+				Message: "already exists", Err: err}
+		case "23514": // check_violation
+			return &errs.Error{Kind: errs.KindInvalid, Code: "invalid", Message: pgErr.Message, Err: err}
+		case "40001", "40P01": // serialization failure, deadlock
+			return &errs.Error{Kind: errs.KindConflict, Code: "retry", Message: "concurrent change, please retry", Err: err}
+		}
+	}
+	return err
+}
+
+func uniqueField(constraint string) string {
+	switch constraint {
+	case "projects_key_key", "environments_project_id_key_key", "flags_project_id_key_key":
+		return "key"
+	}
+	return ""
+}
+
+func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }

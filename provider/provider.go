@@ -1,0 +1,194 @@
+package provider
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/waypost/waypost/sdk/eval"
+)
+
+// Config configures a Provider. Zero durations take the defaults shown.
+type Config struct {
+	Pool          *pgxpool.Pool
+	Log           *slog.Logger
+	WebhookSecret string // HMAC key shared with workers
+	// WebhookURL is registered in the providers table for workers to call
+	// (e.g. http://10.0.0.5:8081/internal/webhook); empty: do not register.
+	WebhookURL        string
+	SnapshotFile      string        // optional: last good state, to start without the database
+	HeartbeatInterval time.Duration // SSE ": ping" interval (15 s)
+	CheckInterval     time.Duration // periodic revision check, the last resort (60 s)
+	WriteTimeout      time.Duration // a write stuck this long closes the stream (2 s)
+	Writers           int           // goroutines writing to streams (32)
+	CORSOrigins       []string      // allowed browser origins for OFREP ("*" allows any)
+}
+
+func (c *Config) defaults() {
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = 15 * time.Second
+	}
+	if c.CheckInterval <= 0 {
+		c.CheckInterval = 60 * time.Second
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 2 * time.Second
+	}
+	if c.Writers <= 0 {
+		c.Writers = 32
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	if len(c.CORSOrigins) == 0 {
+		c.CORSOrigins = []string{"*"}
+	}
+}
+
+// world is everything the provider serves, replaced as a whole.
+type world struct {
+	envs map[int64]*envState
+	keys map[keyHash]keyInfo
+}
+
+// Provider holds flag sets in memory and serves them. Create with New,
+// then run Run (data in) and serve Handler (data out).
+type Provider struct {
+	cfg Config
+	id  string
+	log *slog.Logger
+
+	mu    sync.Mutex // serialises changes of world
+	world atomic.Pointer[world]
+	ready atomic.Bool
+
+	hubsMu sync.Mutex
+	hubs   map[int64]*hub
+	queue  chan *stream
+
+	replay  *replayCache
+	metrics *metrics
+	// learned records when each revision was applied (for latency figures).
+	lastApply atomic.Int64
+}
+
+// New validates cfg and returns a provider that serves nothing until Run
+// has loaded state.
+func New(cfg Config) (*Provider, error) {
+	cfg.defaults()
+	if cfg.Pool == nil {
+		return nil, errors.New("provider: a database pool is required")
+	}
+	if len(cfg.WebhookSecret) < 16 {
+		return nil, errors.New("provider: the webhook secret must be at least 16 characters")
+	}
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, fmt.Errorf("provider id: %w", err)
+	}
+	p := &Provider{
+		cfg: cfg, id: hex.EncodeToString(b[:]), log: cfg.Log.With("component", "provider"),
+		hubs: map[int64]*hub{}, queue: make(chan *stream, 1<<16),
+		replay: newReplayCache(), metrics: newMetrics(),
+	}
+	p.world.Store(&world{envs: map[int64]*envState{}, keys: map[keyHash]keyInfo{}})
+	return p, nil
+}
+
+// ID is this provider instance's random id (its row in the providers table).
+func (p *Provider) ID() string { return p.id }
+
+// Ready reports whether the provider has state to serve.
+func (p *Provider) Ready() bool { return p.ready.Load() }
+
+// Revision returns the revision held for an environment (0 if none).
+func (p *Provider) Revision(envID int64) int64 {
+	if st := p.world.Load().envs[envID]; st != nil {
+		return st.revision
+	}
+	return 0
+}
+
+// applySet installs a flag set for envID if it is newer than the one held.
+// It reports whether it changed anything.
+func (p *Provider) applySet(envID int64, set *eval.FlagSet, cause string) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cur := p.world.Load()
+	prev := cur.envs[envID]
+	if prev != nil && set.Revision <= prev.revision {
+		return false, nil
+	}
+	st, err := newEnvState(envID, set, prev)
+	if err != nil {
+		p.metrics.reloadFailed.Add(1)
+		return false, err
+	}
+	envs := make(map[int64]*envState, len(cur.envs)+1)
+	for k, v := range cur.envs {
+		envs[k] = v
+	}
+	envs[envID] = st
+	p.world.Store(&world{envs: envs, keys: cur.keys})
+	p.lastApply.Store(time.Now().UnixNano())
+	p.metrics.reload(cause)
+	p.hub(envID).broadcast(st)
+	p.log.Debug("applied revision", "environment", st.key, "revision", st.revision, "cause", cause)
+	return true, nil
+}
+
+// applyKeys replaces the valid keys of the given environments (all
+// environments when envIDs is nil) and disconnects streams of keys that
+// are no longer valid.
+func (p *Provider) applyKeys(keys map[keyHash]keyInfo, envIDs []int64) {
+	p.mu.Lock()
+	cur := p.world.Load()
+	next := make(map[keyHash]keyInfo, len(cur.keys)+len(keys))
+	if envIDs != nil {
+		only := map[int64]bool{}
+		for _, id := range envIDs {
+			only[id] = true
+		}
+		for h, k := range cur.keys {
+			if !only[k.envID] {
+				next[h] = k
+			}
+		}
+	}
+	for h, k := range keys {
+		next[h] = k
+	}
+	p.world.Store(&world{envs: cur.envs, keys: next})
+	p.mu.Unlock()
+
+	p.hubsMu.Lock()
+	hubs := make([]*hub, 0, len(p.hubs))
+	for _, h := range p.hubs {
+		hubs = append(hubs, h)
+	}
+	p.hubsMu.Unlock()
+	for _, h := range hubs {
+		h.revokeMissing(next)
+	}
+}
+
+// lookupKey authenticates an SDK key.
+func (p *Provider) lookupKey(secret string) (keyInfo, *envState, bool) {
+	if secret == "" {
+		return keyInfo{}, nil, false
+	}
+	w := p.world.Load()
+	k, ok := w.keys[hashKey(secret)]
+	if !ok {
+		return keyInfo{}, nil, false
+	}
+	p.metrics.touchKey(k.id)
+	return k, w.envs[k.envID], true
+}

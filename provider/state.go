@@ -1,0 +1,121 @@
+package provider
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/waypost/waypost/sdk/eval"
+)
+
+// envState is one environment at one revision, encoded once for every
+// connection that needs it. It is immutable once built.
+type envState struct {
+	id       int64
+	project  string
+	key      string
+	revision int64
+
+	set      *eval.FlagSet
+	snap     *eval.Snapshot
+	body     []byte            // JSON flag set (GET /v1/flags)
+	etag     string            // quoted revision
+	put      []byte            // SSE "put" event
+	flagJSON map[string][]byte // per-flag JSON, to compute patches
+	// patch turns the previous revision into this one (nil for the first).
+	patch *patchEvent
+}
+
+type patchEvent struct {
+	base  int64
+	bytes []byte // SSE "patch" event
+	keys  []string
+}
+
+type patchBody struct {
+	Revision     int64       `json:"revision"`
+	BaseRevision int64       `json:"baseRevision"`
+	Flags        []eval.Flag `json:"flags"`
+	Deleted      []string    `json:"deleted"`
+}
+
+// newEnvState compiles set and encodes it; prev (may be nil) is the state
+// it replaces, used to build the patch event.
+func newEnvState(id int64, set *eval.FlagSet, prev *envState) (*envState, error) {
+	snap, err := eval.Compile(set)
+	if err != nil {
+		return nil, fmt.Errorf("environment %d revision %d: %w", id, set.Revision, err)
+	}
+	body, err := json.Marshal(set)
+	if err != nil {
+		return nil, fmt.Errorf("encode flag set: %w", err)
+	}
+	st := &envState{
+		id: id, project: set.Project, key: set.Environment, revision: set.Revision,
+		set: set, snap: snap, body: body,
+		etag:     `"` + strconv.FormatInt(set.Revision, 10) + `"`,
+		put:      sseEvent("put", set.Revision, body),
+		flagJSON: make(map[string][]byte, len(set.Flags)),
+	}
+	for i := range set.Flags {
+		b, err := json.Marshal(&set.Flags[i])
+		if err != nil {
+			return nil, fmt.Errorf("encode flag %q: %w", set.Flags[i].Key, err)
+		}
+		st.flagJSON[set.Flags[i].Key] = b
+	}
+	if prev != nil && prev.revision < st.revision {
+		st.patch = buildPatch(prev, st)
+	}
+	return st, nil
+}
+
+func buildPatch(prev, next *envState) *patchEvent {
+	p := patchBody{Revision: next.revision, BaseRevision: prev.revision, Flags: []eval.Flag{}, Deleted: []string{}}
+	var keys []string
+	for i := range next.set.Flags {
+		f := &next.set.Flags[i]
+		if old, ok := prev.flagJSON[f.Key]; !ok || !bytes.Equal(old, next.flagJSON[f.Key]) {
+			p.Flags = append(p.Flags, *f)
+			keys = append(keys, f.Key)
+		}
+	}
+	for k := range prev.flagJSON {
+		if _, ok := next.flagJSON[k]; !ok {
+			p.Deleted = append(p.Deleted, k)
+			keys = append(keys, k)
+		}
+	}
+	b, err := json.Marshal(p)
+	if err != nil { // cannot happen: the same flags encoded above
+		return nil
+	}
+	return &patchEvent{base: prev.revision, bytes: sseEvent("patch", next.revision, b), keys: keys}
+}
+
+// sseEvent encodes one server-sent event; data is single-line JSON.
+func sseEvent(name string, id int64, data []byte) []byte {
+	var b bytes.Buffer
+	b.Grow(len(data) + len(name) + 40)
+	b.WriteString("event: ")
+	b.WriteString(name)
+	b.WriteString("\nid: ")
+	b.WriteString(strconv.FormatInt(id, 10))
+	b.WriteString("\ndata: ")
+	b.Write(data)
+	b.WriteString("\n\n")
+	return b.Bytes()
+}
+
+// keyInfo is what the provider knows of a valid SDK key.
+type keyInfo struct {
+	id     int64
+	envID  int64
+	server bool
+}
+
+type keyHash [sha256.Size]byte
+
+func hashKey(secret string) keyHash { return sha256.Sum256([]byte(secret)) }

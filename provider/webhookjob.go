@@ -1,0 +1,201 @@
+package provider
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/waypost/waypost/db"
+	"github.com/waypost/waypost/internal/store"
+	"github.com/waypost/waypost/worker"
+)
+
+// WebhookArgs is the River job that pushes one environment's state to one
+// provider. The job sends the state current when it runs (never older than
+// Revision), so a delayed or retried job never pushes stale data.
+type WebhookArgs struct {
+	ProviderID    string `json:"provider_id"`
+	EnvironmentID int64  `json:"environment_id"`
+	Revision      int64  `json:"revision"`
+}
+
+// Kind is the River job kind.
+func (WebhookArgs) Kind() string { return "provider_webhook" }
+
+// InsertOpts: a few quick retries; LISTEN/NOTIFY heals whatever is left.
+func (WebhookArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 8, Queue: river.QueueDefault}
+}
+
+type webhookWorker struct {
+	river.WorkerDefaults[WebhookArgs]
+	pool   *pgxpool.Pool
+	secret string
+	client *http.Client
+	log    *slog.Logger
+}
+
+// WebhookJobs registers the webhook delivery worker.
+func WebhookJobs(pool *pgxpool.Pool, secret string, log *slog.Logger) worker.Registration {
+	return func(workers *river.Workers, _ *river.Config) error {
+		return river.AddWorkerSafely(workers, &webhookWorker{pool: pool, secret: secret, log: log,
+			client: &http.Client{Timeout: 5 * time.Second}})
+	}
+}
+
+func (w *webhookWorker) Timeout(*river.Job[WebhookArgs]) time.Duration { return 15 * time.Second }
+
+// NextRetry backs off quadratically (1 s, 4 s, 9 s, ...): providers that
+// are briefly down get the change soon after they are back.
+func (w *webhookWorker) NextRetry(job *river.Job[WebhookArgs]) time.Time {
+	n := time.Duration(job.Attempt)
+	return time.Now().Add(n * n * time.Second)
+}
+
+func (w *webhookWorker) Work(ctx context.Context, job *river.Job[WebhookArgs]) error {
+	q := db.New(w.pool)
+	prov, err := q.GetLiveProvider(ctx, job.Args.ProviderID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return river.JobCancel(fmt.Errorf("provider %s is gone (no heartbeat for a minute)", job.Args.ProviderID))
+	}
+	if err != nil {
+		return fmt.Errorf("look up provider: %w", err)
+	}
+	payload, err := BuildWebhookPayload(ctx, w.pool, job.Args.EnvironmentID)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("encode webhook: %w", err)
+	}
+	status, err := PostWebhook(ctx, w.client, prov.WebhookUrl, w.secret, body)
+	if err != nil {
+		return fmt.Errorf("deliver to provider %s: %w", prov.ID, err)
+	}
+	switch {
+	case status/100 == 2:
+		return nil
+	case status == http.StatusUnauthorized:
+		// A signature mismatch will not fix itself by retrying.
+		return river.JobCancel(fmt.Errorf("provider %s rejected the signature: check WAYPOST_WEBHOOK_SECRET on both", prov.ID))
+	default:
+		return fmt.Errorf("provider %s answered %d", prov.ID, status)
+	}
+}
+
+// BuildWebhookPayload reads an environment's current state and keys.
+func BuildWebhookPayload(ctx context.Context, pool *pgxpool.Pool, envID int64) (*WebhookPayload, error) {
+	set, err := loadEnvironment(ctx, pool, envID)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := loadKeys(ctx, pool)
+	if err != nil {
+		return nil, err
+	}
+	out := &WebhookPayload{EnvironmentID: envID, Revision: set.Revision, FlagSet: set, Keys: []WebhookKey{}}
+	for h, k := range keys {
+		if k.envID != envID {
+			continue
+		}
+		kind := "client"
+		if k.server {
+			kind = "server"
+		}
+		out.Keys = append(out.Keys, WebhookKey{ID: k.id, Kind: kind, SHA256: hex.EncodeToString(h[:])})
+	}
+	return out, nil
+}
+
+// PostWebhook signs and sends body; it returns the response status.
+func PostWebhook(ctx context.Context, client *http.Client, url, secret string, body []byte) (int, error) {
+	now := time.Now()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(headerTimestamp, strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set(headerSignature, Sign(secret, now, body))
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 1<<16))
+	_ = res.Body.Close()
+	return res.StatusCode, nil
+}
+
+// EnqueueWebhooksOnChange makes every change made through st enqueue, in
+// the same transaction, one webhook job per live provider and changed
+// environment (River InsertManyTx). The environments changed are those the
+// revision triggers recorded in waypost.changed_environments.
+func EnqueueWebhooksOnChange(st *store.Store, pool *pgxpool.Pool, log *slog.Logger) error {
+	client, err := worker.NewClient(pool, log, false, WebhookJobs(pool, "unused-by-inserts", log))
+	if err != nil {
+		return err
+	}
+	st.OnChange(func(ctx context.Context, tx pgx.Tx) error {
+		var changed string
+		if err := tx.QueryRow(ctx, "SELECT coalesce(current_setting('waypost.changed_environments', true), '')").Scan(&changed); err != nil {
+			return fmt.Errorf("read changed environments: %w", err)
+		}
+		ids := parseIDs(changed)
+		if len(ids) == 0 {
+			return nil
+		}
+		provs, err := db.New(tx).ListLiveProviders(ctx)
+		if err != nil || len(provs) == 0 {
+			return err
+		}
+		rows, err := tx.Query(ctx, "SELECT id, revision FROM environments WHERE id = ANY($1)", ids)
+		if err != nil {
+			return fmt.Errorf("read revisions: %w", err)
+		}
+		revs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct {
+			ID       int64
+			Revision int64
+		}])
+		if err != nil {
+			return fmt.Errorf("read revisions: %w", err)
+		}
+		var params []river.InsertManyParams
+		for _, p := range provs {
+			for _, r := range revs {
+				params = append(params, river.InsertManyParams{Args: WebhookArgs{ProviderID: p.ID, EnvironmentID: r.ID, Revision: r.Revision}})
+			}
+		}
+		if _, err := client.InsertManyTx(ctx, tx, params); err != nil {
+			return fmt.Errorf("enqueue webhooks: %w", err)
+		}
+		return nil
+	})
+	return nil
+}
+
+func parseIDs(s string) []int64 {
+	seen := map[int64]bool{}
+	var out []int64
+	for _, part := range strings.Split(s, ",") {
+		id, err := strconv.ParseInt(strings.TrimSpace(part), 10, 64)
+		if err == nil && id > 0 && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}

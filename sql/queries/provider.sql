@@ -1,0 +1,47 @@
+-- name: ListEnvironmentRevisions :many
+SELECT e.id, e.key, p.key AS project_key, e.revision
+  FROM environments e JOIN projects p ON p.id = e.project_id
+ ORDER BY e.id;
+
+-- name: GetEnvironmentRevision :one
+SELECT e.id, e.key, p.key AS project_key, e.revision
+  FROM environments e JOIN projects p ON p.id = e.project_id
+ WHERE e.id = $1;
+
+-- name: SnapshotFlags :many
+-- The live (not archived) flags of one environment with their state.
+SELECT f.key, f.kind, f.variants, s.enabled, s.off_variant, s.rollout, s.salt, s.version
+  FROM flags f JOIN flag_states s ON s.flag_id = f.id
+ WHERE s.environment_id = $1 AND f.archived_at IS NULL
+ ORDER BY f.key;
+
+-- name: SnapshotAssignments :many
+SELECT f.key AS flag_key, a.user_id, a.variant
+  FROM custom_assignments a JOIN flags f ON f.id = a.flag_id
+ WHERE a.environment_id = $1 AND f.archived_at IS NULL
+ ORDER BY f.key, a.user_id;
+
+-- name: ActiveSDKKeys :many
+SELECT id, environment_id, kind, key_hash FROM sdk_keys WHERE revoked_at IS NULL;
+
+-- name: TouchSDKKeys :exec
+UPDATE sdk_keys SET last_used_at = now() WHERE id = ANY (sqlc.arg(ids)::bigint[]);
+
+-- name: RegisterProvider :exec
+INSERT INTO providers (id, webhook_url) VALUES ($1, $2)
+ON CONFLICT (id) DO UPDATE SET webhook_url = excluded.webhook_url, last_seen_at = now();
+
+-- name: HeartbeatProvider :execrows
+UPDATE providers SET last_seen_at = now() WHERE id = $1;
+
+-- name: DeleteProvider :exec
+DELETE FROM providers WHERE id = $1;
+
+-- name: DeleteStaleProviders :exec
+DELETE FROM providers WHERE last_seen_at < now() - interval '10 minutes';
+
+-- name: ListLiveProviders :many
+SELECT id, webhook_url FROM live_providers ORDER BY id;
+
+-- name: GetLiveProvider :one
+SELECT id, webhook_url FROM live_providers WHERE id = $1;
