@@ -26,9 +26,12 @@ type Config struct {
 	SnapshotFile      string        // optional: last good state, to start without the database
 	HeartbeatInterval time.Duration // SSE ": ping" interval (15 s)
 	CheckInterval     time.Duration // periodic revision check, the last resort (60 s)
-	WriteTimeout      time.Duration // a write stuck this long closes the stream (2 s)
+	WriteTimeout      time.Duration // a write stuck this long closes the stream (250 ms)
 	Writers           int           // goroutines writing to streams (32)
 	CORSOrigins       []string      // allowed browser origins for OFREP ("*" allows any)
+	// DisableNotify turns LISTEN/NOTIFY and the periodic check off, leaving
+	// webhooks as the only way in (used to test each path on its own).
+	DisableNotify bool
 }
 
 func (c *Config) defaults() {
@@ -39,7 +42,7 @@ func (c *Config) defaults() {
 		c.CheckInterval = 60 * time.Second
 	}
 	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = 2 * time.Second
+		c.WriteTimeout = 250 * time.Millisecond
 	}
 	if c.Writers <= 0 {
 		c.Writers = 32

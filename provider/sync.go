@@ -51,16 +51,23 @@ func (p *Provider) Run(ctx context.Context) error {
 		}
 	}
 
+	// Register before loading: every change committed after this point gets
+	// a webhook, and everything before it is in the initial load.
+	q := db.New(p.cfg.Pool)
+	p.register(ctx, q)
 	r := &reloader{p: p, wake: make(chan struct{}, 1), wanted: map[int64]int64{}}
 	if err := p.initialLoad(ctx, r); err != nil {
 		return nil // ctx ended
 	}
 
-	wg.Add(4)
+	wg.Add(2)
 	go func() { defer wg.Done(); r.run(ctx) }()
-	go func() { defer wg.Done(); p.listen(ctx, r) }()
-	go func() { defer wg.Done(); p.periodic(ctx, r) }()
 	go func() { defer wg.Done(); p.registration(ctx) }()
+	if !p.cfg.DisableNotify {
+		wg.Add(2)
+		go func() { defer wg.Done(); p.listen(ctx, r) }()
+		go func() { defer wg.Done(); p.periodic(ctx, r) }()
+	}
 	<-ctx.Done()
 	return nil
 }
@@ -127,9 +134,14 @@ func (r *reloader) run(ctx context.Context) {
 		r.wanted, r.cause = map[int64]int64{}, map[int64]string{}
 		r.mu.Unlock()
 		changed := false
+		keysFresh := false
 		for envID, rev := range wanted {
 			if rev > 0 && rev <= r.p.Revision(envID) {
 				continue
+			}
+			if !keysFresh { // keys first: a revoked key gets no newer state
+				r.reloadKeys(ctx)
+				keysFresh = true
 			}
 			ok, err := r.reloadEnv(ctx, envID, causes[envID])
 			if err != nil {
@@ -145,7 +157,6 @@ func (r *reloader) run(ctx context.Context) {
 			changed = changed || ok
 		}
 		if changed {
-			r.reloadKeys(ctx)
 			r.p.writeSnapshotFile()
 		}
 	}
@@ -177,6 +188,11 @@ func (r *reloader) loadAll(ctx context.Context, cause string) error {
 	if err != nil {
 		return fmt.Errorf("list environments: %w", err)
 	}
+	keys, err := loadKeys(ctx, r.p.cfg.Pool)
+	if err != nil {
+		return err
+	}
+	r.p.applyKeys(keys, nil)
 	changed := false
 	for _, e := range envs {
 		if e.Revision <= r.p.Revision(e.ID) {
@@ -188,11 +204,6 @@ func (r *reloader) loadAll(ctx context.Context, cause string) error {
 		}
 		changed = changed || ok
 	}
-	keys, err := loadKeys(ctx, r.p.cfg.Pool)
-	if err != nil {
-		return err
-	}
-	r.p.applyKeys(keys, nil)
 	if changed {
 		r.p.writeSnapshotFile()
 	}
@@ -269,19 +280,6 @@ func (p *Provider) periodic(ctx context.Context, r *reloader) {
 // shutdown.
 func (p *Provider) registration(ctx context.Context) {
 	q := db.New(p.cfg.Pool)
-	register := func() {
-		if p.cfg.WebhookURL == "" {
-			return
-		}
-		n, err := q.HeartbeatProvider(ctx, p.id)
-		if err == nil && n == 0 {
-			err = q.RegisterProvider(ctx, db.RegisterProviderParams{ID: p.id, WebhookUrl: p.cfg.WebhookURL})
-		}
-		if err != nil && ctx.Err() == nil {
-			p.log.Warn("provider heartbeat", "err", err)
-		}
-	}
-	register()
 	t := time.NewTicker(10 * time.Second)
 	defer t.Stop()
 	for {
@@ -294,7 +292,7 @@ func (p *Provider) registration(ctx context.Context) {
 			}
 			return
 		case <-t.C:
-			register()
+			p.register(ctx, q)
 			_ = q.DeleteStaleProviders(ctx)
 			if ids := p.metrics.takeUsedKeys(); len(ids) > 0 {
 				if err := q.TouchSDKKeys(ctx, ids); err != nil && ctx.Err() == nil {
@@ -302,6 +300,20 @@ func (p *Provider) registration(ctx context.Context) {
 				}
 			}
 		}
+	}
+}
+
+// register inserts or refreshes this provider's row.
+func (p *Provider) register(ctx context.Context, q *db.Queries) {
+	if p.cfg.WebhookURL == "" {
+		return
+	}
+	n, err := q.HeartbeatProvider(ctx, p.id)
+	if err == nil && n == 0 {
+		err = q.RegisterProvider(ctx, db.RegisterProviderParams{ID: p.id, WebhookUrl: p.cfg.WebhookURL})
+	}
+	if err != nil && ctx.Err() == nil {
+		p.log.Warn("provider registration", "err", err)
 	}
 }
 

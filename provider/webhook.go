@@ -128,12 +128,12 @@ func (p *Provider) webhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"applied": false, "revision": p.Revision(in.EnvironmentID)})
 		return
 	}
+	p.applyKeys(keys, []int64{in.EnvironmentID}) // keys first: a revoked key gets no newer state
 	if _, err := p.applySet(in.EnvironmentID, in.FlagSet, "webhook"); err != nil {
 		p.metrics.webhook("invalid_flag_set")
 		writeError(w, http.StatusUnprocessableEntity, "invalid", err.Error())
 		return
 	}
-	p.applyKeys(keys, []int64{in.EnvironmentID})
 	p.metrics.webhook("applied")
 	writeJSON(w, http.StatusOK, map[string]any{"applied": true, "revision": in.Revision})
 }
