@@ -18,43 +18,26 @@ type metrics struct {
 	reloadFailed  atomic.Int64
 	ofrep         atomic.Int64
 
+	// Events written to streams, by kind: on the broadcast hot path, so
+	// plain atomics rather than a locked map.
+	sentPut, sentPatch, sentPing, sentRefetch atomic.Int64
+
 	mu       sync.Mutex
 	reloads  map[string]int64 // by cause
 	webhooks map[string]int64 // by result
-	events   map[string]int64 // by kind
-	usedKeys map[int64]struct{}
 }
 
 func newMetrics() *metrics {
-	return &metrics{reloads: map[string]int64{}, webhooks: map[string]int64{}, events: map[string]int64{}, usedKeys: map[int64]struct{}{}}
+	return &metrics{reloads: map[string]int64{}, webhooks: map[string]int64{}}
 }
 
 func (m *metrics) reload(cause string) { m.inc(m.reloads, cause) }
 func (m *metrics) webhook(res string)  { m.inc(m.webhooks, res) }
-func (m *metrics) sent(kind string)    { m.inc(m.events, kind) }
 
 func (m *metrics) inc(series map[string]int64, label string) {
 	m.mu.Lock()
 	series[label]++
 	m.mu.Unlock()
-}
-
-func (m *metrics) touchKey(id int64) {
-	m.mu.Lock()
-	m.usedKeys[id] = struct{}{}
-	m.mu.Unlock()
-}
-
-// takeUsedKeys returns and clears the ids of keys used since the last call.
-func (m *metrics) takeUsedKeys() []int64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	ids := make([]int64, 0, len(m.usedKeys))
-	for id := range m.usedKeys {
-		ids = append(ids, id)
-	}
-	m.usedKeys = map[int64]struct{}{}
-	return ids
 }
 
 func (m *metrics) count(series map[string]int64, label string) int64 {
@@ -76,8 +59,9 @@ func (p *Provider) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	m.mu.Lock()
 	writeSeries(w, "waypost_provider_reloads_total", "cause", m.reloads)
 	writeSeries(w, "waypost_provider_webhooks_total", "result", m.webhooks)
-	writeSeries(w, "waypost_provider_events_sent_total", "kind", m.events)
 	m.mu.Unlock()
+	writeSeries(w, "waypost_provider_events_sent_total", "kind", map[string]int64{
+		"put": m.sentPut.Load(), "patch": m.sentPatch.Load(), "ping": m.sentPing.Load(), "refetch": m.sentRefetch.Load()})
 	fmt.Fprintf(w, "# TYPE waypost_provider_revision gauge\n")
 	for _, st := range p.world.Load().envs {
 		fmt.Fprintf(w, "waypost_provider_revision{project=%q,environment=%q} %d\n", st.project, st.key, st.revision)

@@ -5,6 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
 
 	"io"
 	"net/http"
@@ -24,14 +27,6 @@ const maxOFREPBody = 64 << 10
 
 type ofrepRequest struct {
 	Context map[string]any `json:"context"`
-}
-
-type ofrepSuccess struct {
-	Key      string          `json:"key"`
-	Value    json.RawMessage `json:"value"`
-	Reason   string          `json:"reason"`
-	Variant  string          `json:"variant,omitempty"`
-	Metadata map[string]any  `json:"metadata"`
 }
 
 type ofrepFailure struct {
@@ -55,60 +50,107 @@ func (p *Provider) authOFREP(w http.ResponseWriter, r *http.Request) (*envState,
 	return st, true
 }
 
+// ofrepBody is the request body; context attributes other than the
+// targeting key are accepted and ignored.
+type ofrepBody struct {
+	Context *struct {
+		TargetingKey *string `json:"targetingKey"`
+	} `json:"context"`
+}
+
 // readContext parses {"context":{...}}; it returns the targeting key, or
 // an OFREP error code and details.
 func readContext(r *http.Request) (tk string, present bool, code, details string) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxOFREPBody+1))
-	if err != nil {
-		return "", false, "GENERAL", "could not read the request body"
+	buf := bodyPool.Get().(*[]byte)
+	defer bodyPool.Put(buf)
+	body := (*buf)[:0]
+	for {
+		if len(body) == cap(body) {
+			body = append(body, 0)[:len(body)]
+		}
+		n, err := r.Body.Read(body[len(body):cap(body)])
+		body = body[:len(body)+n]
+		if len(body) > maxOFREPBody {
+			return "", false, "GENERAL", "request body too large"
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", false, "GENERAL", "could not read the request body"
+		}
 	}
-	if len(body) > maxOFREPBody {
-		return "", false, "GENERAL", "request body too large"
-	}
+	*buf = body
 	if len(bytes.TrimSpace(body)) == 0 {
 		return "", false, "", ""
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil {
+	var in ofrepBody
+	if err := json.Unmarshal(body, &in); err != nil {
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) && strings.HasPrefix(typ.Field, "context") {
+			if typ.Field == "context.targetingKey" {
+				return "", false, "INVALID_CONTEXT", "targetingKey must be a string"
+			}
+			return "", false, "INVALID_CONTEXT", "context must be a JSON object"
+		}
 		return "", false, "PARSE_ERROR", "the body must be a JSON object: " + err.Error()
 	}
-	ctxRaw, ok := raw["context"]
-	if !ok || string(ctxRaw) == "null" {
+	if in.Context == nil || in.Context.TargetingKey == nil {
 		return "", false, "", ""
 	}
-	var ctx map[string]json.RawMessage
-	if err := json.Unmarshal(ctxRaw, &ctx); err != nil {
-		return "", false, "INVALID_CONTEXT", "context must be a JSON object"
-	}
-	tkRaw, ok := ctx["targetingKey"]
-	if !ok || string(tkRaw) == "null" {
-		return "", false, "", ""
-	}
-	if err := json.Unmarshal(tkRaw, &tk); err != nil {
-		return "", false, "INVALID_CONTEXT", "targetingKey must be a string"
-	}
-	return tk, true, "", ""
+	return *in.Context.TargetingKey, true, "", ""
 }
 
-// evaluateOFREP evaluates one flag; it returns the success body or an
-// error code with the HTTP status to use.
-func evaluateOFREP(st *envState, key, tk string, tkPresent bool) (*ofrepSuccess, *ofrepFailure, int) {
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// evalOutcome is one evaluation in OFREP terms.
+type evalOutcome struct {
+	key     string
+	res     eval.Result
+	raw     json.RawMessage
+	failure *ofrepFailure
+	status  int
+}
+
+// evaluateOFREP evaluates one flag for OFREP.
+func evaluateOFREP(st *envState, key, tk string, tkPresent bool) evalOutcome {
 	res := st.snap.Evaluate(key, tk)
 	if res.ErrorCode == eval.ErrorFlagNotFound {
-		return nil, &ofrepFailure{Key: key, ErrorCode: "FLAG_NOT_FOUND", ErrorDetails: "flag " + strconv.Quote(key) + " is not in this environment"}, http.StatusNotFound
+		return evalOutcome{key: key, status: http.StatusNotFound, failure: &ofrepFailure{Key: key, ErrorCode: "FLAG_NOT_FOUND",
+			ErrorDetails: "flag " + strconv.Quote(key) + " is not in this environment"}}
 	}
 	if res.Reason == eval.ReasonDefault && tk == "" && !tkPresent {
-		return nil, &ofrepFailure{Key: key, ErrorCode: "TARGETING_KEY_MISSING", ErrorDetails: "this flag splits users: send context.targetingKey"}, http.StatusBadRequest
+		return evalOutcome{key: key, status: http.StatusBadRequest, failure: &ofrepFailure{Key: key, ErrorCode: "TARGETING_KEY_MISSING",
+			ErrorDetails: "this flag splits users: send context.targetingKey"}}
 	}
 	v, ok := res.Value()
 	if !ok {
-		return nil, &ofrepFailure{Key: key, ErrorCode: "GENERAL", ErrorDetails: "no variant could be served"}, http.StatusInternalServerError
+		return evalOutcome{key: key, status: http.StatusInternalServerError, failure: &ofrepFailure{Key: key, ErrorCode: "GENERAL",
+			ErrorDetails: "no variant could be served"}}
 	}
-	meta := map[string]any{"version": res.FlagVersion}
-	if res.ExperimentKey != "" {
-		meta["experimentKey"] = res.ExperimentKey
+	return evalOutcome{key: key, res: res, raw: v.Raw, status: http.StatusOK}
+}
+
+// appendSuccess encodes {"key","value","reason","variant","metadata"}.
+// Flag and variant keys are validated slugs and reasons are constants, so
+// they need no escaping; the value is the variant's stored JSON.
+func (o evalOutcome) appendSuccess(b []byte) []byte {
+	b = append(b, `{"key":"`...)
+	b = append(b, o.key...)
+	b = append(b, `","value":`...)
+	b = append(b, o.raw...)
+	b = append(b, `,"reason":"`...)
+	b = append(b, o.res.Reason...)
+	b = append(b, `","variant":"`...)
+	b = append(b, o.res.Variant...)
+	b = append(b, `","metadata":{"version":`...)
+	b = strconv.AppendInt(b, o.res.FlagVersion, 10)
+	if o.res.ExperimentKey != "" {
+		b = append(b, `,"experimentKey":"`...)
+		b = append(b, o.res.ExperimentKey...)
+		b = append(b, '"')
 	}
-	return &ofrepSuccess{Key: key, Value: v.Raw, Reason: res.Reason, Variant: res.Variant, Metadata: meta}, nil, http.StatusOK
+	return append(b, "}}"...)
 }
 
 func (p *Provider) ofrepOne(w http.ResponseWriter, r *http.Request) {
@@ -117,22 +159,31 @@ func (p *Provider) ofrepOne(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := chi.URLParam(r, "key")
-	if k, err := url.PathUnescape(key); err == nil {
-		key = k
+	if strings.IndexByte(key, '%') >= 0 {
+		if k, err := url.PathUnescape(key); err == nil {
+			key = k
+		}
 	}
 	tk, present, code, details := readContext(r)
 	if code != "" {
 		writeJSON(w, http.StatusBadRequest, ofrepFailure{Key: key, ErrorCode: code, ErrorDetails: details})
 		return
 	}
-	succ, fail, status := evaluateOFREP(st, key, tk, present)
+	out := evaluateOFREP(st, key, tk, present)
 	p.metrics.ofrep.Add(1)
-	if fail != nil {
-		writeJSON(w, status, fail)
+	if out.failure != nil {
+		writeJSON(w, out.status, out.failure)
 		return
 	}
-	writeJSON(w, status, succ)
+	buf := bodyPool.Get().(*[]byte)
+	b := out.appendSuccess((*buf)[:0])
+	w.Header()["Content-Type"] = jsonContentType
+	_, _ = w.Write(b)
+	*buf = b
+	bodyPool.Put(buf)
 }
+
+var jsonContentType = []string{"application/json"}
 
 type ofrepBulk struct {
 	Flags        []any          `json:"flags"`
@@ -168,11 +219,11 @@ func (p *Provider) ofrepBulk(w http.ResponseWriter, r *http.Request) {
 	keys := st.snap.Keys()
 	out := ofrepBulk{Flags: make([]any, 0, len(keys)), Metadata: map[string]any{"revision": st.revision}}
 	for _, k := range keys {
-		succ, fail, _ := evaluateOFREP(st, k, tk, present)
-		if fail != nil {
-			out.Flags = append(out.Flags, fail)
+		o := evaluateOFREP(st, k, tk, present)
+		if o.failure != nil {
+			out.Flags = append(out.Flags, o.failure)
 		} else {
-			out.Flags = append(out.Flags, succ)
+			out.Flags = append(out.Flags, json.RawMessage(o.appendSuccess(nil)))
 		}
 	}
 	out.EventStreams = []eventStream{{Type: "sse", URL: externalBase(r) + "/ofrep/v1/events?sdk_key=" + url.QueryEscape(sdkKey(r, false))}}

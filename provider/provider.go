@@ -166,6 +166,11 @@ func (p *Provider) applyKeys(keys map[keyHash]keyInfo, envIDs []int64) {
 		}
 	}
 	for h, k := range keys {
+		if old, ok := cur.keys[h]; ok && old.used != nil {
+			k.used = old.used // keep the use mark across reloads
+		} else if k.used == nil {
+			k.used = new(atomic.Bool)
+		}
 		next[h] = k
 	}
 	p.world.Store(&world{envs: cur.envs, keys: next})
@@ -182,6 +187,17 @@ func (p *Provider) applyKeys(keys map[keyHash]keyInfo, envIDs []int64) {
 	}
 }
 
+// takeUsedKeys returns the ids of keys used since the last call.
+func (p *Provider) takeUsedKeys() []int64 {
+	var ids []int64
+	for _, k := range p.world.Load().keys {
+		if k.used != nil && k.used.Swap(false) {
+			ids = append(ids, k.id)
+		}
+	}
+	return ids
+}
+
 // lookupKey authenticates an SDK key.
 func (p *Provider) lookupKey(secret string) (keyInfo, *envState, bool) {
 	if secret == "" {
@@ -192,6 +208,8 @@ func (p *Provider) lookupKey(secret string) (keyInfo, *envState, bool) {
 	if !ok {
 		return keyInfo{}, nil, false
 	}
-	p.metrics.touchKey(k.id)
+	if k.used != nil && !k.used.Load() {
+		k.used.Store(true)
+	}
 	return k, w.envs[k.envID], true
 }

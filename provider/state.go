@@ -2,6 +2,7 @@ package provider
 
 import (
 	"bytes"
+	"sync/atomic"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -23,6 +24,7 @@ type envState struct {
 	body     []byte            // JSON flag set (GET /v1/flags)
 	etag     string            // quoted revision
 	put      []byte            // SSE "put" event
+	refetch  []byte            // OFREP change-stream event
 	flagJSON map[string][]byte // per-flag JSON, to compute patches
 	// patch turns the previous revision into this one (nil for the first).
 	patch *patchEvent
@@ -57,6 +59,7 @@ func newEnvState(id int64, set *eval.FlagSet, prev *envState) (*envState, error)
 		set: set, snap: snap, body: body,
 		etag:     `"` + strconv.FormatInt(set.Revision, 10) + `"`,
 		put:      sseEvent("put", set.Revision, body),
+		refetch:  refetchEvent(set.Revision),
 		flagJSON: make(map[string][]byte, len(set.Flags)),
 	}
 	for i := range set.Flags {
@@ -114,6 +117,7 @@ type keyInfo struct {
 	id     int64
 	envID  int64
 	server bool
+	used   *atomic.Bool // set on use; collected to update sdk_keys.last_used_at
 }
 
 type keyHash [sha256.Size]byte

@@ -149,19 +149,19 @@ func (s *stream) flush() {
 		return
 	}
 	var out []byte
-	kind := ""
+	var counter *atomic.Int64
 	if st := s.hub.cur.Load(); st != nil && st.revision > s.lastSent {
 		switch {
 		case s.kind == streamOFREP:
-			out, kind = refetchEvent(st.revision), "refetch"
+			out, counter = st.refetch, &p.metrics.sentRefetch
 		case st.patch != nil && st.patch.base == s.lastSent:
-			out, kind = st.patch.bytes, "patch"
+			out, counter = st.patch.bytes, &p.metrics.sentPatch
 		default:
-			out, kind = st.put, "put"
+			out, counter = st.put, &p.metrics.sentPut
 		}
 		s.lastSent = st.revision
 	} else if s.needPing.Load() {
-		out, kind = pingEvent, "ping"
+		out, counter = pingEvent, &p.metrics.sentPing
 	}
 	s.needPing.Store(false)
 	if out == nil {
@@ -171,7 +171,7 @@ func (s *stream) flush() {
 		s.shutdown("write failed")
 		return
 	}
-	p.metrics.sent(kind)
+	counter.Add(1)
 }
 
 func (s *stream) shutdown(why string) {

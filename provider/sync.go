@@ -294,7 +294,7 @@ func (p *Provider) registration(ctx context.Context) {
 		case <-t.C:
 			p.register(ctx, q)
 			_ = q.DeleteStaleProviders(ctx)
-			if ids := p.metrics.takeUsedKeys(); len(ids) > 0 {
+			if ids := p.takeUsedKeys(); len(ids) > 0 {
 				if err := q.TouchSDKKeys(ctx, ids); err != nil && ctx.Err() == nil {
 					p.log.Warn("record sdk key use", "err", err)
 				}

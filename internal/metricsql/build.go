@@ -1,0 +1,169 @@
+package metricsql
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/waypost/waypost/internal/stats"
+)
+
+// Cap limits each per-user value before the sums. Set exactly one field.
+type Cap struct {
+	// Value is an absolute cap (> 0).
+	Value *float64 `json:"value,omitempty"`
+	// Percentile q in (0, 1): the cap is percentile_cont(q) over the
+	// per-user values of all analysed users.
+	Percentile *float64 `json:"percentile,omitempty"`
+}
+
+// Spec describes one metric analysis.
+type Spec struct {
+	// ExposuresSQL returns experiment_key, user_id, variant (text) and
+	// "timestamp" (timestamptz), one row per exposure.
+	ExposuresSQL string
+	// MetricSQL returns user_id (text), "timestamp" (timestamptz) and, for
+	// duration and revenue, value (a number).
+	MetricSQL     string
+	MetricType    stats.MetricType
+	ExperimentKey string
+	// AnalysisEnd is the experiment end, or now while it runs.
+	AnalysisEnd time.Time
+	// ConversionWindowHours limits counted events to this many hours after
+	// a user's first exposure; nil means until AnalysisEnd.
+	ConversionWindowHours *float64
+	// Cap is optional; not allowed for binomial metrics.
+	Cap *Cap
+}
+
+// Build returns the single statement computing, per variant, the columns
+// variant text, users bigint, sum double precision, sum_squares double
+// precision (ordered by variant, the NULL-variant row of users excluded
+// for being exposed to several variants last), and its bind arguments:
+// $1 experiment key, $2 analysis end, $3 conversion window in hours (NULL
+// for none), $4 cap (absolute value or percentile) when there is a cap.
+//
+// The plan is one pass: the exposures are aggregated per user (first
+// exposure, min/max variant), left-joined to the metric's events on user
+// and window, aggregated per user again, then per variant. Both user
+// queries are referenced once, so PostgreSQL inlines them and pushes the
+// experiment-key filter into the exposures query (an index on
+// experiment_key or user_id in the user's tables is usable).
+func Build(spec Spec) (string, []any, error) {
+	exposures, err := ValidateQuery(spec.ExposuresSQL)
+	if err != nil {
+		return "", nil, fmt.Errorf("exposures query: %w", err)
+	}
+	metric, err := ValidateQuery(spec.MetricSQL)
+	if err != nil {
+		return "", nil, fmt.Errorf("metric query: %w", err)
+	}
+	if !spec.MetricType.Valid() {
+		return "", nil, fmt.Errorf("metricsql: unknown metric type %q", spec.MetricType)
+	}
+	if spec.ExperimentKey == "" {
+		return "", nil, errors.New("metricsql: empty experiment key")
+	}
+	if spec.AnalysisEnd.IsZero() {
+		return "", nil, errors.New("metricsql: analysis end is not set")
+	}
+	if w := spec.ConversionWindowHours; w != nil && (!(*w > 0) || math.IsInf(*w, 0)) {
+		return "", nil, fmt.Errorf("metricsql: conversion window must be a positive number of hours, got %v", *w)
+	}
+	args := []any{spec.ExperimentKey, spec.AnalysisEnd, spec.ConversionWindowHours}
+
+	var value string
+	switch spec.MetricType {
+	case stats.Binomial:
+		value = "CASE WHEN count(m.user_id) > 0 THEN 1.0 ELSE 0.0 END"
+	case stats.Count:
+		value = "count(m.user_id)::double precision"
+	default:
+		value = "coalesce(sum(m.value::double precision), 0)"
+	}
+
+	capExpr, capCTE := "", ""
+	if c := spec.Cap; c != nil {
+		if spec.MetricType == stats.Binomial {
+			return "", nil, errors.New("metricsql: a cap does not apply to binomial metrics")
+		}
+		switch {
+		case c.Value != nil && c.Percentile != nil:
+			return "", nil, errors.New("metricsql: set either a cap value or a cap percentile, not both")
+		case c.Value != nil:
+			if !(*c.Value > 0) || math.IsInf(*c.Value, 0) {
+				return "", nil, fmt.Errorf("metricsql: cap value must be positive, got %v", *c.Value)
+			}
+			args = append(args, *c.Value)
+			capExpr = "$4::double precision"
+		case c.Percentile != nil:
+			if !(*c.Percentile > 0 && *c.Percentile < 1) {
+				return "", nil, fmt.Errorf("metricsql: cap percentile must be between 0 and 1, got %v", *c.Percentile)
+			}
+			args = append(args, *c.Percentile)
+			capCTE = `,
+wp_cap AS (
+  SELECT percentile_cont($4::double precision) WITHIN GROUP (ORDER BY value) AS cap
+  FROM wp_per_user WHERE NOT multiple
+)`
+			capExpr = "wp_cap.cap"
+		default:
+			return "", nil, errors.New("metricsql: empty cap")
+		}
+	}
+	capFrom := ""
+	if capCTE != "" {
+		capFrom = " CROSS JOIN wp_cap"
+	}
+	valueSel := "value"
+	if capExpr != "" {
+		valueSel = "LEAST(value, " + capExpr + ")"
+	}
+
+	var b strings.Builder
+	// The CTE names carry a wp_ prefix so they cannot shadow the user's
+	// tables (a metric query may itself read a table called exposures).
+	// The user queries go on their own lines so a trailing -- comment in
+	// them cannot swallow the closing parenthesis.
+	fmt.Fprintf(&b, `WITH wp_exposures AS (
+%s
+),
+wp_metric AS (
+%s
+),
+wp_exposed AS (
+  SELECT user_id,
+         min("timestamp") AS first_exposure,
+         min(variant) AS variant,
+         min(variant) <> max(variant) AS multiple
+  FROM wp_exposures
+  WHERE experiment_key = $1::text
+    AND "timestamp" <= $2::timestamptz
+    AND user_id IS NOT NULL
+    AND variant IS NOT NULL
+  GROUP BY user_id
+),
+wp_per_user AS (
+  SELECT e.multiple,
+         CASE WHEN e.multiple THEN NULL ELSE e.variant END AS variant,
+         %s AS value
+  FROM wp_exposed e
+  LEFT JOIN wp_metric m
+    ON NOT e.multiple
+   AND m.user_id = e.user_id
+   AND m."timestamp" >= e.first_exposure
+   -- LEAST ignores NULL: without a window ($3 NULL) this is the analysis end.
+   AND m."timestamp" <= LEAST(e.first_exposure + $3::double precision * interval '1 hour', $2::timestamptz)
+  GROUP BY e.user_id, e.multiple, e.variant
+)%s
+SELECT variant::text AS variant,
+       count(*)::bigint AS users,
+       CASE WHEN variant IS NULL THEN 0 ELSE coalesce(sum(v), 0) END::double precision AS sum,
+       CASE WHEN variant IS NULL THEN 0 ELSE coalesce(sum(v * v), 0) END::double precision AS sum_squares
+FROM (SELECT variant, %s AS v FROM wp_per_user%s) AS capped
+GROUP BY variant
+ORDER BY variant NULLS LAST`, exposures, metric, value, capCTE, valueSel, capFrom)
+	return b.String(), args, nil
+}

@@ -1,0 +1,124 @@
+package metricsql
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/waypost/waypost/internal/stats"
+)
+
+// Counts is what the metric statement returns.
+type Counts struct {
+	// Variants in the order the statement returned them (by name).
+	Variants []stats.VariantData `json:"variants"`
+	// ExcludedUsers were exposed to more than one variant.
+	ExcludedUsers int64 `json:"excluded_users"`
+}
+
+// Ordered returns the variants in the given order, with zero rows for
+// variants that had no users, followed by any variants the exposures
+// contained that are not in order (e.g. a misspelt variant name).
+func (c Counts) Ordered(order []string) []stats.VariantData {
+	by := make(map[string]stats.VariantData, len(c.Variants))
+	for _, v := range c.Variants {
+		by[v.Variant] = v
+	}
+	out := make([]stats.VariantData, 0, len(order)+len(c.Variants))
+	seen := make(map[string]bool, len(order))
+	for _, name := range order {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		v, ok := by[name]
+		if !ok {
+			v = stats.VariantData{Variant: name}
+		}
+		out = append(out, v)
+	}
+	for _, v := range c.Variants {
+		if !seen[v.Variant] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Run builds the statement for spec and runs it read-only with the given
+// statement timeout.
+func Run(ctx context.Context, db Beginner, spec Spec, timeout time.Duration) (Counts, error) {
+	sql, args, err := Build(spec)
+	if err != nil {
+		return Counts{}, err
+	}
+	var out Counts
+	err = ReadOnly(ctx, db, timeout, func(ctx context.Context, tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				variant *string
+				v       stats.VariantData
+			)
+			if err := rows.Scan(&variant, &v.Users, &v.Sum, &v.SumSquares); err != nil {
+				return fmt.Errorf("scan metric row: %w", err)
+			}
+			if variant == nil {
+				out.ExcludedUsers = v.Users
+				continue
+			}
+			v.Variant = *variant
+			out.Variants = append(out.Variants, v)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return Counts{}, fmt.Errorf("metric %s for experiment %q: %w", spec.MetricType, spec.ExperimentKey, err)
+	}
+	return out, nil
+}
+
+// Describe returns the result columns of a user query without running it
+// (the statement is only prepared, inside a read-only transaction).
+func Describe(ctx context.Context, db Beginner, sql string, timeout time.Duration) ([]pgconn.FieldDescription, error) {
+	q, err := ValidateQuery(sql)
+	if err != nil {
+		return nil, err
+	}
+	var fields []pgconn.FieldDescription
+	err = ReadOnly(ctx, db, timeout, func(ctx context.Context, tx pgx.Tx) error {
+		sd, err := tx.Conn().PgConn().Prepare(ctx, "", q, nil)
+		if err != nil {
+			return err
+		}
+		fields = sd.Fields
+		return nil
+	})
+	return fields, err
+}
+
+// CheckExposuresQuery validates, prepares and column-checks an exposures
+// query against the events database.
+func CheckExposuresQuery(ctx context.Context, db Beginner, sql string, timeout time.Duration) error {
+	fields, err := Describe(ctx, db, sql, timeout)
+	if err != nil {
+		return fmt.Errorf("exposures query: %w", err)
+	}
+	return CheckExposureColumns(fields)
+}
+
+// CheckMetricQuery validates, prepares and column-checks a metric query.
+func CheckMetricQuery(ctx context.Context, db Beginner, sql string, t stats.MetricType, timeout time.Duration) error {
+	fields, err := Describe(ctx, db, sql, timeout)
+	if err != nil {
+		return fmt.Errorf("metric query: %w", err)
+	}
+	return CheckMetricColumns(fields, t)
+}

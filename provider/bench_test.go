@@ -1,0 +1,65 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/waypost/waypost/sdk/eval"
+)
+
+// benchProvider is a provider holding one environment with 20 flags and a
+// client key, without a database (state is applied directly).
+func benchProvider(b *testing.B) (*Provider, string) {
+	b.Helper()
+	pool, err := pgxpool.New(context.Background(), "postgres://127.0.0.1:9/none")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pool.Close)
+	p, err := New(Config{Pool: pool, WebhookSecret: "bench-secret-0123456789", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	set := &eval.FlagSet{Project: "default", Environment: "production", Revision: 7}
+	for i := 0; i < 20; i++ {
+		set.Flags = append(set.Flags, eval.Flag{Key: "flag-" + strconv.Itoa(i), Kind: eval.KindBoolean, Enabled: true, OffVariant: "off",
+			Salt: "salt" + strconv.Itoa(i), Version: 1,
+			Variants: []eval.Variant{{Key: "off", Value: json.RawMessage("false")}, {Key: "on", Value: json.RawMessage("true")}},
+			Rollout:  []eval.WeightedVariant{{Variant: "off", Weight: 5000}, {Variant: "on", Weight: 5000}}})
+	}
+	if _, err := p.applySet(1, set, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	secret := "wpc_benchbenchbenchbenchbenchbenchbenchbench123"
+	p.applyKeys(map[keyHash]keyInfo{hashKey(secret): {id: 1, envID: 1}}, nil)
+	p.ready.Store(true)
+	return p, secret
+}
+
+// BenchmarkOFREPSingleFlag measures the handler (routing, auth, context
+// parsing, evaluation, encoding) without the network.
+func BenchmarkOFREPSingleFlag(b *testing.B) {
+	p, secret := benchProvider(b)
+	h := p.Handler()
+	body := `{"context":{"targetingKey":"user-12345","plan":"pro"}}`
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req := httptest.NewRequest("POST", "/ofrep/v1/evaluate/flags/flag-3", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	}
+}
