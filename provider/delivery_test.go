@@ -46,7 +46,9 @@ func TestToggleReachesStreamByWebhookAlone(t *testing.T) {
 	ev := s.waitRevision(t, h.revision())
 	require.Equal(t, "patch", ev.name, "a connection at the base revision gets a patch")
 	require.True(t, flagEnabled(t, ev, "quote"))
-	require.Positive(t, metricValue(t, prov.url, `waypost_provider_webhooks_total{result="applied"}`))
+	require.Eventually(t, func() bool { // counted just after the broadcast
+		return metricValue(t, prov.url, `waypost_provider_webhooks_total{result="applied"}`) > 0
+	}, 10*time.Second, 10*time.Millisecond)
 	require.Zero(t, metricValue(t, prov.url, `waypost_provider_reloads_total{cause="notify"}`), "notify is off: the webhook delivered it")
 }
 

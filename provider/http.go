@@ -144,14 +144,15 @@ func (p *Provider) openStream(w http.ResponseWriter, r *http.Request, key keyHas
 	if err == nil {
 		// Discard what net/http buffered; from here on the conn is ours.
 		_ = buf.Writer.Flush()
-		if err := (connSink{conn}).write([]byte(head), time.Now().Add(p.cfg.WriteTimeout)); err != nil {
+		cs := newConnSink(conn)
+		if err := cs.write([]byte(head), time.Now().Add(p.cfg.WriteTimeout)); err != nil {
 			_ = conn.Close()
 			return
 		}
 		// No read goroutine: SSE clients send nothing after the request,
 		// and a goroutine per stream would cost 8 KiB of stack. Dead peers
 		// are found by the heartbeat writes failing.
-		s.sink = connSink{conn}
+		s.sink = cs
 		h.add(s)
 		s.wake()
 		return

@@ -21,6 +21,7 @@ type metrics struct {
 	// Events written to streams, by kind: on the broadcast hot path, so
 	// plain atomics rather than a locked map.
 	sentPut, sentPatch, sentPing, sentRefetch atomic.Int64
+	lastBroadcastNanos                        atomic.Int64
 
 	mu       sync.Mutex
 	reloads  map[string]int64 // by cause
@@ -56,6 +57,7 @@ func (p *Provider) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintf(w, "# TYPE waypost_provider_reload_failures_total counter\nwaypost_provider_reload_failures_total %d\n", m.reloadFailed.Load())
 	fmt.Fprintf(w, "# TYPE waypost_provider_ofrep_evaluations_total counter\nwaypost_provider_ofrep_evaluations_total %d\n", m.ofrep.Load())
 	fmt.Fprintf(w, "# HELP waypost_provider_last_apply_unixnano When the newest revision was applied (for latency measurements).\n# TYPE waypost_provider_last_apply_unixnano gauge\nwaypost_provider_last_apply_unixnano %d\n", p.lastApply.Load())
+	fmt.Fprintf(w, "# HELP waypost_provider_last_broadcast_seconds Time the last change took to be handed to every stream's socket.\n# TYPE waypost_provider_last_broadcast_seconds gauge\nwaypost_provider_last_broadcast_seconds %g\n", float64(m.lastBroadcastNanos.Load())/1e9)
 	m.mu.Lock()
 	writeSeries(w, "waypost_provider_reloads_total", "cause", m.reloads)
 	writeSeries(w, "waypost_provider_webhooks_total", "result", m.webhooks)

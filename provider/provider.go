@@ -27,7 +27,7 @@ type Config struct {
 	HeartbeatInterval time.Duration // SSE ": ping" interval (15 s)
 	CheckInterval     time.Duration // periodic revision check, the last resort (60 s)
 	WriteTimeout      time.Duration // a write stuck this long closes the stream (250 ms)
-	Writers           int           // goroutines writing to streams (32)
+	Writers           int           // goroutines serving single-stream wake-ups: new streams, pings, revocations (4)
 	CORSOrigins       []string      // allowed browser origins for OFREP ("*" allows any)
 	// DisableNotify turns LISTEN/NOTIFY and the periodic check off, leaving
 	// webhooks as the only way in (used to test each path on its own).
@@ -45,7 +45,7 @@ func (c *Config) defaults() {
 		c.WriteTimeout = 250 * time.Millisecond
 	}
 	if c.Writers <= 0 {
-		c.Writers = 32
+		c.Writers = 4
 	}
 	if c.Log == nil {
 		c.Log = slog.Default()

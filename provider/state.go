@@ -2,11 +2,11 @@ package provider
 
 import (
 	"bytes"
-	"sync/atomic"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/waypost/waypost/sdk/eval"
 )

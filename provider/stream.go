@@ -3,8 +3,10 @@ package provider
 import (
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -33,13 +35,35 @@ func (p *Provider) hub(envID int64) *hub {
 	return h
 }
 
+// broadcast installs st and writes it to every stream, in parallel chunks
+// (one goroutine per core). Writes never block: a stream whose socket is
+// full finishes in its own slow-lane goroutine (see flush).
 func (h *hub) broadcast(st *envState) {
+	start := time.Now()
+	defer func() { h.p.metrics.lastBroadcastNanos.Store(int64(time.Since(start))) }()
 	h.cur.Store(st)
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	streams := make([]*stream, 0, len(h.set))
 	for s := range h.set {
-		s.wake()
+		streams = append(streams, s)
 	}
+	h.mu.Unlock()
+	parts := runtime.GOMAXPROCS(0)
+	if len(streams) < 256 {
+		parts = 1
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < parts; i++ {
+		chunk := streams[i*len(streams)/parts : (i+1)*len(streams)/parts]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, s := range chunk {
+				s.flush()
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func (h *hub) add(s *stream) {
@@ -91,6 +115,9 @@ const (
 // sink is where a stream's bytes go: a hijacked connection normally, the
 // ResponseWriter when hijacking is impossible (HTTP/2).
 type sink interface {
+	// tryWrite writes what it can without waiting and returns how much.
+	tryWrite(b []byte) (int, error)
+	// write writes all of b, waiting until deadline at most.
 	write(b []byte, deadline time.Time) error
 	close()
 }
@@ -100,8 +127,9 @@ type stream struct {
 	key      keyHash
 	kind     streamKind
 	sink     sink
-	mu       sync.Mutex // one writer at a time
-	lastSent int64      // revision of the last put/patch/refetch written (guarded by mu)
+	mu       sync.Mutex  // one writer at a time (held across a slow-lane write)
+	lastSent int64       // revision of the last put/patch/refetch written (guarded by mu)
+	pending  atomic.Bool // a flush was skipped while mu was held: redo when released
 	queued   atomic.Bool
 	needPing atomic.Bool
 	revoked  atomic.Bool
@@ -134,17 +162,22 @@ var (
 
 // flush writes what the stream is missing: the latest state as a patch
 // when the stream is exactly at its base revision, else a put; or a ping.
+// It never waits on the connection: what the socket does not take at once
+// is finished by a slow-lane goroutine with a deadline, and changes that
+// arrive meanwhile are coalesced into one write of the latest state.
 func (s *stream) flush() {
 	s.queued.Store(false) // before reading state: a later change re-queues
 	if s.closed.Load() {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if !s.mu.TryLock() {
+		s.pending.Store(true)
+		return
+	}
 	p := s.hub.p
-	deadline := time.Now().Add(p.cfg.WriteTimeout)
 	if s.revoked.Load() {
-		_ = s.sink.write(revokedEvent, deadline)
+		_ = s.sink.write(revokedEvent, time.Now().Add(p.cfg.WriteTimeout))
+		s.mu.Unlock()
 		s.shutdown("revoked")
 		return
 	}
@@ -165,19 +198,50 @@ func (s *stream) flush() {
 	}
 	s.needPing.Store(false)
 	if out == nil {
+		s.release()
 		return
 	}
-	if err := s.sink.write(out, deadline); err != nil {
+	n, err := s.sink.tryWrite(out)
+	if err != nil {
+		s.mu.Unlock()
+		p.log.Debug("stream write failed", "err", err)
 		s.shutdown("write failed")
 		return
 	}
 	counter.Add(1)
+	if n < len(out) {
+		go s.finishSlow(out[n:]) // keeps mu until done
+		return
+	}
+	s.release()
+}
+
+// finishSlow completes a write the socket could not take at once. A
+// client that stays stuck past the write timeout is closed; it will
+// reconnect and get a put.
+func (s *stream) finishSlow(rest []byte) {
+	err := s.sink.write(rest, time.Now().Add(s.hub.p.cfg.WriteTimeout))
+	if err != nil {
+		s.mu.Unlock()
+		s.shutdown("write failed")
+		return
+	}
+	s.release()
+}
+
+// release unlocks the stream and redoes a flush skipped meanwhile.
+func (s *stream) release() {
+	s.mu.Unlock()
+	if s.pending.Swap(false) {
+		s.wake()
+	}
 }
 
 func (s *stream) shutdown(why string) {
 	if s.closed.Swap(true) {
 		return
 	}
+	s.hub.p.log.Debug("closing stream", "why", why)
 	s.hub.remove(s)
 	s.sink.close()
 	if why == "write failed" {
@@ -185,17 +249,59 @@ func (s *stream) shutdown(why string) {
 	}
 }
 
-// connSink writes to a hijacked connection. Each event is one Write: a
-// write that times out part-way leaves the stream unusable, so the
-// connection is closed (the client reconnects and gets a put).
-type connSink struct{ conn net.Conn }
+// connSink writes to a hijacked connection. A write that times out
+// part-way leaves the stream unusable, so the connection is closed (the
+// client reconnects and gets a put).
+type connSink struct {
+	conn net.Conn
+	raw  syscall.RawConn // for non-blocking writes without timers
+}
+
+func newConnSink(conn net.Conn) connSink {
+	c := connSink{conn: conn}
+	if sc, ok := conn.(syscall.Conn); ok {
+		c.raw, _ = sc.SyscallConn()
+	}
+	return c
+}
+
+// tryWrite makes one non-blocking write(2); EAGAIN means nothing was taken.
+func (c connSink) tryWrite(b []byte) (int, error) {
+	if c.raw == nil {
+		return len(b), c.write(b, time.Now().Add(time.Second))
+	}
+	var n int
+	var werr error
+	err := c.raw.Write(func(fd uintptr) bool {
+		for {
+			n, werr = syscall.Write(int(fd), b)
+			if werr != syscall.EINTR {
+				return true // done, whatever happened: never park on the poller
+			}
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	if werr == syscall.EAGAIN {
+		return 0, nil
+	}
+	if n < 0 {
+		n = 0
+	}
+	return n, werr
+}
 
 func (c connSink) write(b []byte, deadline time.Time) error {
 	if err := c.conn.SetWriteDeadline(deadline); err != nil {
 		return err
 	}
 	_, err := c.conn.Write(b)
-	return err
+	if err != nil {
+		return err
+	}
+	// Clear it again: tryWrite's raw writes would see an expired deadline.
+	return c.conn.SetWriteDeadline(time.Time{})
 }
 
 func (c connSink) close() { _ = c.conn.Close() }
@@ -215,6 +321,10 @@ func (c *writerSink) write(b []byte, deadline time.Time) error {
 		return err
 	}
 	return c.rc.Flush()
+}
+
+func (c *writerSink) tryWrite(b []byte) (int, error) {
+	return len(b), c.write(b, time.Now().Add(time.Second))
 }
 
 func (c *writerSink) close() { c.once.Do(func() { close(c.done) }) }

@@ -119,6 +119,7 @@ func runStreams(mode string, args []string) error {
 				all = append(all, float64(t-applied)/1e6)
 			}
 		}
+		fmt.Printf("change %d: provider handed it to all sockets in %s\n", i, strings.TrimSpace(metricRaw(*provider, "waypost_provider_last_broadcast_seconds"))+"s")
 		if missed > 0 {
 			fmt.Printf("change %d: %d streams did not receive revision %d within 10 s\n", i, missed, rev)
 		}
@@ -163,6 +164,21 @@ func metric(provider, name string) int64 {
 		}
 	}
 	return 0
+}
+
+func metricRaw(provider, name string) string {
+	res, err := http.Get(provider + "/metrics")
+	if err != nil {
+		return ""
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if f := strings.Fields(string(line)); len(f) == 2 && f[0] == name {
+			return f[1]
+		}
+	}
+	return ""
 }
 
 func applyTime(provider string) int64 { return metric(provider, "waypost_provider_last_apply_unixnano") }
