@@ -74,6 +74,9 @@ func sdkKey(r *http.Request, allowQuery bool) string {
 // the request itself (401/403/503) and returns ok=false when it may not
 // go on.
 func (p *Provider) authServer(w http.ResponseWriter, r *http.Request, allowQuery bool) (keyHash, *envState, bool) {
+	if p.notReady(w) {
+		return keyHash{}, nil, false
+	}
 	secret := sdkKey(r, allowQuery)
 	k, st, ok := p.lookupKey(secret)
 	if !ok {

@@ -37,6 +37,9 @@ type ofrepFailure struct {
 
 // authOFREP authenticates any valid key; 401/403 carry no body (OFREP).
 func (p *Provider) authOFREP(w http.ResponseWriter, r *http.Request) (*envState, bool) {
+	if p.notReady(w) {
+		return nil, false
+	}
 	_, st, ok := p.lookupKey(sdkKey(r, false))
 	if !ok {
 		p.metrics.authFailed.Add(1)
@@ -243,6 +246,9 @@ func externalBase(r *http.Request) string {
 // ofrepEvents is the OFREP change stream (ADR-0008): one
 // refetchEvaluation message per change of the key's environment.
 func (p *Provider) ofrepEvents(w http.ResponseWriter, r *http.Request) {
+	if p.notReady(w) {
+		return
+	}
 	secret := sdkKey(r, true)
 	k, st, ok := p.lookupKey(secret)
 	if !ok {

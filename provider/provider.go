@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -196,6 +197,18 @@ func (p *Provider) takeUsedKeys() []int64 {
 		}
 	}
 	return ids
+}
+
+// notReady answers 503 with Retry-After while no state is loaded, so that
+// clients retry instead of taking a 401 for a verdict on their key (which
+// SDKs rightly treat as final). It reports whether it answered.
+func (p *Provider) notReady(w http.ResponseWriter) bool {
+	if p.Ready() {
+		return false
+	}
+	w.Header().Set("Retry-After", "1")
+	writeError(w, http.StatusServiceUnavailable, "not_ready", "the provider is starting and has not loaded flags yet")
+	return true
 }
 
 // lookupKey authenticates an SDK key.

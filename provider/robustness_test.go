@@ -99,13 +99,30 @@ func TestReadyOnlyAfterLoadAndSnapshotFileServesWhileDatabaseIsDown(t *testing.T
 	require.Equal(t, 503, res.StatusCode)
 	require.Contains(t, string(body), "not loaded")
 	require.False(t, p.Ready())
+	// While loading, SDKs are told to retry, never that their key is bad
+	// (a 401 would make them give up for good).
+	for _, path := range []string{"/v1/flags", "/v1/stream"} {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_ = res.Body.Close()
+		require.Equal(t, 503, res.StatusCode, path)
+		require.Equal(t, "1", res.Header.Get("Retry-After"))
+	}
+	req, _ := http.NewRequest("POST", srv.URL+"/ofrep/v1/evaluate/flags/quote", strings.NewReader(`{}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_ = res.Body.Close()
+	require.Equal(t, 503, res.StatusCode)
 	stop()
 
 	// With the snapshot: ready and serving the last good flags.
 	p, srv, stop = run(file)
 	defer stop()
 	require.Eventually(t, p.Ready, 10*time.Second, 10*time.Millisecond)
-	req, _ := http.NewRequest("GET", srv.URL+"/v1/flags", nil)
+	req, _ = http.NewRequest("GET", srv.URL+"/v1/flags", nil)
 	req.Header.Set("Authorization", "Bearer "+key)
 	res, err = http.DefaultClient.Do(req)
 	require.NoError(t, err)

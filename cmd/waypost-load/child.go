@@ -16,9 +16,10 @@ import (
 )
 
 // A child holds streams and talks to its parent over stdin/stdout:
-//   -> "ready <n>"                 when every stream has its first event
-//   <- "wait <revision>"           parent asks for the receive times of a revision
-//   -> "times <json []int64>"      unix-nano receive times (0 = not received in time)
+//
+//	-> "ready <n>"                 when every stream has its first event
+//	<- "wait <revision>"           parent asks for the receive times of a revision
+//	-> "times <json []int64>"      unix-nano receive times (0 = not received in time)
 func runChild(args []string) error {
 	fs := flag.NewFlagSet("child", flag.ExitOnError)
 	provider := fs.String("provider", "", "provider base URL")

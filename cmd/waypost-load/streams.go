@@ -181,7 +181,9 @@ func metricRaw(provider, name string) string {
 	return ""
 }
 
-func applyTime(provider string) int64 { return metric(provider, "waypost_provider_last_apply_unixnano") }
+func applyTime(provider string) int64 {
+	return metric(provider, "waypost_provider_last_apply_unixnano")
+}
 
 func goMem(provider string) int64 {
 	return metric(provider, "go_memstats_heap_inuse_bytes") + metric(provider, "go_memstats_stack_inuse_bytes")
