@@ -1,0 +1,463 @@
+// End-to-end tests of the dashboard in real headless Chromium against a real
+// `waypost manager` on a fresh PostgreSQL database.
+//
+//   npm run e2e                      build the UI and the binary, create a database, run, clean up
+//   E2E_BASE_URL=http://127.0.0.1:8080 npm run e2e
+//                                    drive an already running manager instead (nothing is built)
+//
+// Environment: CHROMIUM (default /usr/bin/chromium), PGHOST/PGPORT/PGUSER
+// (default 127.0.0.1, 5432, postgres), E2E_SKIP_BUILD=1 to reuse ui/dist,
+// E2E_KEEP=1 to keep the database and temp directory for debugging.
+// Screenshots of the main pages go to ui/e2e/screenshots/.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync, existsSync, openSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createServer } from "node:net";
+import { randomBytes } from "node:crypto";
+import { chromium } from "playwright-core";
+
+const uiDir = join(dirname(fileURLToPath(import.meta.url)), "..");
+const repoRoot = join(uiDir, "..");
+const shots = join(uiDir, "e2e", "screenshots");
+const PGHOST = process.env.PGHOST || "127.0.0.1";
+const PGPORT = process.env.PGPORT || "5432";
+const PGUSER = process.env.PGUSER || "postgres";
+const keep = process.env.E2E_KEEP === "1";
+
+const cleanups = [];
+let failures = 0;
+
+function log(...a) {
+  console.log("[e2e]", ...a);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function run(cmd, args, opts = {}) {
+  log("$", cmd, args.join(" "));
+  execFileSync(cmd, args, { stdio: "inherit", ...opts });
+}
+
+async function waitHealthy(url, proc, logFile, timeoutMs = 30000) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (proc.exitCode !== null) throw new Error(`waypost exited with ${proc.exitCode}; see ${logFile}`);
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} not healthy after ${timeoutMs} ms; see ${logFile}`);
+}
+
+async function startServer() {
+  if (process.env.E2E_BASE_URL) return process.env.E2E_BASE_URL.replace(/\/$/, "");
+  const tmp = mkdtempSync(join(tmpdir(), "waypost-e2e-"));
+  cleanups.push(() => (keep ? log("kept", tmp) : rmSync(tmp, { recursive: true, force: true })));
+  if (process.env.E2E_SKIP_BUILD !== "1") run("npm", ["run", "build"], { cwd: uiDir });
+  const bin = join(tmp, "waypost");
+  run("go", ["build", "-o", bin, "./cmd/waypost"], { cwd: repoRoot });
+
+  const db = `waypost_e2e_${randomBytes(4).toString("hex")}`;
+  run("createdb", ["-h", PGHOST, "-p", PGPORT, "-U", PGUSER, db]);
+  cleanups.push(() => {
+    if (keep) return log("kept database", db);
+    try {
+      execFileSync("dropdb", ["-h", PGHOST, "-p", PGPORT, "-U", PGUSER, "--if-exists", "--force", db], { stdio: "inherit" });
+    } catch (e) {
+      console.error("[e2e] dropdb failed:", e.message);
+    }
+  });
+
+  const managerPort = await freePort();
+  const providerPort = await freePort();
+  const env = {
+    ...process.env,
+    WAYPOST_DATABASE_URL: `postgres://${PGUSER}@${PGHOST}:${PGPORT}/${db}?sslmode=disable`,
+    WAYPOST_MANAGER_ADDR: `127.0.0.1:${managerPort}`,
+    WAYPOST_PROVIDER_ADDR: `127.0.0.1:${providerPort}`,
+  };
+  // The dashboard needs only the manager: migrate, then serve it.
+  run(bin, ["migrate"], { env });
+  const logFile = join(tmp, "manager.log");
+  const out = openSync(logFile, "a");
+  const proc = spawn(bin, ["manager"], { env, stdio: ["ignore", out, out] });
+  cleanups.push(
+    () =>
+      new Promise((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once("exit", resolve);
+        proc.kill("SIGTERM");
+        setTimeout(() => proc.kill("SIGKILL"), 5000).unref();
+      }),
+  );
+  const baseURL = `http://127.0.0.1:${managerPort}`;
+  await waitHealthy(`${baseURL}/healthz`, proc, logFile);
+  log("manager up at", baseURL);
+  return baseURL;
+}
+
+// --- tiny assertion helpers -------------------------------------------------
+
+function assert(cond, msg) {
+  if (!cond) throw new Error("assertion failed: " + msg);
+}
+
+async function expectVisible(locator, what, timeout = 5000) {
+  try {
+    await locator.first().waitFor({ state: "visible", timeout });
+  } catch {
+    throw new Error(`expected to see ${what}`);
+  }
+}
+
+async function expectGone(locator, what, timeout = 5000) {
+  try {
+    await locator.first().waitFor({ state: "detached", timeout });
+  } catch {
+    throw new Error(`expected ${what} to disappear`);
+  }
+}
+
+async function expectAttr(locator, attr, value, what, timeout = 5000) {
+  const end = Date.now() + timeout;
+  let got;
+  while (Date.now() < end) {
+    got = await locator.getAttribute(attr).catch(() => null);
+    if (got === value) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what}: expected ${attr}=${JSON.stringify(value)}, got ${JSON.stringify(got)}`);
+}
+
+async function expectCount(locator, n, what, timeout = 5000) {
+  const end = Date.now() + timeout;
+  let got;
+  while (Date.now() < end) {
+    got = await locator.count();
+    if (got === n) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`expected ${n} ${what}, got ${got}`);
+}
+
+async function step(name, fn) {
+  const t = Date.now();
+  try {
+    await fn();
+    log(`ok   ${name} (${Date.now() - t} ms)`);
+  } catch (e) {
+    failures++;
+    log(`FAIL ${name}: ${e.message}`);
+    throw e;
+  }
+}
+
+// --- the tests ----------------------------------------------------------------
+
+async function main() {
+  const baseURL = await startServer();
+  mkdirSync(shots, { recursive: true });
+  const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+  if (!existsSync(executablePath)) throw new Error(`${executablePath} not found: apt-get install -y chromium, or set CHROMIUM`);
+  const browser = await chromium.launch({
+    executablePath,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  cleanups.unshift(() => browser.close());
+  const context = await browser.newContext({ baseURL, viewport: { width: 1280, height: 860 }, colorScheme: "light" });
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  page.on("console", (m) => m.type() === "error" && !/Failed to load resource/.test(m.text()) && pageErrors.push(m.text()));
+  const shot = async (name) => {
+    await page.waitForFunction(() => !document.querySelector("[data-busy], .loading"));
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  };
+  const api = (path, opts = {}) =>
+    page.request.fetch(`${baseURL}/api/v1${path}`, {
+      ...opts,
+      headers: { "Content-Type": "application/json", "X-Waypost-Actor": "e2e-api", ...(opts.headers || {}) },
+    });
+  const nav = (name) => page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true });
+  const flagKey = "new-checkout";
+
+  await step("the start page opens the default project in production", async () => {
+    await page.goto("/");
+    await page.waitForURL(/\/p\/default\/production\/flags$/);
+    await expectVisible(page.getByRole("heading", { name: "Flags", level: 1 }), "the Flags heading");
+    await expectVisible(page.getByText("No flags yet"), "the empty state");
+    await shot("01-flags-empty");
+  });
+
+  await step("an invalid flag key is shown on the key field", async () => {
+    await page.getByRole("link", { name: "+ New flag" }).click();
+    await page.waitForURL(/\/flags\/new$/);
+    await page.getByLabel("Name", { exact: true }).fill("New checkout");
+    const key = page.getByLabel("Key", { exact: true });
+    assert((await key.inputValue()) === "new-checkout", "the key is derived from the name");
+    await key.fill("New Checkout!");
+    await page.getByRole("button", { name: "Create flag" }).click();
+    await expectAttr(key, "aria-invalid", "true", "key field");
+    const describedBy = await key.getAttribute("aria-describedby");
+    const msg = await page.locator(`[id="${describedBy.split(" ").pop()}"]`).innerText();
+    assert(/must match/.test(msg), `key error message, got ${JSON.stringify(msg)}`);
+    assert((await page.getByLabel("Name", { exact: true }).getAttribute("aria-invalid")) === null, "name is not marked invalid");
+    assert(await key.evaluate((el) => el === document.activeElement), "focus moved to the key field");
+    await shot("02-create-flag-validation-error");
+  });
+
+  await step("create a flag", async () => {
+    await page.getByLabel("Key", { exact: true }).fill(flagKey);
+    await page.getByLabel("Description").fill("The one-page checkout replacing the three-step flow.");
+    await page.getByLabel("Tags").fill("checkout, web");
+    await page.getByRole("button", { name: "Create flag" }).click();
+    await page.waitForURL(new RegExp(`/flags/${flagKey}$`));
+    await expectVisible(page.getByRole("heading", { name: "New checkout", level: 1 }), "the flag heading");
+    await expectVisible(page.getByRole("heading", { name: /Targeting in Production/ }), "the targeting panel");
+  });
+
+  await step("toggle in production with the keyboard, after confirming", async () => {
+    await nav("Flags").click();
+    await page.waitForURL(/\/flags$/);
+    const sw = page.getByRole("switch", { name: `${flagKey} in Production` });
+    await expectAttr(sw, "aria-checked", "false", "switch before");
+    await sw.focus();
+    await page.keyboard.press("Space");
+    const dialog = page.getByRole("dialog");
+    await expectVisible(dialog, "the confirmation dialog");
+    assert(/Turn on “New checkout” in Production\?/.test(await dialog.innerText()), "dialog names flag and environment");
+    // Escape cancels: nothing changes.
+    await page.keyboard.press("Escape");
+    await expectGone(dialog, "the dialog");
+    await expectAttr(sw, "aria-checked", "false", "switch after cancel");
+    assert(await sw.evaluate((el) => el === document.activeElement), "focus returned to the switch");
+    await page.keyboard.press("Enter");
+    await expectVisible(dialog, "the confirmation dialog again");
+    await shot("03-toggle-confirmation");
+    assert(await dialog.getByRole("button", { name: "Turn on in Production" }).evaluate((el) => el === document.activeElement), "confirm button focused");
+    await page.keyboard.press("Enter");
+    await expectGone(dialog, "the dialog");
+    await expectAttr(sw, "aria-checked", "true", "switch after confirm");
+    const r = await (await api(`/projects/default/flags/${flagKey}`)).json();
+    assert(r.environments.find((e) => e.environment === "production").enabled === true, "the API says on in production");
+  });
+
+  await step("toggling in development needs no confirmation", async () => {
+    await page.getByLabel("Environment").selectOption("development");
+    await page.waitForURL(/\/p\/default\/development\/flags$/);
+    const sw = page.getByRole("switch", { name: `${flagKey} in Development` });
+    await sw.click();
+    await expectAttr(sw, "aria-checked", "true", "development switch");
+    assert((await page.getByRole("dialog").count()) === 0, "no dialog outside production");
+    await page.getByLabel("Environment").selectOption("production");
+    await page.waitForURL(/\/p\/default\/production\/flags$/);
+    await shot("04-flags-list");
+  });
+
+  await step("the toggle shows in the events log with its diff", async () => {
+    await nav("Events log").click();
+    await page.waitForURL(/\/events$/);
+    const first = page.locator(".event").first();
+    await expectVisible(first, "an event");
+    const text = await first.innerText();
+    assert(/Toggled/i.test(text) && /Turned on/.test(text) && text.includes(flagKey), `newest event is the toggle, got ${JSON.stringify(text)}`);
+    const prodToggle = page.locator(".event", { hasText: "Production" }).filter({ hasText: "Turned on" }).first();
+    await prodToggle.getByRole("button", { name: "Show changes" }).click();
+    const diffRow = prodToggle.locator("tr", { hasText: "enabled" });
+    await expectVisible(diffRow, "the enabled row of the diff");
+    const dt = await diffRow.innerText();
+    assert(/false/.test(dt) && /true/.test(dt), `diff shows false → true, got ${JSON.stringify(dt)}`);
+    // Filter by type and environment: kept in the URL.
+    await page.getByLabel("Type").selectOption("flag_created");
+    await page.waitForURL(/type=flag_created/);
+    await expectCount(page.locator(".event"), 1, "events (only the creation)");
+    await expectVisible(page.locator(".event", { hasText: "Created" }), "the creation event");
+    await page.getByRole("button", { name: "Clear filters" }).click();
+    await page.waitForURL(/\/events$/);
+    await expectVisible(page.locator(".event", { hasText: "Turned on" }), "unfiltered log");
+    await shot("05-events-log");
+  });
+
+  await step("add custom assignments, one and many", async () => {
+    await page.goto(`/p/default/production/flags/${flagKey}`);
+    const one = page.getByRole("form", { name: "Add one assignment" });
+    await one.getByLabel("User id").fill("user-42");
+    await one.getByLabel("Variant").selectOption("on");
+    await one.getByRole("button", { name: "Add" }).click();
+    const table = page.getByRole("table", { name: /Custom assignments in Production/ });
+    await expectVisible(table.getByRole("cell", { name: "user-42" }), "user-42 in the list");
+    await page.getByRole("button", { name: "Paste many user ids…" }).click();
+    const many = page.getByRole("form", { name: "Add many assignments" });
+    await many.getByLabel("User ids").fill("alice\nbob, carol\n\nbob");
+    await many.getByLabel("Assign them to").selectOption("off");
+    await many.getByRole("button", { name: "Assign 3 users" }).click();
+    await expectVisible(table.getByRole("cell", { name: "carol" }), "carol in the list");
+    await expectCount(table.locator("tbody tr"), 4, "assignments");
+    await table.getByRole("button", { name: "Remove bob" }).click();
+    await expectGone(table.getByRole("cell", { name: "bob", exact: true }), "bob");
+    const r = await (await api(`/projects/default/flags/${flagKey}/environments/production/assignments`)).json();
+    assert(r.items.map((a) => a.user_id).join(",") === "alice,carol,user-42", `API assignments: ${JSON.stringify(r.items)}`);
+  });
+
+  await step("rollout editor keeps 100% and saves basis points", async () => {
+    const onPct = page.getByLabel("On percent");
+    const offPct = page.getByLabel("Off percent");
+    await onPct.fill("25.5");
+    assert((await offPct.inputValue()) === "74.5", `off follows: ${await offPct.inputValue()}`);
+    await expectVisible(page.getByText("Total 100%"), "the total");
+    await page.getByRole("button", { name: "Save targeting" }).click();
+    const dialog = page.getByRole("dialog");
+    await expectVisible(dialog, "the production confirmation");
+    await dialog.getByRole("button", { name: "Save in Production" }).click();
+    await expectGone(dialog, "the dialog");
+    const r = await (await api(`/projects/default/flags/${flagKey}`)).json();
+    const rollout = r.environments.find((e) => e.environment === "production").rollout;
+    assert(JSON.stringify(rollout) === JSON.stringify([{ variant: "off", weight: 7450 }, { variant: "on", weight: 2550 }]), `rollout ${JSON.stringify(rollout)}`);
+    await page.getByRole("tab", { name: "OpenFeature (Go)" }).focus();
+    await page.keyboard.press("ArrowLeft");
+    await expectAttr(page.getByRole("tab", { name: "Go SDK" }), "aria-selected", "true", "Go SDK tab");
+    const code = await page.getByLabel("Go SDK code", { exact: true }).innerText();
+    assert(code.includes(`client.Bool("${flagKey}", userID, false)`), `Go snippet: ${code}`);
+    await shot("06-flag-page");
+  });
+
+  await step("a concurrent edit gives a 409 and reloads the current flag", async () => {
+    const cur = await (await api(`/projects/default/flags/${flagKey}`)).json();
+    await page.getByLabel("Name", { exact: true }).fill("Checkout (mine)");
+    const other = await api(`/projects/default/flags/${flagKey}`, { method: "PATCH", data: { version: cur.version, name: "Checkout (theirs)" } });
+    assert(other.ok(), "concurrent PATCH");
+    await page.getByRole("button", { name: "Save details" }).click();
+    await expectVisible(page.getByText("Someone else changed this flag while you were editing."), "the conflict notice");
+    assert((await page.getByLabel("Name", { exact: true }).inputValue()) === "Checkout (theirs)", "form shows the current name");
+    await expectVisible(page.getByRole("heading", { name: "Checkout (theirs)", level: 1 }), "heading shows the current name");
+    await shot("07-flag-conflict");
+    await page.getByLabel("Name", { exact: true }).fill("New checkout");
+    await page.getByRole("button", { name: "Save details" }).click();
+    await expectVisible(page.getByRole("heading", { name: "New checkout", level: 1 }), "saved name");
+  });
+
+  await step("create an SDK key: the secret is shown once", async () => {
+    await nav("SDK keys").click();
+    await page.waitForURL(/\/sdk-keys$/);
+    await page.getByRole("button", { name: /Create server key/ }).click();
+    await expectAttr(page.getByLabel("Name", { exact: true }), "aria-invalid", "true", "empty name rejected");
+    await page.getByLabel("Name", { exact: true }).fill("checkout-service");
+    await page.getByRole("button", { name: /Create server key/ }).click();
+    const secret = page.getByLabel("New SDK key secret");
+    await expectVisible(secret, "the new secret");
+    const value = await secret.inputValue();
+    assert(/^wps_[A-Za-z0-9_-]{43}$/.test(value), `server secret format: ${value}`);
+    await expectVisible(page.getByText("You won’t see this secret again."), "the warning");
+    await expectVisible(page.getByRole("button", { name: "Copy the new SDK key" }), "the copy button");
+    await shot("08-sdk-key-created");
+    const row = page.getByRole("row", { name: /checkout-service/ });
+    assert((await row.innerText()).includes(value.slice(0, 8)), "listed by prefix");
+    await page.reload();
+    await expectVisible(page.getByRole("row", { name: /checkout-service/ }), "the key after reload");
+    assert((await page.getByLabel("New SDK key secret").count()) === 0, "no secret after reload");
+    assert(!(await page.content()).includes(value), "the secret is nowhere on the page");
+  });
+
+  await step("revoke an SDK key after confirming", async () => {
+    await page.getByRole("button", { name: "Revoke checkout-service" }).click();
+    const dialog = page.getByRole("dialog");
+    await expectVisible(dialog, "the revoke confirmation");
+    await dialog.getByRole("button", { name: "Revoke key" }).click();
+    await expectGone(dialog, "the dialog");
+    await page.getByLabel(/Show 1 revoked/).check();
+    await expectVisible(page.getByRole("row", { name: /checkout-service/ }).getByText(/Revoked/), "revoked status");
+    await shot("09-sdk-keys");
+  });
+
+  await step("archive and restore a flag", async () => {
+    await nav("Flags").click();
+    await page.getByRole("button", { name: `Archive ${flagKey}` }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Archive flag" }).click();
+    await expectVisible(page.getByText("No flags yet"), "empty active list");
+    await page.getByRole("button", { name: "Archived", exact: true }).click();
+    await page.waitForURL(/archived=true/);
+    await expectVisible(page.getByRole("link", { name: "New checkout" }), "the archived flag");
+    await shot("10-flags-archived");
+    await page.getByRole("button", { name: `Restore ${flagKey}` }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Restore flag" }).click();
+    await page.getByRole("button", { name: "Active", exact: true }).click();
+    await expectVisible(page.getByRole("link", { name: "New checkout" }), "the restored flag");
+  });
+
+  await step("the events log shows every kind of change", async () => {
+    await nav("Events log").click();
+    await page.waitForURL(/\/events$/);
+    await expectVisible(page.locator(".event", { hasText: "Restored" }), "the restore event");
+    for (const t of ["Rollout changed", "Assignment added", "Assignment removed", "Edited", "Archived"]) {
+      await expectVisible(page.locator(".event-type", { hasText: t }), `a ${t} event`);
+    }
+    const rollout = page.locator(".event", { hasText: "Rollout changed" }).first();
+    assert((await rollout.innerText()).includes("Rollout on 100% → off 74.5% · on 25.5%"), `rollout summary: ${await rollout.innerText()}`);
+    await rollout.getByRole("button", { name: "Show changes" }).click();
+    await expectVisible(rollout.locator("tr", { hasText: "rollout[on]" }), "the rollout diff");
+    await page.getByLabel("Flag key").fill(flagKey);
+    await page.keyboard.press("Enter");
+    await page.waitForURL(new RegExp(`flag=${flagKey}`));
+    await shot("11-events-log-full");
+  });
+
+  await step("unknown pages and API 404s never give a blank page", async () => {
+    await page.goto("/p/default/production/flags/does-not-exist");
+    await expectVisible(page.getByRole("alert").filter({ hasText: /not found/i }), "a not-found message");
+    await page.goto("/p/nope/production/flags");
+    await expectVisible(page.getByRole("alert"), "an error for an unknown project");
+    await page.goto("/some/where");
+    await expectVisible(page.getByRole("heading", { name: "Page not found" }), "the not-found page");
+    const res = await page.request.get(`${baseURL}/api/v1/nope`);
+    assert(res.status() === 404 && (await res.json()).error.code === "not_found", "API 404 stays JSON");
+  });
+
+  await step("no errors in the browser console", async () => {
+    assert(pageErrors.length === 0, `page errors: ${pageErrors.join(" | ")}`);
+  });
+}
+
+let code = 0;
+try {
+  await main();
+  log("all end-to-end tests passed; screenshots in", shots);
+} catch (e) {
+  code = 1;
+  if (!failures) console.error("[e2e] error:", e);
+  else console.error(e.stack);
+} finally {
+  for (const c of cleanups.reverse()) {
+    try {
+      await c();
+    } catch (e) {
+      console.error("[e2e] cleanup:", e.message);
+    }
+  }
+}
+process.exit(code);

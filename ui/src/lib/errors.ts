@@ -1,0 +1,51 @@
+// Maps API errors to form fields. The API names the offending field with a
+// JSON path ("key", "tags[2]", "variants[1].value", "rollout[0].weight");
+// forms ask for the message of the field they render.
+import { ApiError } from "../api/client";
+
+/** The message for field when err is about it (exactly, or about an element inside it when prefix is set). */
+export function fieldError(err: unknown, field: string, opts: { prefix?: boolean } = {}): string | undefined {
+  if (!(err instanceof ApiError) || !err.field) return undefined;
+  if (err.field === field) return err.message;
+  if (opts.prefix && (err.field.startsWith(field + "[") || err.field.startsWith(field + "."))) return err.message;
+  return undefined;
+}
+
+/** A human label for an error: "Invalid key: must match …". */
+export function describe(err: unknown, labels: Record<string, string> = {}): string {
+  if (err instanceof ApiError) {
+    if (err.field) {
+      const label = labelFor(err.field, labels);
+      return `${label}: ${err.message}`;
+    }
+    return err.message;
+  }
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+function labelFor(field: string, labels: Record<string, string>): string {
+  if (labels[field]) return labels[field];
+  const m = /^([a-z_]+)\[(\d+)\](?:\.([a-z_]+))?$/.exec(field);
+  if (m) {
+    const base = labels[m[1]] ?? m[1].replace(/_/g, " ");
+    return m[3] ? `${base} #${Number(m[2]) + 1} ${m[3].replace(/_/g, " ")}` : `${base} #${Number(m[2]) + 1}`;
+  }
+  return field.replace(/_/g, " ");
+}
+
+/** Moves focus to the form control for err.field (inputs carry data-field), if rendered. */
+export function focusField(err: unknown, root: ParentNode = document): void {
+  if (!(err instanceof ApiError) || !err.field) return;
+  const esc = typeof CSS !== "undefined" && CSS.escape ? CSS.escape(err.field) : err.field.replace(/(["\\[\].])/g, "\\$1");
+  let el = root.querySelector<HTMLElement>(`[data-field="${esc}"]`);
+  if (!el) {
+    // "tags[2]" → the tags input; "variants[1].value" → the variants block.
+    const base = err.field.replace(/[[.].*$/, "");
+    el = root.querySelector<HTMLElement>(`[data-field="${base}"]`);
+  }
+  if (el) {
+    el.focus();
+    if (typeof el.scrollIntoView === "function") el.scrollIntoView({ block: "center", behavior: "smooth" });
+  }
+}

@@ -1,0 +1,35 @@
+// The dashboard's route table and navigation, in one place. Pages inside a
+// project live under /p/:project/:env/<path>. To add a section (experiments,
+// metrics, events connections), add its page here: an entry with nav: true
+// gets a header link; children routes (a detail page) go in the same list.
+import type { ReactNode } from "react";
+import { FlagsPage } from "./pages/FlagsPage";
+import { CreateFlagPage } from "./pages/CreateFlagPage";
+import { FlagPage } from "./pages/FlagPage";
+import { EventsPage } from "./pages/EventsPage";
+import { SdkKeysPage } from "./pages/SdkKeysPage";
+
+export interface Section {
+  /** Path below /p/:project/:env/ (React Router syntax). */
+  path: string;
+  element: ReactNode;
+  /** Header navigation label; absent for pages reached from another page. */
+  nav?: string;
+  /** Paths (below the env) that highlight this nav item. */
+  matches?: RegExp;
+}
+
+export const sections: Section[] = [
+  { path: "flags", element: <FlagsPage />, nav: "Flags", matches: /^flags(\/|$)/ },
+  { path: "flags/new", element: <CreateFlagPage /> },
+  { path: "flags/:flag", element: <FlagPage /> },
+  { path: "events", element: <EventsPage />, nav: "Events log", matches: /^events(\/|$)/ },
+  { path: "sdk-keys", element: <SdkKeysPage />, nav: "SDK keys", matches: /^sdk-keys(\/|$)/ },
+  // Later: { path: "experiments", element: <ExperimentsPage />, nav: "Experiments" },
+  //        { path: "experiments/:id", element: <ExperimentPage /> },
+  //        { path: "metrics", element: <MetricsPage />, nav: "Metrics" },
+  //        { path: "connections", element: <ConnectionsPage />, nav: "Events DB" },
+];
+
+/** Where a project's pages start. */
+export const DEFAULT_SECTION = "flags";
