@@ -46,6 +46,7 @@ start_provider
 kill "$PROVIDER_PID"; wait "$PROVIDER_PID" 2>/dev/null || true
 
 echo "== 2. fan-out to $STREAMS_FANOUT streams"
+if [ -n "${PROFILE_FANOUT:-}" ]; then export WAYPOST_DEBUG_ADDR=127.0.0.1:16060; fi
 start_provider
 ( ulimit -n 20000; "$BIN/waypost-load" fanout -provider "$P" -manager "$M" -key "$KEY" -streams "$STREAMS_FANOUT" -procs 2 -changes 10 -provider-pid "$PROVIDER_PID" )
 kill "$PROVIDER_PID"; wait "$PROVIDER_PID" 2>/dev/null || true

@@ -86,6 +86,7 @@ func runStreams(mode string, args []string) error {
 
 	var all []float64
 	for i := 0; i < *changes; i++ {
+		cpuBefore := cpuTicks(*pid)
 		before := applyTime(*provider)
 		rev, err := toggle(*manager, *flagKey, i%2 == 0)
 		if err != nil {
@@ -119,7 +120,8 @@ func runStreams(mode string, args []string) error {
 				all = append(all, float64(t-applied)/1e6)
 			}
 		}
-		fmt.Printf("change %d: provider handed it to all sockets in %s\n", i, strings.TrimSpace(metricRaw(*provider, "waypost_provider_last_broadcast_seconds"))+"s")
+		fmt.Printf("change %d: provider handed it to all sockets in %ss, using %d ms of CPU\n", i,
+			strings.TrimSpace(metricRaw(*provider, "waypost_provider_last_broadcast_seconds")), (cpuTicks(*pid)-cpuBefore)*10)
 		if missed > 0 {
 			fmt.Printf("change %d: %d streams did not receive revision %d within 10 s\n", i, missed, rev)
 		}
@@ -164,6 +166,24 @@ func metric(provider, name string) int64 {
 		}
 	}
 	return 0
+}
+
+// cpuTicks is the process's user+system CPU time in clock ticks (1/100 s).
+func cpuTicks(pid int) int64 {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + s
 }
 
 func metricRaw(provider, name string) string {

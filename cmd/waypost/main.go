@@ -88,6 +88,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	a := &app{cfg: &cfg, log: log}
 	defer a.close()
 	log.Info("starting", "command", cmd, "version", version, "config", &cfg)
+	if cfg.DebugAddr != "" {
+		go serveDebug(cfg.DebugAddr, log)
+	}
 	if err := role(ctx, a); err != nil {
 		log.Error("stopped with error", "command", cmd, "err", err)
 		return 1
