@@ -30,6 +30,13 @@ type Config struct {
 	ShutdownGrace time.Duration
 	SnapshotFile  string   // provider: last good state on disk ("" = none)
 	CORSOrigins   []string // provider: browser origins allowed on OFREP
+	// ExposuresSchedule is the UTC time of day ("03:00") of the nightly
+	// exposures pipeline; "off" disables it.
+	ExposuresSchedule string
+	// ResultsSchedule is the UTC time of day of an automatic results
+	// refresh of every running experiment; "off" (default) disables it.
+	ResultsSchedule string
+	DebugAddr       string // net/http/pprof listen address; empty = off
 }
 
 type option struct {
@@ -74,6 +81,12 @@ func (c *Config) Options(fs *flag.FlagSet) func() error {
 				}
 				return nil
 			}, get: func() string { return strings.Join(c.CORSOrigins, ",") }},
+		{name: "exposures-schedule", env: "WAYPOST_EXPOSURES_SCHEDULE", usage: "worker: UTC time of day (HH:MM) of the nightly exposures pipeline, or off",
+			set: timeOfDay(&c.ExposuresSchedule), get: func() string { return c.ExposuresSchedule }},
+		{name: "results-schedule", env: "WAYPOST_RESULTS_SCHEDULE", usage: "worker: UTC time of day (HH:MM) of an automatic results refresh of running experiments, or off",
+			set: timeOfDay(&c.ResultsSchedule), get: func() string { return c.ResultsSchedule }},
+		{name: "debug-addr", env: "WAYPOST_DEBUG_ADDR", usage: "serve Go profiling (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty",
+			set: addr(&c.DebugAddr), get: func() string { return c.DebugAddr }},
 		{name: "shutdown-grace", env: "WAYPOST_SHUTDOWN_GRACE", usage: "how long to wait for in-flight work on SIGINT/SIGTERM",
 			set: dur(&c.ShutdownGrace), get: func() string { return c.ShutdownGrace.String() }},
 	}
@@ -86,6 +99,8 @@ func (c *Config) Options(fs *flag.FlagSet) func() error {
 	c.WebhookSecret = "waypost-dev-webhook-secret-change-me"
 	c.ShutdownGrace = 10 * time.Second
 	c.CORSOrigins = []string{"*"}
+	c.ExposuresSchedule = "03:00"
+	c.ResultsSchedule = "off"
 
 	for _, o := range opts {
 		o := o
@@ -160,6 +175,19 @@ func oneOf(p *string, allowed ...string) func(string) error {
 			}
 		}
 		return fmt.Errorf("must be one of %s", strings.Join(allowed, ", "))
+	}
+}
+
+func timeOfDay(p *string) func(string) error {
+	return func(s string) error {
+		var h, m int
+		if s != "off" {
+			if _, err := fmt.Sscanf(s, "%d:%d", &h, &m); err != nil || h < 0 || h > 23 || m < 0 || m > 59 || len(s) != 5 {
+				return errors.New("must be a UTC time of day such as 03:00, or off")
+			}
+		}
+		*p = s
+		return nil
 	}
 }
 
