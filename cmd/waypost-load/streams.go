@@ -153,37 +153,8 @@ func rssKiB(pid int) int64 {
 }
 
 func metric(provider, name string) int64 {
-	res, err := http.Get(provider + "/metrics")
-	if err != nil {
-		return 0
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		if f := strings.Fields(string(line)); len(f) == 2 && f[0] == name {
-			n, _ := strconv.ParseInt(f[1], 10, 64)
-			return n
-		}
-	}
-	return 0
-}
-
-// cpuTicks is the process's user+system CPU time in clock ticks (1/100 s).
-func cpuTicks(pid int) int64 {
-	if pid <= 0 {
-		return 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + s
+	n, _ := strconv.ParseInt(metricRaw(provider, name), 10, 64)
+	return n
 }
 
 func metricRaw(provider, name string) string {
@@ -242,4 +213,22 @@ func toggle(manager, key string, on bool) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no production environment")
+}
+
+// cpuTicks is the process's user+system CPU time in clock ticks (1/100 s).
+func cpuTicks(pid int) int64 {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + s
 }
