@@ -62,6 +62,7 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 }
 
 func fillParams(path string) string {
-	r := strings.NewReplacer("{project}", "default", "{environment}", "production", "{flag}", "nope", "{id}", "1")
+	r := strings.NewReplacer("{project}", "default", "{environment}", "production", "{flag}", "nope", "{id}", "1",
+		"{connection}", "nope", "{metric}", "nope", "{experiment}", "nope")
 	return r.Replace(path)
 }

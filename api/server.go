@@ -22,6 +22,7 @@ type Server struct {
 	store  *store.Store
 	log    *slog.Logger
 	router chi.Router
+	jobs   Jobs
 }
 
 // New builds the API on st. Extra route groups (the dashboard, later
@@ -57,6 +58,30 @@ func New(st *store.Store, log *slog.Logger) *Server {
 			r.Post("/flags/{flag}/environments/{environment}/assignments", s.setAssignments)
 			r.Post("/flags/{flag}/environments/{environment}/assignments/remove", s.removeAssignments)
 			r.Get("/events", s.listEvents)
+			r.Get("/connections", s.listConnections())
+			r.Post("/connections", s.createConnection())
+			r.Get("/connections/{connection}", s.getConnection())
+			r.Put("/connections/{connection}", s.updateConnection())
+			r.Delete("/connections/{connection}", s.deleteConnection())
+			r.Post("/connections/{connection}/test", s.testConnection())
+			r.Get("/metrics", s.listMetrics())
+			r.Post("/metrics", s.createMetric())
+			r.Post("/metrics/test", s.testMetric())
+			r.Get("/metrics/{metric}", s.getMetric())
+			r.Put("/metrics/{metric}", s.updateMetric())
+			r.Delete("/metrics/{metric}", s.deleteMetric())
+			r.Get("/experiments", s.listExperiments())
+			r.Post("/experiments", s.createExperiment())
+			r.Get("/experiments/{experiment}", s.getExperiment())
+			r.Put("/experiments/{experiment}", s.updateExperiment())
+			r.Delete("/experiments/{experiment}", s.deleteExperiment())
+			r.Post("/experiments/{experiment}/start", s.startExperiment())
+			r.Post("/experiments/{experiment}/stop", s.stopExperiment())
+			r.Post("/experiments/{experiment}/refresh", s.enqueue("results"))
+			r.Get("/experiments/{experiment}/results", s.experimentResults())
+			r.Post("/experiments/{experiment}/exposures/refresh", s.enqueue("exposures"))
+			r.Get("/experiments/{experiment}/exposures", s.experimentExposures())
+			r.Post("/power", s.powerEstimate())
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,8 @@ package db
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // Forced variant for one user id, per flag and environment. Wins over rollout; an off flag is still off.
@@ -28,6 +30,144 @@ type Environment struct {
 	Revision  int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// Where a project's exposures and metric events live: the built-in store (kind builtin) or the user's own PostgreSQL. Every query on it runs READ ONLY with statement_timeout_ms.
+type EventsConnection struct {
+	ID        int64
+	ProjectID int64
+	Key       string
+	Name      string
+	// builtin: Waypost's own events_exposures/events_metric tables; postgres: an external database.
+	Kind     string
+	Host     string
+	Port     int32
+	Database string
+	User     string
+	// AES-256-GCM (nonce || ciphertext) of the password, key derived from WAYPOST_SECRET_KEY. Never returned by the API.
+	PasswordCiphertext []byte
+	SslMode            string
+	// SELECT returning experiment_key, user_id, variant (text) and "timestamp" (timestamptz), one row per exposure.
+	ExposuresQuery string
+	// SET LOCAL statement_timeout for every query Waypost runs on this connection.
+	StatementTimeoutMs int32
+	// The connection new metrics use when none is named; exactly one per project.
+	IsDefault bool
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Built-in store: exposures sent by SDKs to POST /v1/events; one partition per UTC day (waypost_ensure_events_partition).
+type EventsExposure struct {
+	ProjectID     int64
+	EnvironmentID int64
+	ExperimentKey string
+	UserID        string
+	Variant       string
+	Timestamp     time.Time
+	// UTC day of "timestamp"; the partition key.
+	Day pgtype.Date
+	// Chosen by the sender; a retried batch with the same keys is not counted twice.
+	IdempotencyKey string
+	ReceivedAt     time.Time
+}
+
+// Built-in store: metric events (conversions, revenue, durations) sent to POST /v1/events; one partition per UTC day.
+type EventsMetric struct {
+	ProjectID     int64
+	EnvironmentID int64
+	// Metric event name; a metric's SQL filters on it (WHERE metric = 'purchase').
+	Metric        string
+	ExperimentKey *string
+	UserID        string
+	// Numeric value for duration and revenue metrics.
+	Value          *float64
+	Timestamp      time.Time
+	Day            pgtype.Date
+	IdempotencyKey string
+	ReceivedAt     time.Time
+}
+
+// An A/B test of a flag in one environment. draft -> running -> stopped; starting sets the flag's rollout to weights, stopping restores it or ships a variant.
+type Experiment struct {
+	ID            int64
+	ProjectID     int64
+	FlagID        int64
+	EnvironmentID int64
+	ConnectionID  int64
+	// Experiment key, unique per project; SDKs report exposures with it.
+	Key        string
+	Name       string
+	Hypothesis string
+	// Intended split [{"variant","weight"}] in basis points; becomes the flag's rollout while running and is the SRM reference.
+	Weights json.RawMessage
+	// Share of users who enter the experiment (basis points); the rest get the off variant and are not exposed.
+	TrafficBp           int32
+	PlannedDurationDays *int32
+	// Planned users per variant (alternative to planned_duration_days).
+	PlannedSampleSize *int64
+	// Minimum detectable effect, relative to the control mean (0.05 = 5%), for the power estimate.
+	Mde       *float64
+	Status    string
+	StartedAt *time.Time
+	StoppedAt *time.Time
+	// Variant set to 100% when the experiment was stopped, if any.
+	ShippedVariant *string
+	// The flag's rollout when the experiment started; restored on stop unless a variant is shipped.
+	RolloutBefore json.RawMessage
+	Version       int64
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// The latest successful refresh of each experiment (a failed refresh keeps the previous results).
+type ExperimentLatestResult struct {
+	Project          string
+	Experiment       string
+	ExperimentStatus string
+	RefreshID        int64
+	FinishedAt       *time.Time
+	DurationMs       *int64
+	Results          json.RawMessage
+}
+
+// Metrics analysed by an experiment: primary ones decide, secondary ones inform.
+type ExperimentMetric struct {
+	ExperimentID int64
+	MetricID     int64
+	IsPrimary    bool
+	Position     int32
+}
+
+// Every result refresh (history kept): inputs, the SQL run, duration, error and, when it succeeded, the results.
+type ExperimentResult struct {
+	// The refresh id.
+	ID           int64
+	ExperimentID int64
+	JobID        *int64
+	Status       string
+	// timeout (statement timeout), unreachable (events database down), query_error (the database refused the SQL), configuration, internal.
+	ErrorCode  *string
+	Error      *string
+	StartedAt  time.Time
+	FinishedAt *time.Time
+	DurationMs *int64
+	Inputs     json.RawMessage
+	// Per metric: the SQL statement and its bind arguments, and how long it ran.
+	Statements json.RawMessage
+	// Per metric: per-variant summaries, comparisons, Holm-adjusted p-values; SRM and power estimate.
+	Results json.RawMessage
+}
+
+// Per experiment, variant and UTC day: users first exposed that day (variant of first exposure) and the running total. Upserted by the exposures job.
+type ExposuresDaily struct {
+	ExperimentID int64
+	Variant      string
+	Day          pgtype.Date
+	NewUsers     int64
+	TotalUsers   int64
+	ComputedAt   time.Time
 }
 
 // Flag definitions, one per project and key. State (on/off, rollout) is in flag_states.
@@ -120,6 +260,31 @@ type LiveProvider struct {
 	WebhookUrl string
 	StartedAt  time.Time
 	LastSeenAt time.Time
+}
+
+// What an experiment measures: a SQL query on an events connection returning user_id, "timestamp" (and value for duration/revenue).
+type Metric struct {
+	ID           int64
+	ProjectID    int64
+	ConnectionID int64
+	Key          string
+	Name         string
+	Description  string
+	// binomial: converted at least once; count: events per user; duration/revenue: sum of value per user.
+	Type string
+	Sql  string
+	// Events count up to this many hours after a user's first exposure; NULL: until the analysis end.
+	ConversionWindowHours *float64
+	// higher or lower is better.
+	Direction string
+	// Optional per-user cap: value (absolute, cap_value > 0) or percentile (cap_value in (0,1)).
+	CapKind  *string
+	CapValue *float64
+	// A metric that must not get worse; reported separately.
+	Guardrail bool
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // One application's flag set. Flags are defined once per project.

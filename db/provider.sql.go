@@ -233,24 +233,29 @@ func (q *Queries) SnapshotAssignments(ctx context.Context, environmentID int64) 
 }
 
 const snapshotFlags = `-- name: SnapshotFlags :many
-SELECT f.key, f.kind, f.variants, s.enabled, s.off_variant, s.rollout, s.salt, s.version
+SELECT f.key, f.kind, f.variants, s.enabled, s.off_variant, s.rollout, s.salt, s.version,
+       x.key AS experiment_key, x.traffic_bp AS experiment_traffic
   FROM flags f JOIN flag_states s ON s.flag_id = f.id
+  LEFT JOIN experiments x ON x.flag_id = f.id AND x.environment_id = s.environment_id AND x.status = 'running'
  WHERE s.environment_id = $1 AND f.archived_at IS NULL
  ORDER BY f.key
 `
 
 type SnapshotFlagsRow struct {
-	Key        string
-	Kind       string
-	Variants   json.RawMessage
-	Enabled    bool
-	OffVariant string
-	Rollout    json.RawMessage
-	Salt       string
-	Version    int64
+	Key               string
+	Kind              string
+	Variants          json.RawMessage
+	Enabled           bool
+	OffVariant        string
+	Rollout           json.RawMessage
+	Salt              string
+	Version           int64
+	ExperimentKey     *string
+	ExperimentTraffic *int32
 }
 
 // The live (not archived) flags of one environment with their state.
+// experiment_key/experiment_traffic are set while an experiment runs.
 func (q *Queries) SnapshotFlags(ctx context.Context, environmentID int64) ([]SnapshotFlagsRow, error) {
 	rows, err := q.db.Query(ctx, snapshotFlags, environmentID)
 	if err != nil {
@@ -269,6 +274,8 @@ func (q *Queries) SnapshotFlags(ctx context.Context, environmentID int64) ([]Sna
 			&i.Rollout,
 			&i.Salt,
 			&i.Version,
+			&i.ExperimentKey,
+			&i.ExperimentTraffic,
 		); err != nil {
 			return nil, err
 		}

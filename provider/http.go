@@ -19,6 +19,7 @@ func (p *Provider) Handler() http.Handler {
 	r.Get("/v1/flags", p.getFlags)
 	r.Get("/v1/stream", p.stream)
 	r.Post("/internal/webhook", p.webhook)
+	r.With(p.cors).HandleFunc("/v1/events", p.events)
 	r.Group(func(r chi.Router) {
 		r.Use(p.cors)
 		r.Options("/ofrep/*", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })

@@ -51,6 +51,9 @@ func buildFlagSet(env db.GetEnvironmentRevisionRow, flags []db.SnapshotFlagsRow,
 		if err := json.Unmarshal(r.Rollout, &f.Rollout); err != nil {
 			return nil, fmt.Errorf("flag %q rollout: %w", r.Key, err)
 		}
+		if r.ExperimentKey != nil && r.ExperimentTraffic != nil {
+			f.Experiment = &eval.Experiment{Key: *r.ExperimentKey, Traffic: int(*r.ExperimentTraffic)}
+		}
 		byKey[r.Key] = len(set.Flags)
 		set.Flags = append(set.Flags, f)
 	}

@@ -10,11 +10,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/waypost/waypost/api"
 	"github.com/waypost/waypost/internal/config"
+	"github.com/waypost/waypost/internal/eventsdb"
 	"github.com/waypost/waypost/internal/migrate"
+	"github.com/waypost/waypost/internal/secret"
 	"github.com/waypost/waypost/internal/store"
 	"github.com/waypost/waypost/provider"
 	"github.com/waypost/waypost/worker"
@@ -73,10 +76,20 @@ func runManager(ctx context.Context, a *app) error {
 		return err
 	}
 	st := store.New(a.pool)
+	box, err := secret.New(a.cfg.SecretKey)
+	if err != nil {
+		return err
+	}
+	st.UseSecrets(box)
 	if err := provider.EnqueueWebhooksOnChange(st, a.pool, a.log); err != nil {
 		return err
 	}
+	jobs, err := worker.NewJobs(a.pool, a.log)
+	if err != nil {
+		return err
+	}
 	srv := api.New(st, a.log)
+	srv.SetJobs(jobs)
 	mountDashboard(srv)
 	return serveHTTP(ctx, a, "manager", a.cfg.ManagerAddr, srv)
 }
@@ -85,11 +98,39 @@ func runWorker(ctx context.Context, a *app) error {
 	if err := a.openPool(ctx, true); err != nil {
 		return err
 	}
-	client, err := worker.NewClient(a.pool, a.log, true, provider.WebhookJobs(a.pool, a.cfg.WebhookSecret, a.log))
+	st := store.New(a.pool)
+	box, err := secret.New(a.cfg.SecretKey)
+	if err != nil {
+		return err
+	}
+	st.UseSecrets(box)
+	pools := eventsdb.NewPools(a.pool, 8)
+	defer pools.Close()
+	var opts worker.ExperimentOptions
+	if opts.ExposuresSchedule, err = schedule(a.cfg.ExposuresSchedule); err != nil {
+		return err
+	}
+	if opts.ResultsSchedule, err = schedule(a.cfg.ResultsSchedule); err != nil {
+		return err
+	}
+	client, err := worker.NewClient(a.pool, a.log, true, provider.WebhookJobs(a.pool, a.cfg.WebhookSecret, a.log),
+		worker.ExperimentJobs(st, pools, a.log, opts))
 	if err != nil {
 		return err
 	}
 	return worker.Run(ctx, client)
+}
+
+// schedule parses a time-of-day option ("off" gives nil: no periodic job).
+func schedule(s string) (river.PeriodicSchedule, error) {
+	if s == "" || s == "off" {
+		return nil, nil
+	}
+	d, err := worker.ParseDailyAt(s)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 func runProvider(ctx context.Context, a *app) error {

@@ -18,6 +18,9 @@ import (
 
 	"github.com/waypost/waypost/db"
 	"github.com/waypost/waypost/internal/errs"
+	"github.com/waypost/waypost/internal/eventsdb"
+	"github.com/waypost/waypost/internal/metricsql"
+	"github.com/waypost/waypost/internal/secret"
 )
 
 // ChangeHook runs inside every transaction that changes flag data, before
@@ -29,10 +32,18 @@ type ChangeHook func(ctx context.Context, tx pgx.Tx) error
 type Store struct {
 	pool  *pgxpool.Pool
 	hooks []ChangeHook
+	box   *secret.Box // encrypts events-connection passwords; nil: none can be stored
+	// builtin is the built-in events store (Waypost's pool, as the
+	// waypost_events_reader role).
+	builtin metricsql.Beginner
 }
 
 // New returns a Store on pool.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, builtin: eventsdb.Builtin(pool)} }
+
+// UseSecrets sets the box that encrypts stored credentials (from
+// WAYPOST_SECRET_KEY). Without one, connections with a password are refused.
+func (s *Store) UseSecrets(b *secret.Box) { s.box = b }
 
 // Pool returns the underlying connection pool.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
@@ -110,7 +121,8 @@ func mapErr(err error) error {
 
 func uniqueField(constraint string) string {
 	switch constraint {
-	case "projects_key_key", "environments_project_id_key_key", "flags_project_id_key_key":
+	case "projects_key_key", "environments_project_id_key_key", "flags_project_id_key_key",
+		"events_connections_project_id_key_key", "metrics_project_id_key_key", "experiments_project_id_key_key":
 		return "key"
 	}
 	return ""

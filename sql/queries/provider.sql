@@ -10,8 +10,11 @@ SELECT e.id, e.key, p.key AS project_key, e.revision
 
 -- name: SnapshotFlags :many
 -- The live (not archived) flags of one environment with their state.
-SELECT f.key, f.kind, f.variants, s.enabled, s.off_variant, s.rollout, s.salt, s.version
+-- experiment_key/experiment_traffic are set while an experiment runs.
+SELECT f.key, f.kind, f.variants, s.enabled, s.off_variant, s.rollout, s.salt, s.version,
+       x.key AS experiment_key, x.traffic_bp AS experiment_traffic
   FROM flags f JOIN flag_states s ON s.flag_id = f.id
+  LEFT JOIN experiments x ON x.flag_id = f.id AND x.environment_id = s.environment_id AND x.status = 'running'
  WHERE s.environment_id = $1 AND f.archived_at IS NULL
  ORDER BY f.key;
 

@@ -1,5 +1,6 @@
 // Command metricbench measures the metric statements of package metricsql
-// on a synthetic events database. It creates a scratch database on the
+// and the results-refresh job's path (package analysis: concurrent metric
+// statements, then the statistics) on a synthetic events database. It creates a scratch database on the
 // given server, generates exposures and two metrics (about -events events
 // per user each) with generate_series, indexes them as a user typically
 // would (user_id, experiment_key, event), runs both metric statements
@@ -24,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/waypost/waypost/internal/analysis"
 	"github.com/waypost/waypost/internal/metricsql"
 	"github.com/waypost/waypost/internal/stats"
 )
@@ -172,7 +174,34 @@ func measure(ctx context.Context, pool *pgxpool.Pool, specs []metricsql.Spec, na
 		}
 	}
 	fmt.Printf("%-32s %s\n", "both metrics, concurrent", time.Since(total).Round(time.Millisecond))
+
+	// The results-refresh job's path: analysis.Run builds both statements,
+	// runs them concurrently on separate connections of the pool, then
+	// stats (per metric, SRM, Holm across metrics, power estimate).
+	plan := analysis.Plan{ExperimentKey: "bench", Variants: []string{"control", "treatment"}, WeightsBP: []int{5000, 5000},
+		ExposuresSQL: specs[0].ExposuresSQL, AnalysisEnd: specs[0].AnalysisEnd}
+	plan.SetTimeout(10 * time.Minute)
+	mde := 0.02
+	plan.MDE = &mde
+	for i, s := range specs {
+		plan.Metrics = append(plan.Metrics, analysis.Metric{Key: fmt.Sprintf("m%d", i), Name: names[i], Type: s.MetricType,
+			SQL: s.MetricSQL, ConversionWindowHours: s.ConversionWindowHours, Cap: s.Cap, Direction: stats.HigherIsBetter, Primary: i == 0})
+	}
+	total = time.Now()
+	res, _, err := analysis.Run(ctx, pool, plan, 0, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%-32s %s  (users %v, srm p=%s, needed/variant %s)\n", "refresh job path (analysis.Run)", time.Since(total).Round(time.Millisecond),
+		res.Users, fmtP(res.SRM), res.Power.SampleSize)
 	return nil
+}
+
+func fmtP(s *stats.SRMResult) string {
+	if s == nil || s.PValue == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.3g", *s.PValue)
 }
 
 func userCounts(c metricsql.Counts) []int64 {

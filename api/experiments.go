@@ -1,0 +1,268 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/waypost/waypost/internal/errs"
+	"github.com/waypost/waypost/internal/model"
+	"github.com/waypost/waypost/internal/stats"
+)
+
+// Jobs enqueues the experiment jobs (River); set with SetJobs.
+type Jobs interface {
+	RefreshResults(ctx context.Context, experimentID int64) (model.Job, error)
+	RefreshExposures(ctx context.Context, experimentID int64) (model.Job, error)
+}
+
+// SetJobs makes the refresh endpoints enqueue with j. Without it they
+// answer 503.
+func (s *Server) SetJobs(j Jobs) { s.jobs = j }
+
+// handle runs fn with the route keys and answers its result as JSON with
+// status (or the error).
+func (s *Server) handle(status int, names []string, fn func(r *http.Request, keys []string) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		keys, err := pathKeys(r, names...)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		out, err := fn(r, keys)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if out == nil {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		writeJSON(w, status, out)
+	}
+}
+
+// bodyHandler is handle with a decoded JSON body of type T.
+func bodyHandler[T any](s *Server, status int, names []string, fn func(r *http.Request, keys []string, in T) (any, error)) http.HandlerFunc {
+	return s.handle(status, names, func(r *http.Request, keys []string) (any, error) {
+		var in T
+		if err := decode(nil, r, &in); err != nil {
+			return nil, err
+		}
+		return fn(r, keys, in)
+	})
+}
+
+var (
+	pProject    = []string{"project"}
+	pConnection = []string{"project", "connection"}
+	pMetric     = []string{"project", "metric"}
+	pExperiment = []string{"project", "experiment"}
+)
+
+// ---- connections ----
+
+func (s *Server) listConnections() http.HandlerFunc {
+	return s.handle(200, pProject, func(r *http.Request, k []string) (any, error) {
+		cs, err := s.store.ListConnections(r.Context(), k[0])
+		return page[model.Connection]{Items: cs}, err
+	})
+}
+
+func (s *Server) createConnection() http.HandlerFunc {
+	return bodyHandler(s, 201, pProject, func(r *http.Request, k []string, in model.SaveConnection) (any, error) {
+		return s.store.CreateConnection(r.Context(), k[0], in)
+	})
+}
+
+func (s *Server) getConnection() http.HandlerFunc {
+	return s.handle(200, pConnection, func(r *http.Request, k []string) (any, error) {
+		return s.store.GetConnection(r.Context(), k[0], k[1])
+	})
+}
+
+func (s *Server) updateConnection() http.HandlerFunc {
+	return bodyHandler(s, 200, pConnection, func(r *http.Request, k []string, in model.SaveConnection) (any, error) {
+		return s.store.UpdateConnection(r.Context(), k[0], k[1], in)
+	})
+}
+
+func (s *Server) deleteConnection() http.HandlerFunc {
+	return s.handle(204, pConnection, func(r *http.Request, k []string) (any, error) {
+		return nil, s.store.DeleteConnection(r.Context(), k[0], k[1])
+	})
+}
+
+func (s *Server) testConnection() http.HandlerFunc {
+	return s.handle(200, pConnection, func(r *http.Request, k []string) (any, error) {
+		if err := s.store.TestConnection(r.Context(), k[0], k[1]); err != nil {
+			return nil, err
+		}
+		return map[string]any{"ok": true}, nil
+	})
+}
+
+// ---- metrics ----
+
+func (s *Server) listMetrics() http.HandlerFunc {
+	return s.handle(200, pProject, func(r *http.Request, k []string) (any, error) {
+		ms, err := s.store.ListMetrics(r.Context(), k[0])
+		return page[model.Metric]{Items: ms}, err
+	})
+}
+
+func (s *Server) createMetric() http.HandlerFunc {
+	return bodyHandler(s, 201, pProject, func(r *http.Request, k []string, in model.SaveMetric) (any, error) {
+		return s.store.SaveMetric(r.Context(), k[0], "", in, true)
+	})
+}
+
+func (s *Server) getMetric() http.HandlerFunc {
+	return s.handle(200, pMetric, func(r *http.Request, k []string) (any, error) {
+		return s.store.GetMetric(r.Context(), k[0], k[1])
+	})
+}
+
+func (s *Server) updateMetric() http.HandlerFunc {
+	return bodyHandler(s, 200, pMetric, func(r *http.Request, k []string, in model.SaveMetric) (any, error) {
+		return s.store.SaveMetric(r.Context(), k[0], k[1], in, false)
+	})
+}
+
+func (s *Server) deleteMetric() http.HandlerFunc {
+	return s.handle(204, pMetric, func(r *http.Request, k []string) (any, error) {
+		return nil, s.store.DeleteMetric(r.Context(), k[0], k[1])
+	})
+}
+
+func (s *Server) testMetric() http.HandlerFunc {
+	return bodyHandler(s, 200, pProject, func(r *http.Request, k []string, in model.TestMetric) (any, error) {
+		return s.store.TestMetricQuery(r.Context(), k[0], in)
+	})
+}
+
+// ---- experiments ----
+
+func (s *Server) listExperiments() http.HandlerFunc {
+	return s.handle(200, pProject, func(r *http.Request, k []string) (any, error) {
+		xs, err := s.store.ListExperiments(r.Context(), k[0])
+		return page[model.Experiment]{Items: xs}, err
+	})
+}
+
+func (s *Server) createExperiment() http.HandlerFunc {
+	return bodyHandler(s, 201, pProject, func(r *http.Request, k []string, in model.SaveExperiment) (any, error) {
+		return s.store.CreateExperiment(r.Context(), k[0], in)
+	})
+}
+
+func (s *Server) getExperiment() http.HandlerFunc {
+	return s.handle(200, pExperiment, func(r *http.Request, k []string) (any, error) {
+		return s.store.GetExperiment(r.Context(), k[0], k[1])
+	})
+}
+
+func (s *Server) updateExperiment() http.HandlerFunc {
+	return bodyHandler(s, 200, pExperiment, func(r *http.Request, k []string, in model.SaveExperiment) (any, error) {
+		return s.store.UpdateExperiment(r.Context(), k[0], k[1], in)
+	})
+}
+
+func (s *Server) deleteExperiment() http.HandlerFunc {
+	return s.handle(204, pExperiment, func(r *http.Request, k []string) (any, error) {
+		return nil, s.store.DeleteExperiment(r.Context(), k[0], k[1])
+	})
+}
+
+func (s *Server) startExperiment() http.HandlerFunc {
+	return s.handle(200, pExperiment, func(r *http.Request, k []string) (any, error) {
+		return s.store.StartExperiment(r.Context(), k[0], k[1])
+	})
+}
+
+// stopExperiment takes an optional body {"ship": "variant"}.
+func (s *Server) stopExperiment() http.HandlerFunc {
+	return s.handle(200, pExperiment, func(r *http.Request, k []string) (any, error) {
+		var in model.StopExperiment
+		if r.ContentLength != 0 {
+			if err := decode(nil, r, &in); err != nil && !errors.Is(err, io.EOF) && !isEmptyBody(err) {
+				return nil, err
+			}
+		}
+		return s.store.StopExperiment(r.Context(), k[0], k[1], in)
+	})
+}
+
+func isEmptyBody(err error) bool {
+	e, ok := errs.As(err)
+	return ok && e.Message == "request body is empty; a JSON object is required"
+}
+
+func (s *Server) enqueue(which string) http.HandlerFunc {
+	return s.handle(202, pExperiment, func(r *http.Request, k []string) (any, error) {
+		if s.jobs == nil {
+			return nil, errs.Unavailable("background jobs are not configured on this server", nil)
+		}
+		id, err := s.store.ExperimentID(r.Context(), k[0], k[1])
+		if err != nil {
+			return nil, err
+		}
+		if which == "results" {
+			return s.jobs.RefreshResults(r.Context(), id)
+		}
+		return s.jobs.RefreshExposures(r.Context(), id)
+	})
+}
+
+func (s *Server) experimentResults() http.HandlerFunc {
+	return s.handle(200, pExperiment, func(r *http.Request, k []string) (any, error) {
+		q := newQuery(r, "limit")
+		limit := q.limit()
+		if q.err != nil {
+			return nil, q.err
+		}
+		return s.store.Results(r.Context(), k[0], k[1], limit)
+	})
+}
+
+func (s *Server) experimentExposures() http.HandlerFunc {
+	return s.handle(200, pExperiment, func(r *http.Request, k []string) (any, error) {
+		days, err := s.store.ExposureSeries(r.Context(), k[0], k[1])
+		return map[string]any{"items": days}, err
+	})
+}
+
+// powerEstimate plans a sample size: users per variant for the MDE, and
+// with a traffic rate, the days needed.
+func (s *Server) powerEstimate() http.HandlerFunc {
+	return bodyHandler(s, 200, pProject, func(r *http.Request, k []string, in model.PowerRequest) (any, error) {
+		if _, err := s.store.GetProject(r.Context(), k[0]); err != nil {
+			return nil, err
+		}
+		if err := in.Validate(); err != nil {
+			return nil, err
+		}
+		variance := 0.0
+		if in.MetricType == "binomial" {
+			variance = in.BaselineMean * (1 - in.BaselineMean)
+		} else {
+			variance = *in.BaselineVariance
+		}
+		ss := stats.RequiredSampleSize(stats.SampleSizeInput{ControlMean: in.BaselineMean, ControlVariance: variance,
+			TreatmentVariance: variance, MDE: in.MDE, Alpha: in.Alpha, Power: in.Power})
+		out := map[string]any{"sample_size": ss}
+		if ss.UsersPerVariant != nil {
+			total := *ss.UsersPerVariant * int64(in.Variants)
+			out["total_users"] = total
+			if in.UsersPerDay != nil {
+				days := math.Ceil(float64(total) / *in.UsersPerDay)
+				out["days"] = days
+				out["expected_end"] = time.Now().UTC().Add(time.Duration(days) * 24 * time.Hour).Format(time.DateOnly)
+			}
+		}
+		return out, nil
+	})
+}

@@ -1,0 +1,342 @@
+// Package analysis computes an experiment's results: one metricsql
+// statement per metric pushed down to the events database (run
+// concurrently, each on its own connection), then package stats in Go:
+// per-metric analysis with the sample-ratio-mismatch check against the
+// intended weights, Holm–Bonferroni across every metric and comparison,
+// and a power estimate with an expected end date. It also computes the
+// daily exposure counts. It knows nothing of Waypost's own tables: the
+// store builds a Plan, the worker stores the Outcome.
+package analysis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/waypost/waypost/internal/eventsdb"
+	"github.com/waypost/waypost/internal/metricsql"
+	"github.com/waypost/waypost/internal/stats"
+)
+
+// Metric is one metric of a plan.
+type Metric struct {
+	Key                   string           `json:"key"`
+	Name                  string           `json:"name"`
+	Type                  stats.MetricType `json:"type"`
+	SQL                   string           `json:"sql"`
+	ConversionWindowHours *float64         `json:"conversion_window_hours,omitempty"`
+	Direction             stats.Direction  `json:"direction"`
+	Cap                   *metricsql.Cap   `json:"cap,omitempty"`
+	Guardrail             bool             `json:"guardrail"`
+	Primary               bool             `json:"primary"`
+}
+
+// Plan is everything a refresh needs; it is stored with the refresh as its
+// inputs.
+type Plan struct {
+	ExperimentID  int64      `json:"experiment_id"`
+	ExperimentKey string     `json:"experiment_key"`
+	StartedAt     *time.Time `json:"started_at"`
+	StoppedAt     *time.Time `json:"stopped_at"`
+	// Variants in flag order with their intended weights (basis points);
+	// the first variant with a positive weight is the control.
+	Variants          []string  `json:"variants"`
+	WeightsBP         []int     `json:"weights_bp"`
+	MDE               *float64  `json:"minimum_detectable_effect,omitempty"`
+	PlannedSampleSize *int64    `json:"planned_sample_size,omitempty"`
+	Connection        string    `json:"connection"`
+	ExposuresSQL      string    `json:"exposures_sql"`
+	StatementTimeout  string    `json:"statement_timeout"`
+	AnalysisEnd       time.Time `json:"analysis_end"`
+	Metrics           []Metric  `json:"metrics"`
+	timeout           time.Duration
+}
+
+// SetTimeout sets the statement timeout of every query of the plan.
+func (p *Plan) SetTimeout(d time.Duration) {
+	p.timeout = d
+	p.StatementTimeout = d.String()
+}
+
+// Control is the control variant.
+func (p Plan) Control() string {
+	for i, w := range p.WeightsBP {
+		if w > 0 {
+			return p.Variants[i]
+		}
+	}
+	if len(p.Variants) > 0 {
+		return p.Variants[0]
+	}
+	return ""
+}
+
+// Statement is one metric's SQL as run, for the history.
+type Statement struct {
+	Metric     string  `json:"metric"`
+	SQL        string  `json:"sql"`
+	Args       []any   `json:"args"`
+	DurationMS float64 `json:"duration_ms"`
+	Error      string  `json:"error,omitempty"`
+}
+
+// MetricResult is one metric's analysis.
+type MetricResult struct {
+	Key           string       `json:"key"`
+	Name          string       `json:"name"`
+	Primary       bool         `json:"primary"`
+	Guardrail     bool         `json:"guardrail"`
+	ExcludedUsers int64        `json:"excluded_users"`
+	Result        stats.Result `json:"result"`
+	// AdjustedPValues are Holm–Bonferroni adjusted across every
+	// comparison of every metric of the refresh, by treatment variant.
+	AdjustedPValues map[string]float64 `json:"adjusted_p_values"`
+}
+
+// Power is the power estimate of the first primary metric.
+type Power struct {
+	Metric string   `json:"metric"`
+	MDE    *float64 `json:"minimum_detectable_effect,omitempty"`
+	// SampleSize is from the planned MDE and the observed variance, or
+	// the planned sample size when no MDE is set.
+	SampleSize stats.SampleSize `json:"sample_size"`
+	// UsersPerDay is the rate of new users per variant (smallest variant).
+	UsersPerDay *float64   `json:"users_per_day,omitempty"`
+	ExpectedEnd *time.Time `json:"expected_end,omitempty"`
+	Message     string     `json:"message,omitempty"`
+}
+
+// Results is the stored results document.
+type Results struct {
+	AnalysisEnd   time.Time         `json:"analysis_end"`
+	Control       string            `json:"control"`
+	Users         map[string]int64  `json:"users"`
+	ExcludedUsers int64             `json:"excluded_users"`
+	SRM           *stats.SRMResult  `json:"srm,omitempty"`
+	Metrics       []MetricResult    `json:"metrics"`
+	Power         *Power            `json:"power,omitempty"`
+	Correction    string            `json:"multiple_comparisons"`
+	Warnings      []string          `json:"warnings"`
+	ComputedIn    map[string]string `json:"computed_in"`
+}
+
+// Error codes of a failed refresh.
+const (
+	CodeTimeout     = "timeout"
+	CodeUnreachable = "unreachable"
+	CodeQuery       = "query_error"
+	CodeConfig      = "configuration"
+	CodeInternal    = "internal"
+)
+
+// Failure is a refresh that could not complete.
+type Failure struct {
+	Code    string
+	Message string
+	Err     error
+}
+
+func (f *Failure) Error() string { return f.Message }
+func (f *Failure) Unwrap() error { return f.Err }
+
+// classify turns an events-database error into a Failure with a clear
+// message.
+func classify(metric string, err error, timeout time.Duration) *Failure {
+	var f *Failure
+	if errors.As(err, &f) {
+		return f
+	}
+	switch {
+	case errors.Is(err, metricsql.ErrStatementTimeout):
+		return &Failure{Code: CodeTimeout, Err: err, Message: fmt.Sprintf("metric %s: the query ran longer than the connection's %s statement timeout; the previous results are kept", metric, timeout)}
+	case eventsdb.Unreachable(err):
+		return &Failure{Code: CodeUnreachable, Err: err, Message: fmt.Sprintf("cannot reach the events database: %v", err)}
+	}
+	if msg, ok := metricsql.DatabaseMessage(err); ok {
+		return &Failure{Code: CodeQuery, Err: err, Message: fmt.Sprintf("metric %s: the events database refused the query: %s", metric, msg)}
+	}
+	if errors.Is(err, metricsql.ErrInvalidQuery) {
+		return &Failure{Code: CodeConfig, Err: err, Message: fmt.Sprintf("metric %s: %v", metric, err)}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return &Failure{Code: CodeTimeout, Err: err, Message: fmt.Sprintf("metric %s: cancelled: %v", metric, err)}
+	}
+	return &Failure{Code: CodeInternal, Err: err, Message: fmt.Sprintf("metric %s: %v", metric, err)}
+}
+
+// Run computes the results of plan on db (a pool: each metric statement
+// runs concurrently on its own connection). Statements are returned even
+// on failure. usersPerDay is the observed rate of new users per variant
+// (0 = unknown) for the expected end date.
+func Run(ctx context.Context, db metricsql.Beginner, plan Plan, usersPerDay float64, now time.Time) (*Results, []Statement, error) {
+	if len(plan.Metrics) == 0 {
+		return nil, nil, &Failure{Code: CodeConfig, Message: "the experiment has no metrics"}
+	}
+	specs := make([]metricsql.Spec, len(plan.Metrics))
+	stmts := make([]Statement, len(plan.Metrics))
+	for i, m := range plan.Metrics {
+		specs[i] = metricsql.Spec{ExposuresSQL: plan.ExposuresSQL, MetricSQL: m.SQL, MetricType: m.Type,
+			ExperimentKey: plan.ExperimentKey, AnalysisEnd: plan.AnalysisEnd, ConversionWindowHours: m.ConversionWindowHours, Cap: m.Cap}
+		sql, args, err := metricsql.Build(specs[i])
+		if err != nil {
+			return nil, nil, &Failure{Code: CodeConfig, Err: err, Message: fmt.Sprintf("metric %s: %v", m.Key, err)}
+		}
+		stmts[i] = Statement{Metric: m.Key, SQL: sql, Args: args}
+	}
+
+	counts := make([]metricsql.Counts, len(specs))
+	errsOut := make([]error, len(specs))
+	var wg sync.WaitGroup
+	for i := range specs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.Now()
+			counts[i], errsOut[i] = metricsql.Run(ctx, db, specs[i], plan.timeout)
+			stmts[i].DurationMS = float64(time.Since(t).Microseconds()) / 1000
+			if errsOut[i] != nil {
+				stmts[i].Error = errsOut[i].Error()
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errsOut {
+		if err != nil {
+			return nil, stmts, classify(plan.Metrics[i].Key, err, plan.timeout)
+		}
+	}
+	return Analyze(plan, counts, usersPerDay, now), stmts, nil
+}
+
+// Analyze turns the per-metric counts into the results document.
+func Analyze(plan Plan, counts []metricsql.Counts, usersPerDay float64, now time.Time) *Results {
+	control := plan.Control()
+	res := &Results{AnalysisEnd: plan.AnalysisEnd, Control: control, Users: map[string]int64{},
+		Correction: "holm-bonferroni across all metrics and comparisons", Warnings: []string{}, ComputedIn: map[string]string{}}
+	type ref struct{ metric, comparison int }
+	var pvals []float64
+	var refs []ref
+	for i, m := range plan.Metrics {
+		variants := counts[i].Ordered(plan.Variants)
+		weights := plan.WeightsBP
+		if len(variants) != len(plan.Variants) {
+			// Exposures name a variant the flag does not have.
+			weights = nil
+			res.Warnings = append(res.Warnings, fmt.Sprintf("metric %s: exposures name variants the flag does not have; the SRM check is skipped", m.Key))
+		}
+		r := stats.Analyze(variants, stats.Options{MetricType: m.Type, Direction: m.Direction, Control: control, WeightsBP: weights})
+		mr := MetricResult{Key: m.Key, Name: m.Name, Primary: m.Primary, Guardrail: m.Guardrail,
+			ExcludedUsers: counts[i].ExcludedUsers, Result: r, AdjustedPValues: map[string]float64{}}
+		for j, c := range r.Comparisons {
+			if c.PValue != nil {
+				pvals = append(pvals, *c.PValue)
+				refs = append(refs, ref{i, j})
+			}
+		}
+		res.Metrics = append(res.Metrics, mr)
+		if i == 0 {
+			for _, v := range variants {
+				res.Users[v.Variant] = v.Users
+			}
+			res.ExcludedUsers = counts[i].ExcludedUsers
+			res.SRM = r.SRM
+			if r.SRM != nil && r.SRM.Mismatch {
+				res.Warnings = append(res.Warnings, "sample ratio mismatch: the users per variant do not match the intended weights (p < 0.001); the results may be biased")
+			}
+			if counts[i].ExcludedUsers > 0 {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("%d users were exposed to more than one variant and are excluded", counts[i].ExcludedUsers))
+			}
+		}
+	}
+	adjusted := stats.HolmBonferroni(pvals)
+	for k, rf := range refs {
+		c := res.Metrics[rf.metric].Result.Comparisons[rf.comparison]
+		res.Metrics[rf.metric].AdjustedPValues[c.Variant] = adjusted[k]
+	}
+	res.Power = power(plan, res, usersPerDay, now)
+	return res
+}
+
+func power(plan Plan, res *Results, usersPerDay float64, now time.Time) *Power {
+	var primary *MetricResult
+	for i := range res.Metrics {
+		if res.Metrics[i].Primary {
+			primary = &res.Metrics[i]
+			break
+		}
+	}
+	if primary == nil {
+		return nil
+	}
+	p := &Power{Metric: primary.Key, MDE: plan.MDE}
+	current := int64(-1)
+	for i, v := range primary.Result.Variants {
+		if i < len(plan.WeightsBP) && plan.WeightsBP[i] == 0 {
+			continue
+		}
+		if current < 0 || v.Users < current {
+			current = v.Users
+		}
+	}
+	switch {
+	case plan.MDE != nil:
+		p.SampleSize = stats.SampleSizeFromResult(primary.Result, *plan.MDE, 0, 0)
+	case plan.PlannedSampleSize != nil:
+		need := *plan.PlannedSampleSize
+		rem := max(0, need-max(0, current))
+		p.SampleSize = stats.SampleSize{Status: stats.StatusOK, UsersPerVariant: &need, RemainingUsersPerVariant: &rem}
+	default:
+		p.SampleSize = stats.SampleSize{Status: stats.StatusInsufficientData, Message: "set a minimum detectable effect or a planned sample size to get a power estimate"}
+		return p
+	}
+	if p.SampleSize.UsersPerVariant == nil {
+		return p
+	}
+	if usersPerDay > 0 && !math.IsInf(usersPerDay, 0) {
+		r := usersPerDay
+		p.UsersPerDay = &r
+	}
+	if plan.StoppedAt != nil {
+		p.Message = "the experiment has stopped"
+		return p
+	}
+	if end, ok := stats.ExpectedEndDate(max(current, 0), *p.SampleSize.UsersPerVariant, usersPerDay, now); ok {
+		end = end.UTC().Truncate(time.Second)
+		p.ExpectedEnd = &end
+	} else {
+		p.Message = "no exposure rate yet to estimate an end date"
+	}
+	return p
+}
+
+// UsersPerDay estimates new users per day for the smallest variant from
+// the daily counts (the total so far divided by the days elapsed).
+func UsersPerDay(days []Day, started time.Time, now time.Time) float64 {
+	if started.IsZero() {
+		return 0
+	}
+	total := map[string]int64{}
+	for _, d := range days {
+		total[d.Variant] += d.NewUsers
+	}
+	elapsed := now.Sub(started).Hours() / 24
+	if elapsed <= 0 || len(total) == 0 {
+		return 0
+	}
+	keys := make([]string, 0, len(total))
+	for k := range total {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	minUsers := int64(-1)
+	for _, k := range keys {
+		if minUsers < 0 || total[k] < minUsers {
+			minUsers = total[k]
+		}
+	}
+	return float64(minUsers) / elapsed
+}

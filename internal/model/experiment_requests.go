@@ -1,0 +1,363 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/waypost/waypost/internal/errs"
+)
+
+// Limits of experiment requests.
+const (
+	MaxQueryLen            = 100000
+	MaxMetricsPerExp       = 20
+	MinStatementTimeoutMS  = 100
+	MaxStatementTimeoutMS  = 3600000
+	DefaultStatementTimeMS = 60000
+)
+
+var sslModes = []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+
+// SaveConnection is the body of POST /connections and PUT
+// /connections/{key}. On PUT, a nil Password keeps the stored one and ""
+// removes it.
+type SaveConnection struct {
+	Key                string  `json:"key"`
+	Name               string  `json:"name"`
+	Host               string  `json:"host"`
+	Port               int     `json:"port"`
+	Database           string  `json:"database"`
+	User               string  `json:"user"`
+	Password           *string `json:"password"`
+	SSLMode            string  `json:"ssl_mode"`
+	ExposuresQuery     string  `json:"exposures_query"`
+	StatementTimeoutMS int     `json:"statement_timeout_ms"`
+	IsDefault          bool    `json:"is_default"`
+}
+
+// Validate checks and normalises the request.
+func (r *SaveConnection) Validate() error {
+	if err := checkKey("key", r.Key); err != nil {
+		return err
+	}
+	if r.Key == "builtin" {
+		return errs.Invalid("key", `"builtin" is the built-in events store's key`)
+	}
+	if r.Name == "" {
+		r.Name = r.Key
+	}
+	if err := cleanName("name", &r.Name); err != nil {
+		return err
+	}
+	r.Host = strings.TrimSpace(r.Host)
+	if r.Host == "" || len(r.Host) > 255 {
+		return errs.Invalid("host", "is required (at most 255 characters)")
+	}
+	if r.Port == 0 {
+		r.Port = 5432
+	}
+	if r.Port < 1 || r.Port > 65535 {
+		return errs.Invalid("port", "must be from 1 to 65535")
+	}
+	if r.Database == "" || len(r.Database) > 63 {
+		return errs.Invalid("database", "is required (at most 63 characters)")
+	}
+	if r.User == "" || len(r.User) > 63 {
+		return errs.Invalid("user", "is required (at most 63 characters)")
+	}
+	if r.Password != nil && len(*r.Password) > 1000 {
+		return errs.Invalid("password", "at most 1000 characters")
+	}
+	if r.SSLMode == "" {
+		r.SSLMode = "prefer"
+	}
+	if !contains(sslModes, r.SSLMode) {
+		return errs.Invalid("ssl_mode", "must be one of %s", strings.Join(sslModes, ", "))
+	}
+	if err := checkQuery("exposures_query", r.ExposuresQuery); err != nil {
+		return err
+	}
+	return checkTimeout(&r.StatementTimeoutMS)
+}
+
+// UpdateBuiltinConnection is the body of PUT /connections/builtin: only
+// the statement timeout and default flag can change.
+type UpdateBuiltinConnection struct {
+	StatementTimeoutMS int  `json:"statement_timeout_ms"`
+	IsDefault          bool `json:"is_default"`
+}
+
+func checkTimeout(ms *int) error {
+	if *ms == 0 {
+		*ms = DefaultStatementTimeMS
+	}
+	if *ms < MinStatementTimeoutMS || *ms > MaxStatementTimeoutMS {
+		return errs.Invalid("statement_timeout_ms", "must be from %d to %d milliseconds", MinStatementTimeoutMS, MaxStatementTimeoutMS)
+	}
+	return nil
+}
+
+func checkQuery(field, q string) error {
+	if strings.TrimSpace(q) == "" {
+		return errs.Invalid(field, "is required")
+	}
+	if len(q) > MaxQueryLen {
+		return errs.Invalid(field, "at most %d characters", MaxQueryLen)
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// MetricTypes are the metric types.
+var MetricTypes = []string{"binomial", "count", "duration", "revenue"}
+
+// SaveMetric is the body of POST /metrics and PUT /metrics/{key}.
+// Connection "" means the project's default connection.
+type SaveMetric struct {
+	Key                   string   `json:"key"`
+	Name                  string   `json:"name"`
+	Description           string   `json:"description"`
+	Type                  string   `json:"type"`
+	SQL                   string   `json:"sql"`
+	Connection            string   `json:"connection"`
+	ConversionWindowHours *float64 `json:"conversion_window_hours"`
+	Direction             string   `json:"direction"`
+	Cap                   *Cap     `json:"cap"`
+	Guardrail             bool     `json:"guardrail"`
+}
+
+// Validate checks and normalises the request.
+func (r *SaveMetric) Validate() error {
+	if err := checkKey("key", r.Key); err != nil {
+		return err
+	}
+	if r.Name == "" {
+		r.Name = r.Key
+	}
+	if err := cleanName("name", &r.Name); err != nil {
+		return err
+	}
+	if err := checkDescription(r.Description); err != nil {
+		return err
+	}
+	if !contains(MetricTypes, r.Type) {
+		return errs.Invalid("type", "must be one of binomial (converted at least once), count (events per user), duration or revenue (sum of value per user)")
+	}
+	if err := checkQuery("sql", r.SQL); err != nil {
+		return err
+	}
+	if r.Connection != "" {
+		if err := checkKey("connection", r.Connection); err != nil {
+			return err
+		}
+	}
+	if w := r.ConversionWindowHours; w != nil && (!(*w > 0) || *w > 24*365*10 || math.IsNaN(*w)) {
+		return errs.Invalid("conversion_window_hours", "must be a positive number of hours (at most 10 years), or null for until the analysis end")
+	}
+	if r.Direction == "" {
+		r.Direction = "higher"
+	}
+	if r.Direction != "higher" && r.Direction != "lower" {
+		return errs.Invalid("direction", `must be "higher" or "lower" (which is better)`)
+	}
+	if c := r.Cap; c != nil {
+		if r.Type == "binomial" {
+			return errs.Invalid("cap", "a cap does not apply to binomial metrics")
+		}
+		switch c.Kind {
+		case "value":
+			if !(c.Value > 0) || math.IsInf(c.Value, 0) {
+				return errs.Invalid("cap.value", "an absolute cap must be a positive number")
+			}
+		case "percentile":
+			if !(c.Value > 0 && c.Value < 1) {
+				return errs.Invalid("cap.value", "a percentile cap must be between 0 and 1 (0.99 = p99)")
+			}
+		default:
+			return errs.Invalid("cap.kind", `must be "value" or "percentile"`)
+		}
+	}
+	return nil
+}
+
+// TestMetric is the body of POST /metrics/test: check a metric query
+// before saving it.
+type TestMetric struct {
+	Type       string `json:"type"`
+	SQL        string `json:"sql"`
+	Connection string `json:"connection"`
+	Limit      int    `json:"limit"`
+}
+
+// Validate checks and normalises the request.
+func (r *TestMetric) Validate() error {
+	if !contains(MetricTypes, r.Type) {
+		return errs.Invalid("type", "must be one of %s", strings.Join(MetricTypes, ", "))
+	}
+	if err := checkQuery("sql", r.SQL); err != nil {
+		return err
+	}
+	if r.Connection != "" {
+		if err := checkKey("connection", r.Connection); err != nil {
+			return err
+		}
+	}
+	if r.Limit == 0 {
+		r.Limit = 10
+	}
+	if r.Limit < 1 || r.Limit > 100 {
+		return errs.Invalid("limit", "must be from 1 to 100")
+	}
+	return nil
+}
+
+// SaveExperiment is the body of POST /experiments and PUT
+// /experiments/{key} (drafts only; flag and environment are fixed after
+// creation). Weights default to an even split over the flag's variants;
+// Traffic defaults to 10000 (everyone).
+type SaveExperiment struct {
+	Key                 string   `json:"key"`
+	Name                string   `json:"name"`
+	Hypothesis          string   `json:"hypothesis"`
+	Flag                string   `json:"flag"`
+	Environment         string   `json:"environment"`
+	Weights             []Weight `json:"weights"`
+	TrafficBP           int      `json:"traffic"`
+	PrimaryMetrics      []string `json:"primary_metrics"`
+	SecondaryMetrics    []string `json:"secondary_metrics"`
+	PlannedDurationDays *int     `json:"planned_duration_days"`
+	PlannedSampleSize   *int64   `json:"planned_sample_size"`
+	MDE                 *float64 `json:"minimum_detectable_effect"`
+}
+
+// Validate checks the request (weights against the flag's variants).
+func (r *SaveExperiment) Validate(vs []Variant) error {
+	if err := checkKey("key", r.Key); err != nil {
+		return err
+	}
+	if r.Name == "" {
+		r.Name = r.Key
+	}
+	if err := cleanName("name", &r.Name); err != nil {
+		return err
+	}
+	if len(r.Hypothesis) > MaxDescriptionLen {
+		return errs.Invalid("hypothesis", "at most %d characters", MaxDescriptionLen)
+	}
+	if len(vs) < 2 {
+		return errs.Invalid("flag", "an experiment needs a flag with at least two variants")
+	}
+	if len(r.Weights) == 0 {
+		r.Weights = make([]Weight, len(vs))
+		for i, v := range vs {
+			r.Weights[i] = Weight{Variant: v.Key, Weight: TotalWeight / len(vs)}
+		}
+		r.Weights[0].Weight += TotalWeight - TotalWeight/len(vs)*len(vs)
+	}
+	ws, err := NormalizeRollout("weights", r.Weights, vs)
+	if err != nil {
+		return err
+	}
+	r.Weights = ws
+	arms := 0
+	for _, w := range ws {
+		if w.Weight > 0 {
+			arms++
+		}
+	}
+	if arms < 2 {
+		return errs.Invalid("weights", "at least two variants need a positive weight to compare")
+	}
+	if r.TrafficBP == 0 {
+		r.TrafficBP = TotalWeight
+	}
+	if r.TrafficBP < 1 || r.TrafficBP > TotalWeight {
+		return errs.Invalid("traffic", "must be from 1 to %d basis points (100%%)", TotalWeight)
+	}
+	if len(r.PrimaryMetrics) == 0 {
+		return errs.Invalid("primary_metrics", "at least one primary metric is required")
+	}
+	seen := map[string]bool{}
+	all := append(append([]string{}, r.PrimaryMetrics...), r.SecondaryMetrics...)
+	if len(all) > MaxMetricsPerExp {
+		return errs.Invalid("secondary_metrics", "at most %d metrics per experiment", MaxMetricsPerExp)
+	}
+	for i, m := range all {
+		field := fmt.Sprintf("primary_metrics[%d]", i)
+		if i >= len(r.PrimaryMetrics) {
+			field = fmt.Sprintf("secondary_metrics[%d]", i-len(r.PrimaryMetrics))
+		}
+		if err := checkKey(field, m); err != nil {
+			return err
+		}
+		if seen[m] {
+			return errs.Invalid(field, "metric %q listed twice", m)
+		}
+		seen[m] = true
+	}
+	if d := r.PlannedDurationDays; d != nil && (*d < 1 || *d > 3650) {
+		return errs.Invalid("planned_duration_days", "must be from 1 to 3650")
+	}
+	if n := r.PlannedSampleSize; n != nil && *n < 1 {
+		return errs.Invalid("planned_sample_size", "must be a positive number of users per variant")
+	}
+	if m := r.MDE; m != nil && (!(*m > 0) || *m > 100) {
+		return errs.Invalid("minimum_detectable_effect", "must be a positive relative effect (0.05 = 5%%)")
+	}
+	return nil
+}
+
+// StopExperiment is the optional body of POST .../stop. Ship names a
+// variant to serve to 100% of users; without it the rollout from before
+// the experiment is restored.
+type StopExperiment struct {
+	Ship *string `json:"ship"`
+}
+
+// PowerRequest is the body of POST /power: plan a sample size.
+type PowerRequest struct {
+	MetricType string `json:"metric_type"`
+	// BaselineMean is the control mean (a conversion rate for binomial).
+	BaselineMean float64 `json:"baseline_mean"`
+	// BaselineVariance is required for continuous metrics.
+	BaselineVariance *float64 `json:"baseline_variance"`
+	MDE              float64  `json:"minimum_detectable_effect"`
+	Alpha            float64  `json:"alpha"`
+	Power            float64  `json:"power"`
+	Variants         int      `json:"variants"`
+	// UsersPerDay entering the experiment (all variants), for a duration.
+	UsersPerDay *float64 `json:"users_per_day"`
+}
+
+// Validate checks and normalises the request.
+func (r *PowerRequest) Validate() error {
+	if !contains(MetricTypes, r.MetricType) {
+		return errs.Invalid("metric_type", "must be one of %s", strings.Join(MetricTypes, ", "))
+	}
+	if r.MetricType == "binomial" {
+		if !(r.BaselineMean > 0 && r.BaselineMean < 1) {
+			return errs.Invalid("baseline_mean", "a conversion rate between 0 and 1 is required")
+		}
+	} else if r.BaselineVariance == nil || !(*r.BaselineVariance > 0) {
+		return errs.Invalid("baseline_variance", "a positive variance is required for %s metrics", r.MetricType)
+	}
+	if r.Variants == 0 {
+		r.Variants = 2
+	}
+	if r.Variants < 2 || r.Variants > MaxVariants {
+		return errs.Invalid("variants", "must be from 2 to %d", MaxVariants)
+	}
+	if r.UsersPerDay != nil && !(*r.UsersPerDay > 0) {
+		return errs.Invalid("users_per_day", "must be positive")
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package model
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Connection is an events connection as the API shows it: never with its
+// password (HasPassword says whether one is stored).
+type Connection struct {
+	Key                string    `json:"key"`
+	Name               string    `json:"name"`
+	Kind               string    `json:"kind"`
+	Host               string    `json:"host,omitempty"`
+	Port               int       `json:"port,omitempty"`
+	Database           string    `json:"database,omitempty"`
+	User               string    `json:"user,omitempty"`
+	HasPassword        bool      `json:"has_password"`
+	SSLMode            string    `json:"ssl_mode,omitempty"`
+	ExposuresQuery     string    `json:"exposures_query"`
+	StatementTimeoutMS int       `json:"statement_timeout_ms"`
+	IsDefault          bool      `json:"is_default"`
+	Version            int64     `json:"version"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
+}
+
+// Cap limits per-user metric values: Kind "value" (absolute) or
+// "percentile" (Value in (0, 1)).
+type Cap struct {
+	Kind  string  `json:"kind"`
+	Value float64 `json:"value"`
+}
+
+// Metric is what experiments measure.
+type Metric struct {
+	Key                   string    `json:"key"`
+	Name                  string    `json:"name"`
+	Description           string    `json:"description"`
+	Type                  string    `json:"type"`
+	SQL                   string    `json:"sql"`
+	Connection            string    `json:"connection"`
+	ConversionWindowHours *float64  `json:"conversion_window_hours"`
+	Direction             string    `json:"direction"`
+	Cap                   *Cap      `json:"cap"`
+	Guardrail             bool      `json:"guardrail"`
+	Version               int64     `json:"version"`
+	CreatedAt             time.Time `json:"created_at"`
+	UpdatedAt             time.Time `json:"updated_at"`
+}
+
+// Experiment is an A/B test of a flag in one environment.
+type Experiment struct {
+	Key                 string     `json:"key"`
+	Name                string     `json:"name"`
+	Hypothesis          string     `json:"hypothesis"`
+	Flag                string     `json:"flag"`
+	Environment         string     `json:"environment"`
+	Connection          string     `json:"connection"`
+	Weights             []Weight   `json:"weights"`
+	TrafficBP           int        `json:"traffic"`
+	PrimaryMetrics      []string   `json:"primary_metrics"`
+	SecondaryMetrics    []string   `json:"secondary_metrics"`
+	PlannedDurationDays *int       `json:"planned_duration_days"`
+	PlannedSampleSize   *int64     `json:"planned_sample_size"`
+	MDE                 *float64   `json:"minimum_detectable_effect"`
+	Status              string     `json:"status"`
+	StartedAt           *time.Time `json:"started_at"`
+	StoppedAt           *time.Time `json:"stopped_at"`
+	ShippedVariant      *string    `json:"shipped_variant"`
+	Version             int64      `json:"version"`
+	CreatedAt           time.Time  `json:"created_at"`
+	UpdatedAt           time.Time  `json:"updated_at"`
+}
+
+// ExposureDay is one point of the sample-size-over-time chart.
+type ExposureDay struct {
+	Variant    string `json:"variant"`
+	Day        string `json:"day"`
+	NewUsers   int64  `json:"new_users"`
+	TotalUsers int64  `json:"total_users"`
+}
+
+// Refresh is one results refresh (history entry). Results is set on the
+// latest successful refresh only.
+type Refresh struct {
+	ID         int64           `json:"id"`
+	JobID      *int64          `json:"job_id"`
+	Status     string          `json:"status"`
+	ErrorCode  *string         `json:"error_code"`
+	Error      *string         `json:"error"`
+	StartedAt  time.Time       `json:"started_at"`
+	FinishedAt *time.Time      `json:"finished_at"`
+	DurationMS *int64          `json:"duration_ms"`
+	Inputs     json.RawMessage `json:"inputs"`
+	Statements json.RawMessage `json:"statements"`
+	Results    json.RawMessage `json:"results,omitempty"`
+}
+
+// ResultsPage is GET .../results: the latest successful results and the
+// recent refreshes (newest first, failures included).
+type ResultsPage struct {
+	Latest  *Refresh  `json:"latest"`
+	History []Refresh `json:"history"`
+}
+
+// Job is an enqueued background job.
+type Job struct {
+	JobID     int64 `json:"job_id"`
+	Duplicate bool  `json:"duplicate"`
+}
