@@ -1,9 +1,10 @@
 // End-to-end tests of the dashboard in real headless Chromium against a real
-// `waypost manager` on a fresh PostgreSQL database.
+// `waypost all` (manager, worker, provider) on a fresh PostgreSQL database.
 //
 //   npm run e2e                      build the UI and the binary, create a database, run, clean up
 //   E2E_BASE_URL=http://127.0.0.1:8080 npm run e2e
-//                                    drive an already running manager instead (nothing is built)
+//                                    drive an already running manager instead (nothing is built);
+//                                    add E2E_PROVIDER_URL=http://127.0.0.1:8081 to load experiment events
 //
 // Environment: CHROMIUM (default /usr/bin/chromium), PGHOST/PGPORT/PGUSER
 // (default 127.0.0.1, 5432, postgres), E2E_SKIP_BUILD=1 to reuse ui/dist,
@@ -65,6 +66,11 @@ async function waitHealthy(url, proc, logFile, timeoutMs = 30000) {
   throw new Error(`${url} not healthy after ${timeoutMs} ms; see ${logFile}`);
 }
 
+// Set by startServer: the provider's URL (POST /v1/events) and, when this
+// script created it, the database (for backdating an experiment's start).
+let providerURL = process.env.E2E_PROVIDER_URL ? process.env.E2E_PROVIDER_URL.replace(/\/$/, "") : "";
+let dbURL = "";
+
 async function startServer() {
   if (process.env.E2E_BASE_URL) return process.env.E2E_BASE_URL.replace(/\/$/, "");
   const tmp = mkdtempSync(join(tmpdir(), "waypost-e2e-"));
@@ -91,12 +97,18 @@ async function startServer() {
     WAYPOST_DATABASE_URL: `postgres://${PGUSER}@${PGHOST}:${PGPORT}/${db}?sslmode=disable`,
     WAYPOST_MANAGER_ADDR: `127.0.0.1:${managerPort}`,
     WAYPOST_PROVIDER_ADDR: `127.0.0.1:${providerPort}`,
+    WAYPOST_SECRET_KEY: randomBytes(24).toString("hex"),
+    WAYPOST_WEBHOOK_SECRET: randomBytes(24).toString("hex"),
+    WAYPOST_EXPOSURES_SCHEDULE: "off",
+    WAYPOST_RESULTS_SCHEDULE: "off",
   };
-  // The dashboard needs only the manager: migrate, then serve it.
+  dbURL = env.WAYPOST_DATABASE_URL;
+  providerURL = `http://127.0.0.1:${providerPort}`;
+  // Manager, worker (results and exposures jobs) and provider (POST /v1/events) in one process.
   run(bin, ["migrate"], { env });
-  const logFile = join(tmp, "manager.log");
+  const logFile = join(tmp, "waypost.log");
   const out = openSync(logFile, "a");
-  const proc = spawn(bin, ["manager"], { env, stdio: ["ignore", out, out] });
+  const proc = spawn(bin, ["all"], { env, stdio: ["ignore", out, out] });
   cleanups.push(
     () =>
       new Promise((resolve) => {
@@ -436,6 +448,137 @@ async function main() {
     await expectVisible(page.getByRole("heading", { name: "Page not found" }), "the not-found page");
     const res = await page.request.get(`${baseURL}/api/v1/nope`);
     assert(res.status() === 404 && (await res.json()).error.code === "not_found", "API 404 stays JSON");
+  });
+
+  // --- experiments: metric, connection, experiment, events, results ---------
+
+  await step("metrics: bad SQL is shown on the SQL field, Test query previews, create", async () => {
+    await page.goto("/p/default/production/flags");
+    await nav("Metrics").click();
+    await page.waitForURL(/\/metrics$/);
+    await expectVisible(page.getByText("No metrics yet"), "the empty metrics list");
+    await page.getByRole("link", { name: "New metric" }).click();
+    await page.waitForURL(/\/metrics\/new$/);
+    await page.getByLabel("Name", { exact: true }).fill("Purchase");
+    const sql = page.getByLabel("SQL", { exact: true });
+    await sql.fill("SELECT user_id, timestamp FORM events_metric");
+    await page.getByRole("button", { name: "Create metric" }).click();
+    await expectAttr(sql, "aria-invalid", "true", "SQL field");
+    const describedBy = await sql.getAttribute("aria-describedby");
+    const msg = await page.locator(`[id="${describedBy.split(" ").pop()}"]`).innerText();
+    assert(/syntax error/.test(msg), `the database's message on the SQL field, got ${JSON.stringify(msg)}`);
+    await shot("20-metric-sql-error");
+    await sql.fill(`SELECT user_id, "timestamp" FROM events_metric WHERE metric = 'purchase'`);
+    await page.getByRole("button", { name: "Test query" }).click();
+    await expectVisible(page.getByText("Columns look right."), "the column check");
+    await shot("21-metric-test-query");
+    await page.getByRole("button", { name: "Create metric" }).click();
+    await page.waitForURL(/\/metrics$/);
+    await expectVisible(page.getByRole("link", { name: "Purchase" }), "the new metric in the list");
+    await shot("22-metrics");
+  });
+
+  await step("events connections: the built-in store is the default and works", async () => {
+    await nav("Events DB").click();
+    await page.waitForURL(/\/connections$/);
+    const row = page.getByRole("row", { name: /Built-in events store/ });
+    await expectVisible(row.getByText("project default"), "the default badge");
+    await row.getByRole("button", { name: /^Test connection/ }).click();
+    await expectVisible(row.getByText("Connection works"), "a working test");
+    await page.getByRole("button", { name: "New connection" }).click();
+    await page.getByLabel("Name", { exact: true }).fill("Warehouse");
+    await page.getByRole("button", { name: "Create connection" }).click();
+    await expectAttr(page.getByLabel("Host", { exact: true }), "aria-invalid", "true", "host field");
+    await shot("23-connections");
+    await page.getByRole("button", { name: "Cancel" }).click();
+  });
+
+  const expFlag = "checkout-button";
+  const expKey = "checkout-button-test";
+  await step("create an experiment from the flag's page, with the power estimate", async () => {
+    let r = await api("/projects/default/flags", {
+      method: "POST",
+      data: { key: expFlag, name: "Checkout button", kind: "string", variants: [
+        { key: "control", name: "Grey button", value: "grey" },
+        { key: "green", name: "Green button", value: "green" },
+      ] },
+    });
+    assert(r.ok(), `create flag: ${r.status()}`);
+    r = await api(`/projects/default/flags/${expFlag}/environments/production`, { method: "PATCH", data: { enabled: true } });
+    assert(r.ok(), `enable flag: ${r.status()}`);
+    await page.goto(`/p/default/production/flags/${expFlag}`);
+    await page.getByRole("link", { name: "New experiment" }).click();
+    await page.waitForURL(/\/experiments\/new\?flag=/);
+    await page.getByLabel("Name", { exact: true }).fill("Checkout button test");
+    assert((await page.getByLabel("Key", { exact: true }).inputValue()) === expKey, "key from the name");
+    await page.getByLabel("Hypothesis").fill("A green button makes more people buy.");
+    await page.getByRole("group", { name: "Primary metrics" }).getByLabel(/Purchase/).check();
+    await page.getByLabel("Minimum detectable effect (%)").fill("10");
+    await page.getByLabel("Baseline conversion rate (%)").fill("20");
+    await page.getByLabel("Users per day (all traffic)").fill("500");
+    await expectVisible(page.getByTestId("power-result").getByText(/users per variant/), "the power estimate");
+    assert(/days/.test(await page.getByTestId("power-result").innerText()), "the estimate gives days");
+    await shot("24-new-experiment");
+    await page.getByRole("button", { name: "Create draft experiment" }).click();
+    await page.waitForURL(new RegExp(`/experiments/${expKey}$`));
+    await expectVisible(page.getByRole("heading", { name: /Checkout button test/, level: 1 }), "the experiment heading");
+  });
+
+  await step("start the experiment, load events, refresh results: table and chart", async () => {
+    await page.getByRole("button", { name: "Start experiment" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Start experiment" }).click();
+    await expectVisible(page.locator(".status-running"), "the running status");
+    if (!providerURL) {
+      log("skip events and results: set E2E_PROVIDER_URL with E2E_BASE_URL");
+      return;
+    }
+    // Pretend the experiment started four days ago, so the exposures chart has days to draw.
+    if (dbURL) execFileSync("psql", [dbURL, "-qc", `UPDATE experiments SET started_at = now() - interval '4 days' WHERE key = '${expKey}'`], { stdio: "inherit" });
+    const key = await api("/projects/default/environments/production/sdk-keys", { method: "POST", data: { name: "e2e events", kind: "server" } });
+    const secret = (await key.json()).secret;
+    const now = Date.now();
+    const events = [];
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    for (let i = 0; i < 600; i++) {
+      const variant = rnd() < 0.5 ? "green" : "control";
+      const back = dbURL ? ((Math.floor(i / 2) % 4) * 24 + 1) * 3600e3 + (i % 7) * 60e3 : 60e3;
+      const t = now - back;
+      events.push({ type: "exposure", idempotencyKey: `x${i}`, experimentKey: expKey, userId: `user-${i}`, variant, timestamp: new Date(t).toISOString() });
+      if (rnd() < (variant === "green" ? 0.32 : 0.2)) {
+        events.push({ type: "metric", idempotencyKey: `m${i}`, metric: "purchase", userId: `user-${i}`, timestamp: new Date(t + 30e3).toISOString() });
+      }
+    }
+    const res = await page.request.post(`${providerURL}/v1/events`, { headers: { Authorization: `Bearer ${secret}`, "Content-Type": "application/json" }, data: { events } });
+    assert(res.status() === 202, `POST /v1/events: ${res.status()} ${await res.text()}`);
+
+    await page.getByRole("button", { name: "Refresh results" }).click();
+    const table = page.locator("table.results-table");
+    await expectVisible(table, "the results table", 60000);
+    await expectVisible(table.getByRole("row", { name: /Green button/ }).getByText(/Better|Inconclusive/), "a verdict");
+    await expectVisible(table.getByRole("img", { name: /Green button: .*95% CI/ }), "the CI bar");
+    await expectVisible(page.getByText(/Last refresh succeeded/), "the last refresh time");
+    await page.getByRole("button", { name: "Count exposures now" }).click();
+    await expectVisible(page.locator(".chart canvas"), "the exposures chart", 30000);
+    await expectVisible(page.getByRole("button", { name: "Count exposures now" }), "the exposures job done", 15000);
+    await page.waitForTimeout(300);
+    await shot("25-experiment-results");
+  });
+
+  await step("stop the experiment and ship a variant, after confirming", async () => {
+    await page.getByRole("button", { name: "Stop experiment" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("After stopping").selectOption("green");
+    await dialog.getByRole("button", { name: "Stop and ship Green button" }).click();
+    await expectVisible(page.locator(".status-stopped"), "the stopped status");
+    await expectVisible(page.getByText("shipped Green button"), "the shipped variant");
+    const f = await (await api(`/projects/default/flags/${expFlag}`)).json();
+    const st = f.environments.find((e) => e.environment === "production");
+    assert(st.rollout.find((w) => w.variant === "green").weight === 10000, `green ships to 100%: ${JSON.stringify(st.rollout)}`);
+    await nav("Experiments").click();
+    await page.waitForURL(/\/experiments$/);
+    await expectVisible(page.getByRole("link", { name: "Checkout button test" }), "the experiment in the list");
+    await shot("26-experiments");
   });
 
   await step("no errors in the browser console", async () => {

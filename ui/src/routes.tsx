@@ -8,6 +8,12 @@ import { CreateFlagPage } from "./pages/CreateFlagPage";
 import { FlagPage } from "./pages/FlagPage";
 import { EventsPage } from "./pages/EventsPage";
 import { SdkKeysPage } from "./pages/SdkKeysPage";
+import { MetricsPage } from "./pages/experiments/MetricsPage";
+import { MetricEditPage } from "./pages/experiments/MetricEditPage";
+import { ExperimentsPage } from "./pages/experiments/ExperimentsPage";
+import { ExperimentPage } from "./pages/experiments/ExperimentPage";
+import { NewExperimentPage } from "./pages/experiments/NewExperimentPage";
+import { ConnectionsPage } from "./pages/experiments/ConnectionsPage";
 
 export interface Section {
   /** Path below /p/:project/:env/ (React Router syntax). */
@@ -23,12 +29,15 @@ export const sections: Section[] = [
   { path: "flags", element: <FlagsPage />, nav: "Flags", matches: /^flags(\/|$)/ },
   { path: "flags/new", element: <CreateFlagPage /> },
   { path: "flags/:flag", element: <FlagPage /> },
+  { path: "experiments", element: <ExperimentsPage />, nav: "Experiments", matches: /^experiments(\/|$)/ },
+  { path: "experiments/new", element: <NewExperimentPage /> },
+  { path: "experiments/:experiment", element: <ExperimentPage /> },
+  { path: "metrics", element: <MetricsPage />, nav: "Metrics", matches: /^metrics(\/|$)/ },
+  { path: "metrics/new", element: <MetricEditPage /> },
+  { path: "metrics/:metric", element: <MetricEditPage /> },
   { path: "events", element: <EventsPage />, nav: "Events log", matches: /^events(\/|$)/ },
   { path: "sdk-keys", element: <SdkKeysPage />, nav: "SDK keys", matches: /^sdk-keys(\/|$)/ },
-  // Later: { path: "experiments", element: <ExperimentsPage />, nav: "Experiments" },
-  //        { path: "experiments/:id", element: <ExperimentPage /> },
-  //        { path: "metrics", element: <MetricsPage />, nav: "Metrics" },
-  //        { path: "connections", element: <ConnectionsPage />, nav: "Events DB" },
+  { path: "connections", element: <ConnectionsPage />, nav: "Events DB", matches: /^connections(\/|$)/ },
 ];
 
 /** Where a project's pages start. */

@@ -89,5 +89,6 @@ export const http = {
   get: <T>(path: string, q?: Query, signal?: AbortSignal) => request<T>("GET", withQuery(path, q), undefined, signal),
   post: <T>(path: string, body?: unknown) => request<T>("POST", path, body ?? {}),
   patch: <T>(path: string, body: unknown) => request<T>("PATCH", path, body),
+  put: <T>(path: string, body: unknown) => request<T>("PUT", path, body),
   del: <T>(path: string) => request<T>("DELETE", path),
 };

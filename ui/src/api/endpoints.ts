@@ -1,5 +1,5 @@
 // One function per management API route the dashboard uses.
-import { http } from "./client";
+import { http, request } from "./client";
 import type {
   Assignment,
   CreateFlag,
@@ -67,4 +67,55 @@ export const api = {
 
   listEvents: (p: string, q: EventQuery, signal?: AbortSignal) =>
     http.get<Page<FlagEvent>>(`${proj(p)}/events`, { ...q }, signal),
+};
+
+// ---- experiments, metrics, events connections ----
+import type {
+  Connection,
+  Experiment,
+  ExposureDay,
+  Job,
+  Metric,
+  PowerRequest,
+  PowerResponse,
+  QueryPreview,
+  ResultsPage,
+  SaveConnection,
+  SaveExperiment,
+  SaveMetric,
+} from "./experimentTypes";
+
+const conn = (p: string, c: string) => `${proj(p)}/connections/${e(c)}`;
+const metric = (p: string, m: string) => `${proj(p)}/metrics/${e(m)}`;
+const exp = (p: string, x: string) => `${proj(p)}/experiments/${e(x)}`;
+
+export const xapi = {
+  listConnections: (p: string, signal?: AbortSignal) => http.get<Page<Connection>>(`${proj(p)}/connections`, undefined, signal),
+  getConnection: (p: string, c: string, signal?: AbortSignal) => http.get<Connection>(conn(p, c), undefined, signal),
+  createConnection: (p: string, body: SaveConnection) => http.post<Connection>(`${proj(p)}/connections`, body),
+  updateConnection: (p: string, c: string, body: SaveConnection | { statement_timeout_ms: number; is_default: boolean }) =>
+    http.put<Connection>(conn(p, c), body),
+  deleteConnection: (p: string, c: string) => http.del<void>(conn(p, c)),
+  testConnection: (p: string, c: string) => http.post<{ ok: boolean }>(`${conn(p, c)}/test`),
+
+  listMetrics: (p: string, signal?: AbortSignal) => http.get<Page<Metric>>(`${proj(p)}/metrics`, undefined, signal),
+  getMetric: (p: string, m: string, signal?: AbortSignal) => http.get<Metric>(metric(p, m), undefined, signal),
+  createMetric: (p: string, body: SaveMetric) => http.post<Metric>(`${proj(p)}/metrics`, body),
+  updateMetric: (p: string, m: string, body: SaveMetric) => http.put<Metric>(metric(p, m), body),
+  deleteMetric: (p: string, m: string) => http.del<void>(metric(p, m)),
+  testMetric: (p: string, body: { type: string; sql: string; connection: string; limit?: number }) =>
+    http.post<QueryPreview>(`${proj(p)}/metrics/test`, body),
+
+  listExperiments: (p: string, signal?: AbortSignal) => http.get<Page<Experiment>>(`${proj(p)}/experiments`, undefined, signal),
+  getExperiment: (p: string, x: string, signal?: AbortSignal) => http.get<Experiment>(exp(p, x), undefined, signal),
+  createExperiment: (p: string, body: SaveExperiment) => http.post<Experiment>(`${proj(p)}/experiments`, body),
+  updateExperiment: (p: string, x: string, body: SaveExperiment) => http.put<Experiment>(exp(p, x), body),
+  deleteExperiment: (p: string, x: string) => http.del<void>(exp(p, x)),
+  startExperiment: (p: string, x: string) => http.post<Experiment>(`${exp(p, x)}/start`),
+  stopExperiment: (p: string, x: string, ship?: string) => http.post<Experiment>(`${exp(p, x)}/stop`, ship ? { ship } : {}),
+  refreshResults: (p: string, x: string) => http.post<Job>(`${exp(p, x)}/refresh`),
+  results: (p: string, x: string, limit = 10, signal?: AbortSignal) => http.get<ResultsPage>(`${exp(p, x)}/results`, { limit }, signal),
+  refreshExposures: (p: string, x: string) => http.post<Job>(`${exp(p, x)}/exposures/refresh`),
+  exposures: (p: string, x: string, signal?: AbortSignal) => http.get<{ items: ExposureDay[] }>(`${exp(p, x)}/exposures`, undefined, signal),
+  power: (p: string, body: PowerRequest, signal?: AbortSignal) => request<PowerResponse>("POST", `${proj(p)}/power`, body, signal),
 };

@@ -18,6 +18,8 @@ interface Props {
   onChange: (next: number[]) => void;
   disabled?: boolean;
   error?: string;
+  /** The group's legend (default "Rollout"). */
+  legend?: string;
 }
 
 /**
@@ -25,11 +27,11 @@ interface Props {
  * exactly 100%: moving one variant takes from (or gives to) the others in
  * proportion to their shares.
  */
-export function RolloutEditor({ variants, value, onChange, disabled, error }: Props) {
+export function RolloutEditor({ variants, value, onChange, disabled, error, legend = "Rollout" }: Props) {
   const total = value.reduce((a, b) => a + b, 0);
   return (
     <fieldset className="rollout" data-field="rollout" tabIndex={-1} aria-describedby={error ? "rollout-error" : undefined}>
-      <legend className="field-label">Rollout</legend>
+      <legend className="field-label">{legend}</legend>
       <div className="rollout-bar" aria-hidden="true">
         {variants.map((v, i) =>
           value[i] > 0 ? (

@@ -15,6 +15,7 @@ describe("FlagPage", () => {
     const theirs = flag({ name: "Their name", version: 2, description: "theirs" });
     const calls = mockFetch(
       on("GET", /\/flags\/new-checkout$/, 200, flag()),
+      on("GET", /\/experiments$/, 200, { items: [], next_cursor: "" }),
       on("GET", /\/assignments/, 200, page),
       on("PATCH", /\/flags\/new-checkout$/, 409, { error: { code: "version_conflict", message: "flag new-checkout was changed by someone else", current: theirs } }),
     );
@@ -35,6 +36,7 @@ describe("FlagPage", () => {
     const current = { ...flag().environments[1], rollout: [{ variant: "off", weight: 10000 }, { variant: "on", weight: 0 }], version: 5 };
     const calls = mockFetch(
       on("GET", /\/flags\/new-checkout$/, 200, flag()),
+      on("GET", /\/experiments$/, 200, { items: [], next_cursor: "" }),
       on("GET", /\/assignments/, 200, page),
       on("PATCH", /\/environments\/development$/, 409, { error: { code: "version_conflict", message: "changed", current } }),
     );
@@ -55,6 +57,7 @@ describe("FlagPage", () => {
   it("a 422 on a rollout weight is shown on the rollout editor", async () => {
     mockFetch(
       on("GET", /\/flags\/new-checkout$/, 200, flag()),
+      on("GET", /\/experiments$/, 200, { items: [], next_cursor: "" }),
       on("GET", /\/assignments/, 200, page),
       on("PATCH", /\/environments\/development$/, 422, { error: { code: "invalid", message: "weights must sum to 10000 basis points", field: "rollout" } }),
     );

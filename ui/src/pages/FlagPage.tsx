@@ -18,6 +18,7 @@ import { VariantsEditor, fromDrafts, toDrafts, type VariantDraft } from "../comp
 import { CopyButton } from "../components/CopyButton";
 import { CodeBlock } from "../components/CodeBlock";
 import { Tabs } from "../components/Tabs";
+import { FlagExperiments } from "./experiments/FlagExperiments";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { useToast } from "../components/Toast";
 import { AssignmentsPanel } from "./AssignmentsPanel";
@@ -66,6 +67,7 @@ export function FlagPage() {
       ) : (
         <p className="muted">This flag has no state in {ws.environment.name}.</p>
       )}
+      <FlagExperiments flag={f} />
       <SettingsPanel flag={f} onFlag={setFlag} />
       <CodePanel flag={f} />
     </div>

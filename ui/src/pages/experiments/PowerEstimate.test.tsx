@@ -1,0 +1,55 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { render, screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { PowerEstimate } from "./PowerEstimate";
+import { mockFetch } from "../../test/helpers";
+
+afterEach(() => vi.unstubAllGlobals());
+
+const answer = (body: unknown) => () => ({ status: 200, body });
+
+describe("PowerEstimate", () => {
+  it("asks the server once the user stops typing (debounced) and shows users per variant and days", async () => {
+    const calls = mockFetch((c) => (c.method === "POST" && /\/power$/.test(c.url) ? answer({ sample_size: { status: "ok", users_per_variant: 14745 }, total_users: 29490, days: 30, expected_end: "2026-03-01" })() : undefined));
+    render(<PowerEstimate project="default" metricType="binomial" mde={0.05} variants={2} traffic={0.5} delayMs={50} />);
+    const baseline = screen.getByLabelText("Baseline conversion rate (%)");
+    await userEvent.clear(baseline);
+    await userEvent.type(baseline, "12");
+    await userEvent.type(screen.getByLabelText("Users per day (all traffic)"), "2000");
+    await waitFor(() => expect(screen.getByTestId("power-result")).toHaveTextContent("14,745 users per variant"));
+    expect(screen.getByTestId("power-result")).toHaveTextContent("about 30 days");
+    expect(screen.getByTestId("power-result")).toHaveTextContent("until 2026-03-01");
+    // Typing "2000" did not send four requests: the last one carries the final values.
+    const last = calls[calls.length - 1];
+    expect(last.body).toEqual({ metric_type: "binomial", baseline_mean: 0.12, minimum_detectable_effect: 0.05, variants: 2, users_per_day: 1000 });
+    expect(calls.length).toBeLessThanOrEqual(2);
+  });
+
+  it("continuous metrics need a standard deviation, sent as a variance", async () => {
+    const calls = mockFetch((c) => (c.method === "POST" ? answer({ sample_size: { status: "ok", users_per_variant: 500 }, total_users: 1000 })() : undefined));
+    render(<PowerEstimate project="default" metricType="revenue" mde={0.1} variants={2} traffic={1} delayMs={10} />);
+    expect(screen.getByTestId("power-result")).toHaveTextContent("Enter the baseline mean");
+    await userEvent.type(screen.getByLabelText("Baseline mean per user"), "20");
+    expect(screen.getByTestId("power-result")).toHaveTextContent("standard deviation");
+    await userEvent.type(screen.getByLabelText("Standard deviation per user"), "3");
+    await waitFor(() => expect(screen.getByTestId("power-result")).toHaveTextContent("500 users per variant"));
+    expect(calls[calls.length - 1].body).toMatchObject({ metric_type: "revenue", baseline_mean: 20, baseline_variance: 9 });
+  });
+
+  it("without a minimum detectable effect it says what is missing and sends nothing", async () => {
+    const calls = mockFetch();
+    render(<PowerEstimate project="default" metricType="binomial" mde={undefined} variants={2} traffic={1} delayMs={10} />);
+    expect(screen.getByTestId("power-result")).toHaveTextContent("Enter a minimum detectable effect");
+    await new Promise((r) => setTimeout(r, 30));
+    expect(calls).toEqual([]);
+  });
+
+  it("shows the server's validation message", async () => {
+    mockFetch((c) => (c.method === "POST" ? { status: 422, body: { error: { code: "invalid", message: "a conversion rate between 0 and 1 is required", field: "baseline_mean" } } } : undefined));
+    render(<PowerEstimate project="default" metricType="binomial" mde={0.05} variants={2} traffic={1} delayMs={10} />);
+    const baseline = screen.getByLabelText("Baseline conversion rate (%)");
+    await userEvent.clear(baseline);
+    await userEvent.type(baseline, "150");
+    await waitFor(() => expect(screen.getByTestId("power-result")).toHaveTextContent("Baseline: a conversion rate between 0 and 1 is required"));
+  });
+});
