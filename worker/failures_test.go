@@ -49,6 +49,10 @@ func setupExperiment(t *testing.T, h *harness, key string) string {
 	h.must(201, "POST", "/experiments", map[string]any{"key": key, "flag": "f-" + key, "environment": "production",
 		"primary_metrics": []string{"revenue"}})
 	h.must(200, "POST", "/experiments/"+key+"/start", nil)
+	// The fixture's exposures are from the last day: date the start before
+	// them (exposures before the start do not count).
+	_, err := h.pool.Exec(context.Background(), "UPDATE experiments SET started_at = now() - interval '2 days' WHERE key = $1", key)
+	require.NoError(t, err)
 	return dsn
 }
 

@@ -181,6 +181,9 @@ func Run(ctx context.Context, db metricsql.Beginner, plan Plan, usersPerDay floa
 	for i, m := range plan.Metrics {
 		specs[i] = metricsql.Spec{ExposuresSQL: plan.ExposuresSQL, MetricSQL: m.SQL, MetricType: m.Type,
 			ExperimentKey: plan.ExperimentKey, AnalysisEnd: plan.AnalysisEnd, ConversionWindowHours: m.ConversionWindowHours, Cap: m.Cap}
+		if plan.StartedAt != nil {
+			specs[i].AnalysisStart = *plan.StartedAt
+		}
 		sql, args, err := metricsql.Build(specs[i])
 		if err != nil {
 			return nil, nil, &Failure{Code: CodeConfig, Err: err, Message: fmt.Sprintf("metric %s: %v", m.Key, err)}
@@ -295,6 +298,13 @@ func power(plan Plan, res *Results, usersPerDay float64, now time.Time) *Power {
 	}
 	if p.SampleSize.UsersPerVariant == nil {
 		return p
+	}
+	if usersPerDay <= 0 && plan.StartedAt != nil && current > 0 {
+		// No complete day counted yet (the nightly pipeline counts whole
+		// UTC days): estimate from the users so far and the time elapsed.
+		if days := now.Sub(*plan.StartedAt).Hours() / 24; days > 0 {
+			usersPerDay = float64(current) / days
+		}
 	}
 	if usersPerDay > 0 && !math.IsInf(usersPerDay, 0) {
 		r := usersPerDay

@@ -29,6 +29,9 @@ type Spec struct {
 	MetricSQL     string
 	MetricType    stats.MetricType
 	ExperimentKey string
+	// AnalysisStart is the experiment start: exposures before it (say, from
+	// an earlier run under the same key) do not count. Zero means no bound.
+	AnalysisStart time.Time
 	// AnalysisEnd is the experiment end, or now while it runs.
 	AnalysisEnd time.Time
 	// ConversionWindowHours limits counted events to this many hours after
@@ -43,7 +46,8 @@ type Spec struct {
 // precision (ordered by variant, the NULL-variant row of users excluded
 // for being exposed to several variants last), and its bind arguments:
 // $1 experiment key, $2 analysis end, $3 conversion window in hours (NULL
-// for none), $4 cap (absolute value or percentile) when there is a cap.
+// for none), $4 analysis start (NULL for none), $5 cap (absolute value or
+// percentile) when there is a cap.
 //
 // The plan is one pass: the exposures are aggregated per user (first
 // exposure, min/max variant), left-joined to the metric's events on user
@@ -72,7 +76,11 @@ func Build(spec Spec) (string, []any, error) {
 	if w := spec.ConversionWindowHours; w != nil && (!(*w > 0) || math.IsInf(*w, 0)) {
 		return "", nil, fmt.Errorf("metricsql: conversion window must be a positive number of hours, got %v", *w)
 	}
-	args := []any{spec.ExperimentKey, spec.AnalysisEnd, spec.ConversionWindowHours}
+	var start *time.Time
+	if !spec.AnalysisStart.IsZero() {
+		start = &spec.AnalysisStart
+	}
+	args := []any{spec.ExperimentKey, spec.AnalysisEnd, spec.ConversionWindowHours, start}
 
 	var value string
 	switch spec.MetricType {
@@ -97,7 +105,7 @@ func Build(spec Spec) (string, []any, error) {
 				return "", nil, fmt.Errorf("metricsql: cap value must be positive, got %v", *c.Value)
 			}
 			args = append(args, *c.Value)
-			capExpr = "$4::double precision"
+			capExpr = "$5::double precision"
 		case c.Percentile != nil:
 			if !(*c.Percentile > 0 && *c.Percentile < 1) {
 				return "", nil, fmt.Errorf("metricsql: cap percentile must be between 0 and 1, got %v", *c.Percentile)
@@ -105,7 +113,7 @@ func Build(spec Spec) (string, []any, error) {
 			args = append(args, *c.Percentile)
 			capCTE = `,
 wp_cap AS (
-  SELECT percentile_cont($4::double precision) WITHIN GROUP (ORDER BY value) AS cap
+  SELECT percentile_cont($5::double precision) WITHIN GROUP (ORDER BY value) AS cap
   FROM wp_per_user WHERE NOT multiple
 )`
 			capExpr = "wp_cap.cap"
@@ -141,6 +149,7 @@ wp_exposed AS (
   FROM wp_exposures
   WHERE experiment_key = $1::text
     AND "timestamp" <= $2::timestamptz
+    AND ($4::timestamptz IS NULL OR "timestamp" >= $4::timestamptz)
     AND user_id IS NOT NULL
     AND variant IS NOT NULL
   GROUP BY user_id

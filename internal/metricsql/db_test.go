@@ -250,3 +250,29 @@ func TestRunSmall(t *testing.T) {
 		t.Errorf("no data: status %s", res.Status)
 	}
 }
+
+// Exposures before the experiment's start (from an earlier run under the
+// same key, say) do not count.
+func TestExposuresBeforeStartAreIgnored(t *testing.T) {
+	t.Parallel()
+	ctx, conn := setup(t)
+	if _, err := conn.Exec(ctx, `INSERT INTO exposures VALUES ('e', 'old', 'control', '2025-06-01Z', 3)`); err != nil {
+		t.Fatal(err)
+	}
+	s := spec(okExposures, `SELECT user_id, ts AS "timestamp", value FROM events`)
+	counts, err := metricsql.Run(ctx, conn, s, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := counts.Ordered([]string{"control"})[0].Users; got != 2 {
+		t.Fatalf("without a start bound: %d control users, want 2", got)
+	}
+	s.AnalysisStart = time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
+	counts, err = metricsql.Run(ctx, conn, s, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := counts.Ordered([]string{"control"})[0].Users; got != 1 {
+		t.Fatalf("with the start bound: %d control users, want 1 (the 2025 exposure is before the start)", got)
+	}
+}
