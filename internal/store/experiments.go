@@ -253,6 +253,31 @@ func (s *Store) DeleteExperiment(ctx context.Context, projectKey, key string) er
 	})
 }
 
+// lockForTransition locks an experiment row for a status change, re-reads
+// it under the lock, checks that it is in status from, and resolves its
+// flag and environment.
+func lockForTransition(ctx context.Context, q *db.Queries, projectKey, key, from, verb string) (db.GetExperimentRow, flagEnv, error) {
+	p, err := project(ctx, q, projectKey)
+	if err != nil {
+		return db.GetExperimentRow{}, flagEnv{}, err
+	}
+	x, err := experimentRow(ctx, q, p.ID, key)
+	if err != nil {
+		return x, flagEnv{}, err
+	}
+	if _, err := q.LockExperiment(ctx, x.ID); err != nil {
+		return x, flagEnv{}, fmt.Errorf("lock experiment: %w", err)
+	}
+	if x, err = experimentRow(ctx, q, p.ID, key); err != nil {
+		return x, flagEnv{}, err
+	}
+	if x.Status != from {
+		return x, flagEnv{}, errs.Invalid("status", "only a %s experiment can %s (this one is %s)", from, verb, x.Status)
+	}
+	fe, err := resolveFlagEnv(ctx, q, projectKey, x.FlagKey, x.EnvironmentKey)
+	return x, fe, err
+}
+
 // StartExperiment sets the flag's rollout to the experiment's weights and
 // marks it running, in one transaction (the triggers log both and bump the
 // revision, so SDKs receive "experiment": {key, traffic}). The flag must
@@ -260,24 +285,7 @@ func (s *Store) DeleteExperiment(ctx context.Context, projectKey, key string) er
 // environment runs (a unique index enforces it).
 func (s *Store) StartExperiment(ctx context.Context, projectKey, key string) (model.Experiment, error) {
 	err := s.change(ctx, func(q *db.Queries) error {
-		p, err := project(ctx, q, projectKey)
-		if err != nil {
-			return err
-		}
-		x, err := experimentRow(ctx, q, p.ID, key)
-		if err != nil {
-			return err
-		}
-		if _, err := q.LockExperiment(ctx, x.ID); err != nil {
-			return fmt.Errorf("lock experiment: %w", err)
-		}
-		if x, err = experimentRow(ctx, q, p.ID, key); err != nil {
-			return err
-		}
-		if x.Status != "draft" {
-			return errs.Invalid("status", "only a draft experiment can start (this one is %s)", x.Status)
-		}
-		fe, err := resolveFlagEnv(ctx, q, projectKey, x.FlagKey, x.EnvironmentKey)
+		x, fe, err := lockForTransition(ctx, q, projectKey, key, "draft", "start")
 		if err != nil {
 			return err
 		}
@@ -324,24 +332,7 @@ func startErr(err error, x db.GetExperimentRow) error {
 // rollout from before the start is restored.
 func (s *Store) StopExperiment(ctx context.Context, projectKey, key string, in model.StopExperiment) (model.Experiment, error) {
 	err := s.change(ctx, func(q *db.Queries) error {
-		p, err := project(ctx, q, projectKey)
-		if err != nil {
-			return err
-		}
-		x, err := experimentRow(ctx, q, p.ID, key)
-		if err != nil {
-			return err
-		}
-		if _, err := q.LockExperiment(ctx, x.ID); err != nil {
-			return fmt.Errorf("lock experiment: %w", err)
-		}
-		if x, err = experimentRow(ctx, q, p.ID, key); err != nil {
-			return err
-		}
-		if x.Status != "running" {
-			return errs.Invalid("status", "only a running experiment can stop (this one is %s)", x.Status)
-		}
-		fe, err := resolveFlagEnv(ctx, q, projectKey, x.FlagKey, x.EnvironmentKey)
+		x, fe, err := lockForTransition(ctx, q, projectKey, key, "running", "stop")
 		if err != nil {
 			return err
 		}
