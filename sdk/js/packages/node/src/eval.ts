@@ -168,7 +168,12 @@ function finish(): number {
     k = (k << 15) | (k >>> 17);
     h ^= Math.imul(k, C2);
   }
-  h ^= sLen;
+  return fmix(h, sLen);
+}
+
+/** MurmurHash3's final avalanche over the hash and the byte length. */
+function fmix(h: number, len: number): number {
+  h ^= len;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -215,13 +220,7 @@ export function murmur3Bytes(bytes: Uint8Array): number {
       h ^= Math.imul(k, C2);
     }
   }
-  h ^= bytes.length;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix(h, bytes.length);
 }
 
 /** Number of buckets; weights and traffic are basis points of it. */
@@ -240,77 +239,11 @@ export function bucket(seed: string, id: string): number {
   return scale(finish());
 }
 
-/**
- * bucket() continued from a precomputed prefix: the hot path. Everything
- * stays in local variables (no allocation, no module state).
- */
+/** bucket() continued from a precomputed prefix (the hot path; no allocation). */
 export function bucketFrom(p: HashPrefix, s: string): number {
-  let h = p.h;
-  let k = p.tail;
-  let n = p.ntail;
-  let len = p.len;
-  const L = s.length;
-  for (let i = 0; i < L; i++) {
-    let c = s.charCodeAt(i);
-    if (c < 0x80) {
-      k |= c << (n << 3);
-      len++;
-      if (++n === 4) {
-        h = mixBlock(h, k);
-        k = 0;
-        n = 0;
-      }
-      continue;
-    }
-    // Multi-byte: pack the bytes little-endian into `bytes`, count in `nb`.
-    let bytes: number;
-    let nb: number;
-    if (c < 0x800) {
-      bytes = (0xc0 | (c >>> 6)) | ((0x80 | (c & 0x3f)) << 8);
-      nb = 2;
-    } else if (c >= 0xd800 && c <= 0xdfff) {
-      const d = i + 1 < L ? s.charCodeAt(i + 1) : 0;
-      if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
-        const cp = ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
-        bytes =
-          (0xf0 | (cp >>> 18)) |
-          ((0x80 | ((cp >>> 12) & 0x3f)) << 8) |
-          ((0x80 | ((cp >>> 6) & 0x3f)) << 16) |
-          ((0x80 | (cp & 0x3f)) << 24);
-        nb = 4;
-        i++;
-      } else {
-        c = 0xfffd; // lone surrogate: replacement character, as TextEncoder and Go do
-        bytes = (0xe0 | (c >>> 12)) | ((0x80 | ((c >>> 6) & 0x3f)) << 8) | ((0x80 | (c & 0x3f)) << 16);
-        nb = 3;
-      }
-    } else {
-      bytes = (0xe0 | (c >>> 12)) | ((0x80 | ((c >>> 6) & 0x3f)) << 8) | ((0x80 | (c & 0x3f)) << 16);
-      nb = 3;
-    }
-    len += nb;
-    for (let j = 0; j < nb; j++) {
-      k |= (bytes & 0xff) << (n << 3);
-      bytes >>>= 8;
-      if (++n === 4) {
-        h = mixBlock(h, k);
-        k = 0;
-        n = 0;
-      }
-    }
-  }
-  if (n !== 0) {
-    k = Math.imul(k, C1);
-    k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, C2);
-  }
-  h ^= len | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return Math.floor(((h >>> 0) * 10000) / 4294967296);
+  load(p);
+  writeString(s);
+  return scale(finish());
 }
 
 // ---------------------------------------------------------------------------
