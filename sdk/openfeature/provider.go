@@ -169,44 +169,39 @@ func (p *Provider) event(t of.EventType, msg string) *of.Event {
 	return &of.Event{ProviderName: Name, EventType: t, ProviderEventDetails: of.ProviderEventDetails{Message: msg}}
 }
 
-// BooleanEvaluation evaluates a boolean flag.
-func (p *Provider) BooleanEvaluation(_ context.Context, flag string, def bool, fc of.FlattenedContext) of.BoolResolutionDetail {
+// resolve reads the targeting key and evaluates with get, or returns def
+// with the context error.
+func resolve[T any](fc of.FlattenedContext, def T, get func(user string) (T, eval.Result)) (T, of.ProviderResolutionDetail) {
 	user, rerr := targetingKey(fc)
 	if rerr != nil {
-		return of.BoolResolutionDetail{Value: def, ProviderResolutionDetail: errorDetail(*rerr)}
+		return def, errorDetail(*rerr)
 	}
-	v, r := p.client.BoolDetail(flag, user, def)
-	return of.BoolResolutionDetail{Value: v, ProviderResolutionDetail: detail(r)}
+	v, r := get(user)
+	return v, detail(r)
+}
+
+// BooleanEvaluation evaluates a boolean flag.
+func (p *Provider) BooleanEvaluation(_ context.Context, flag string, def bool, fc of.FlattenedContext) of.BoolResolutionDetail {
+	v, d := resolve(fc, def, func(u string) (bool, eval.Result) { return p.client.BoolDetail(flag, u, def) })
+	return of.BoolResolutionDetail{Value: v, ProviderResolutionDetail: d}
 }
 
 // StringEvaluation evaluates a string flag.
 func (p *Provider) StringEvaluation(_ context.Context, flag string, def string, fc of.FlattenedContext) of.StringResolutionDetail {
-	user, rerr := targetingKey(fc)
-	if rerr != nil {
-		return of.StringResolutionDetail{Value: def, ProviderResolutionDetail: errorDetail(*rerr)}
-	}
-	v, r := p.client.StringDetail(flag, user, def)
-	return of.StringResolutionDetail{Value: v, ProviderResolutionDetail: detail(r)}
+	v, d := resolve(fc, def, func(u string) (string, eval.Result) { return p.client.StringDetail(flag, u, def) })
+	return of.StringResolutionDetail{Value: v, ProviderResolutionDetail: d}
 }
 
 // FloatEvaluation evaluates a number flag.
 func (p *Provider) FloatEvaluation(_ context.Context, flag string, def float64, fc of.FlattenedContext) of.FloatResolutionDetail {
-	user, rerr := targetingKey(fc)
-	if rerr != nil {
-		return of.FloatResolutionDetail{Value: def, ProviderResolutionDetail: errorDetail(*rerr)}
-	}
-	v, r := p.client.FloatDetail(flag, user, def)
-	return of.FloatResolutionDetail{Value: v, ProviderResolutionDetail: detail(r)}
+	v, d := resolve(fc, def, func(u string) (float64, eval.Result) { return p.client.FloatDetail(flag, u, def) })
+	return of.FloatResolutionDetail{Value: v, ProviderResolutionDetail: d}
 }
 
 // IntEvaluation evaluates a number flag whose served value is integral.
 func (p *Provider) IntEvaluation(_ context.Context, flag string, def int64, fc of.FlattenedContext) of.IntResolutionDetail {
-	user, rerr := targetingKey(fc)
-	if rerr != nil {
-		return of.IntResolutionDetail{Value: def, ProviderResolutionDetail: errorDetail(*rerr)}
-	}
-	v, r := p.client.IntDetail(flag, user, def)
-	return of.IntResolutionDetail{Value: v, ProviderResolutionDetail: detail(r)}
+	v, d := resolve(fc, def, func(u string) (int64, eval.Result) { return p.client.IntDetail(flag, u, def) })
+	return of.IntResolutionDetail{Value: v, ProviderResolutionDetail: d}
 }
 
 // ObjectEvaluation evaluates a json flag and returns its decoded value
