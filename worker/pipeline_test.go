@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/waypost/waypost/internal/analysis"
 	"github.com/waypost/waypost/internal/dbtest"
+	"github.com/waypost/waypost/internal/scipyref"
 	"github.com/waypost/waypost/internal/stats"
 	"github.com/waypost/waypost/worker"
 )
@@ -28,90 +27,10 @@ import (
 // concurrently on the events database, and the stored results read back
 // through the API.
 
-const experimentsDir = "../testdata/experiments"
-
-type expectedFile struct {
-	Confidence float64 `json:"confidence"`
-	Datasets   []struct {
-		Name          string   `json:"name"`
-		ExperimentKey string   `json:"experiment_key"`
-		AnalysisEnd   string   `json:"analysis_end"`
-		Variants      []string `json:"variants"`
-		WeightsBP     []int    `json:"weights_bp"`
-		SRM           *struct {
-			ChiSquared float64 `json:"chi_squared"`
-			PValue     float64 `json:"p_value"`
-			Mismatch   bool    `json:"mismatch"`
-		} `json:"srm"`
-		Metrics []expectedMetric `json:"metrics"`
-	} `json:"datasets"`
-}
-
-type expectedMetric struct {
-	Name        string   `json:"name"`
-	Type        string   `json:"type"`
-	EventsFile  string   `json:"events_file"`
-	Direction   string   `json:"direction"`
-	WindowHours *float64 `json:"window_hours"`
-	Cap         *struct {
-		Value      *float64 `json:"value"`
-		Percentile *float64 `json:"percentile"`
-	} `json:"cap"`
-	Expected struct {
-		Status        string `json:"status"`
-		ExcludedUsers int64  `json:"excluded_users"`
-		Variants      []struct {
-			Variant  string   `json:"variant"`
-			Users    int64    `json:"users"`
-			Mean     *float64 `json:"mean"`
-			Variance *float64 `json:"variance"`
-		} `json:"variants"`
-		Comparisons []struct {
-			Variant        string    `json:"variant"`
-			Status         string    `json:"status"`
-			Verdict        string    `json:"verdict"`
-			AbsoluteEffect *float64  `json:"absolute_effect"`
-			RelativeEffect *float64  `json:"relative_effect"`
-			Statistic      *float64  `json:"statistic"`
-			PValue         *float64  `json:"p_value"`
-			DF             *float64  `json:"df"`
-			AbsoluteCI     []float64 `json:"absolute_ci"`
-			RelativeCI     []float64 `json:"relative_ci"`
-		} `json:"comparisons"`
-	} `json:"expected"`
-}
-
-// loadCSV creates table name with the CSV's columns ("timestamp" becomes
-// ts) and copies the file in.
-func loadCSV(t *testing.T, ctx context.Context, conn *pgx.Conn, path, table string) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	cols := strings.Split(strings.SplitN(string(b), "\n", 2)[0], ",")
-	var defs []string
-	for _, c := range cols {
-		typ := "text"
-		switch c {
-		case "timestamp":
-			typ, c = "timestamptz", "ts"
-		case "value":
-			typ = "double precision"
-		}
-		defs = append(defs, pgx.Identifier{c}.Sanitize()+" "+typ)
-	}
-	_, err = conn.Exec(ctx, "CREATE TABLE "+pgx.Identifier{table}.Sanitize()+" ("+strings.Join(defs, ", ")+")")
-	require.NoError(t, err)
-	_, err = conn.PgConn().CopyFrom(ctx, strings.NewReader(string(b)), "COPY "+pgx.Identifier{table}.Sanitize()+" FROM STDIN WITH (FORMAT csv, HEADER true)")
-	require.NoError(t, err)
-}
-
 func TestPipelineThroughAPIAgainstScipy(t *testing.T) {
 	t.Parallel()
-	raw, err := os.ReadFile(filepath.Join(experimentsDir, "expected.json"))
+	exp, err := scipyref.Read()
 	require.NoError(t, err)
-	var exp expectedFile
-	require.NoError(t, json.Unmarshal(raw, &exp))
-	require.NotEmpty(t, exp.Datasets)
 
 	h := newHarness(t)
 	h.startWorker(worker.ExperimentOptions{})
@@ -122,19 +41,10 @@ func TestPipelineThroughAPIAgainstScipy(t *testing.T) {
 			conn, err := pgx.Connect(ctx, eventsDSN)
 			require.NoError(t, err)
 			defer conn.Close(ctx)
-			dir := filepath.Join(experimentsDir, ds.Name)
-			loadCSV(t, ctx, conn, filepath.Join(dir, "exposures.csv"), "exposures")
-			loaded := map[string]bool{}
-			for _, m := range ds.Metrics {
-				if !loaded[m.EventsFile] {
-					loadCSV(t, ctx, conn, filepath.Join(dir, m.EventsFile), strings.TrimSuffix(m.EventsFile, ".csv"))
-					loaded[m.EventsFile] = true
-				}
-			}
+			require.NoError(t, ds.Load(ctx, conn))
 
 			ck := "events-" + strings.ReplaceAll(ds.Name, "_", "-")
-			h.must(201, "POST", "/connections", connectionBody(t, ck, eventsDSN,
-				`SELECT experiment_key, user_id, variant, ts AS "timestamp" FROM exposures`))
+			h.must(201, "POST", "/connections", connectionBody(t, ck, eventsDSN, scipyref.ExposuresSQL))
 
 			flag := "flag-" + ds.ExperimentKey
 			var variants []map[string]any
@@ -146,13 +56,8 @@ func TestPipelineThroughAPIAgainstScipy(t *testing.T) {
 
 			var keys []string
 			for _, m := range ds.Metrics {
-				table := strings.TrimSuffix(m.EventsFile, ".csv")
-				sql := `SELECT user_id, ts AS "timestamp" FROM ` + table
-				if m.Type == "duration" || m.Type == "revenue" {
-					sql = `SELECT user_id, ts AS "timestamp", value FROM ` + table
-				}
 				key := ds.ExperimentKey + "-" + strings.ReplaceAll(m.Name, "_", "-")
-				body := map[string]any{"key": key, "type": m.Type, "sql": sql, "connection": ck,
+				body := map[string]any{"key": key, "type": m.Type, "sql": m.SQL(), "connection": ck,
 					"direction": m.Direction, "conversion_window_hours": m.WindowHours}
 				if m.Cap != nil && m.Cap.Value != nil {
 					body["cap"] = map[string]any{"kind": "value", "value": *m.Cap.Value}
@@ -205,7 +110,7 @@ func TestPipelineThroughAPIAgainstScipy(t *testing.T) {
 	}
 }
 
-func checkMetric(t *testing.T, m expectedMetric, got analysis.MetricResult) {
+func checkMetric(t *testing.T, m scipyref.Metric, got analysis.MetricResult) {
 	want := m.Expected
 	r := got.Result
 	require.Equal(t, want.ExcludedUsers, got.ExcludedUsers, "excluded users")

@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,120 +11,21 @@ import (
 
 	"github.com/waypost/waypost/internal/dbtest"
 	"github.com/waypost/waypost/internal/metricsql"
+	"github.com/waypost/waypost/internal/scipyref"
 	"github.com/waypost/waypost/internal/stats"
 )
 
 // The datasets and expected numbers come from
 // testdata/experiments/generate.py, which aggregates per user in plain
-// Python and tests with scipy, independently of this package's SQL.
-
-const experimentsDir = "../../testdata/experiments"
-
-type expectedFile struct {
-	Confidence float64           `json:"confidence"`
-	Datasets   []expectedDataset `json:"datasets"`
-}
-
-type expectedDataset struct {
-	Name          string   `json:"name"`
-	ExperimentKey string   `json:"experiment_key"`
-	AnalysisEnd   string   `json:"analysis_end"`
-	Variants      []string `json:"variants"`
-	WeightsBP     []int    `json:"weights_bp"`
-	SRM           *struct {
-		Observed   []int64 `json:"observed"`
-		ChiSquared float64 `json:"chi_squared"`
-		PValue     float64 `json:"p_value"`
-		Mismatch   bool    `json:"mismatch"`
-	} `json:"srm"`
-	Metrics []expectedMetric `json:"metrics"`
-}
-
-type expectedMetric struct {
-	Name        string         `json:"name"`
-	Type        string         `json:"type"`
-	EventsFile  string         `json:"events_file"`
-	Direction   string         `json:"direction"`
-	WindowHours *float64       `json:"window_hours"`
-	Cap         *metricsql.Cap `json:"cap"`
-	Expected    struct {
-		Status        string `json:"status"`
-		ExcludedUsers int64  `json:"excluded_users"`
-		Variants      []struct {
-			Variant    string   `json:"variant"`
-			Users      int64    `json:"users"`
-			Sum        float64  `json:"sum"`
-			SumSquares float64  `json:"sum_squares"`
-			Mean       *float64 `json:"mean"`
-			Variance   *float64 `json:"variance"`
-		} `json:"variants"`
-		Comparisons []struct {
-			Variant        string    `json:"variant"`
-			Status         string    `json:"status"`
-			Verdict        string    `json:"verdict"`
-			AbsoluteEffect *float64  `json:"absolute_effect"`
-			RelativeEffect *float64  `json:"relative_effect"`
-			Statistic      *float64  `json:"statistic"`
-			PValue         *float64  `json:"p_value"`
-			DF             *float64  `json:"df"`
-			AbsoluteCI     []float64 `json:"absolute_ci"`
-			RelativeCI     []float64 `json:"relative_ci"`
-		} `json:"comparisons"`
-	} `json:"expected"`
-}
-
-func loadExpected(t *testing.T) expectedFile {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(experimentsDir, "expected.json"))
-	if err != nil {
-		t.Fatalf("read expected.json: %v", err)
-	}
-	var f expectedFile
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatalf("parse expected.json: %v", err)
-	}
-	if len(f.Datasets) == 0 {
-		t.Fatal("expected.json has no datasets")
-	}
-	return f
-}
-
-// loadCSV creates table name with the CSV's columns and copies the file in.
-func loadCSV(t *testing.T, ctx context.Context, conn *pgx.Conn, path, table string) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("open %s: %v", path, err)
-	}
-	defer f.Close()
-	header := make([]byte, 256)
-	n, _ := f.Read(header)
-	cols := strings.Split(strings.SplitN(string(header[:n]), "\n", 2)[0], ",")
-	var defs []string
-	for _, c := range cols {
-		typ := "text"
-		switch c {
-		case "timestamp":
-			typ, c = "timestamptz", "ts" // a user would rarely name it "timestamp"
-		case "value":
-			typ = "double precision"
-		}
-		defs = append(defs, pgx.Identifier{c}.Sanitize()+" "+typ)
-	}
-	if _, err := conn.Exec(ctx, "CREATE TABLE "+pgx.Identifier{table}.Sanitize()+" ("+strings.Join(defs, ", ")+")"); err != nil {
-		t.Fatalf("create %s: %v", table, err)
-	}
-	if _, err := f.Seek(0, 0); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.PgConn().CopyFrom(ctx, f, "COPY "+pgx.Identifier{table}.Sanitize()+" FROM STDIN WITH (FORMAT csv, HEADER true)"); err != nil {
-		t.Fatalf("copy %s: %v", path, err)
-	}
-}
+// Python and tests with scipy, independently of this package's SQL
+// (package scipyref reads and loads them).
 
 func TestPipelineAgainstScipy(t *testing.T) {
 	t.Parallel()
-	exp := loadExpected(t)
+	exp, err := scipyref.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, ds := range exp.Datasets {
 		t.Run(ds.Name, func(t *testing.T) {
 			t.Parallel()
@@ -138,14 +36,8 @@ func TestPipelineAgainstScipy(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer conn.Close(ctx)
-			dir := filepath.Join(experimentsDir, ds.Name)
-			loadCSV(t, ctx, conn, filepath.Join(dir, "exposures.csv"), "exposures")
-			loaded := map[string]bool{}
-			for _, m := range ds.Metrics {
-				if !loaded[m.EventsFile] {
-					loadCSV(t, ctx, conn, filepath.Join(dir, m.EventsFile), strings.TrimSuffix(m.EventsFile, ".csv"))
-					loaded[m.EventsFile] = true
-				}
+			if err := ds.Load(ctx, conn); err != nil {
+				t.Fatal(err)
 			}
 			end, err := time.Parse(time.RFC3339, ds.AnalysisEnd)
 			if err != nil {
@@ -160,19 +52,14 @@ func TestPipelineAgainstScipy(t *testing.T) {
 	}
 }
 
-func checkMetric(t *testing.T, ctx context.Context, conn *pgx.Conn, confidence float64, ds expectedDataset, m expectedMetric, end time.Time) {
+func checkMetric(t *testing.T, ctx context.Context, conn *pgx.Conn, confidence float64, ds scipyref.Dataset, m scipyref.Metric, end time.Time) {
 	mt, err := stats.ParseMetricType(m.Type)
 	if err != nil {
 		t.Fatal(err)
 	}
-	table := pgx.Identifier{strings.TrimSuffix(m.EventsFile, ".csv")}.Sanitize()
-	metricSQL := `SELECT user_id, ts AS "timestamp" FROM ` + table
-	if mt == stats.Duration || mt == stats.Revenue {
-		metricSQL = `SELECT user_id, ts AS "timestamp", value FROM ` + table
-	}
 	spec := metricsql.Spec{
-		ExposuresSQL:          `SELECT experiment_key, user_id, variant, ts AS "timestamp" FROM exposures`,
-		MetricSQL:             metricSQL,
+		ExposuresSQL:          scipyref.ExposuresSQL,
+		MetricSQL:             m.SQL(),
 		MetricType:            mt,
 		ExperimentKey:         ds.ExperimentKey,
 		AnalysisEnd:           end,

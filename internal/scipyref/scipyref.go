@@ -1,0 +1,162 @@
+// Package scipyref gives tests the independent statistical reference in
+// testdata/experiments: datasets written by generate.py and the numbers
+// scipy computed for them (expected.json). It reads the expected numbers
+// and loads a dataset's CSV files into a PostgreSQL database, so that every
+// test comparing Waypost's statistics with scipy uses the same data the
+// same way.
+package scipyref
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/waypost/waypost/internal/metricsql"
+)
+
+// ExposuresSQL is the exposures query over a loaded dataset's tables.
+const ExposuresSQL = `SELECT experiment_key, user_id, variant, ts AS "timestamp" FROM exposures`
+
+// File is expected.json.
+type File struct {
+	Confidence float64   `json:"confidence"`
+	Datasets   []Dataset `json:"datasets"`
+}
+
+// Dataset is one experiment's data and its expected results.
+type Dataset struct {
+	Name          string   `json:"name"`
+	ExperimentKey string   `json:"experiment_key"`
+	AnalysisEnd   string   `json:"analysis_end"`
+	Variants      []string `json:"variants"`
+	WeightsBP     []int    `json:"weights_bp"`
+	SRM           *struct {
+		Observed   []int64 `json:"observed"`
+		ChiSquared float64 `json:"chi_squared"`
+		PValue     float64 `json:"p_value"`
+		Mismatch   bool    `json:"mismatch"`
+	} `json:"srm"`
+	Metrics []Metric `json:"metrics"`
+}
+
+// Metric is one metric of a dataset with scipy's numbers.
+type Metric struct {
+	Name        string         `json:"name"`
+	Type        string         `json:"type"`
+	EventsFile  string         `json:"events_file"`
+	Direction   string         `json:"direction"`
+	WindowHours *float64       `json:"window_hours"`
+	Cap         *metricsql.Cap `json:"cap"`
+	Expected    struct {
+		Status        string `json:"status"`
+		ExcludedUsers int64  `json:"excluded_users"`
+		Variants      []struct {
+			Variant    string   `json:"variant"`
+			Users      int64    `json:"users"`
+			Sum        float64  `json:"sum"`
+			SumSquares float64  `json:"sum_squares"`
+			Mean       *float64 `json:"mean"`
+			Variance   *float64 `json:"variance"`
+		} `json:"variants"`
+		Comparisons []struct {
+			Variant        string    `json:"variant"`
+			Status         string    `json:"status"`
+			Verdict        string    `json:"verdict"`
+			AbsoluteEffect *float64  `json:"absolute_effect"`
+			RelativeEffect *float64  `json:"relative_effect"`
+			Statistic      *float64  `json:"statistic"`
+			PValue         *float64  `json:"p_value"`
+			DF             *float64  `json:"df"`
+			AbsoluteCI     []float64 `json:"absolute_ci"`
+			RelativeCI     []float64 `json:"relative_ci"`
+		} `json:"comparisons"`
+	} `json:"expected"`
+}
+
+// Table is the name of the table Load creates for the metric's events.
+func (m Metric) Table() string { return strings.TrimSuffix(m.EventsFile, ".csv") }
+
+// SQL is the metric query over the loaded table (with value for the
+// valued types).
+func (m Metric) SQL() string {
+	cols := `user_id, ts AS "timestamp"`
+	if m.Type == "duration" || m.Type == "revenue" {
+		cols += ", value"
+	}
+	return "SELECT " + cols + " FROM " + pgx.Identifier{m.Table()}.Sanitize()
+}
+
+// Dir is testdata/experiments, found from this source file so tests in
+// any package can use it.
+func Dir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", "experiments")
+}
+
+// Read parses expected.json.
+func Read() (File, error) {
+	var f File
+	b, err := os.ReadFile(filepath.Join(Dir(), "expected.json"))
+	if err != nil {
+		return f, fmt.Errorf("read expected.json: %w", err)
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return f, fmt.Errorf("parse expected.json: %w", err)
+	}
+	if len(f.Datasets) == 0 {
+		return f, fmt.Errorf("expected.json has no datasets")
+	}
+	return f, nil
+}
+
+// Load creates the table exposures and one table per events file of the
+// dataset (Metric.Table) and copies the CSVs in. A "timestamp" column is
+// named ts, as a user's table would rarely call it "timestamp".
+func (d Dataset) Load(ctx context.Context, conn *pgx.Conn) error {
+	dir := filepath.Join(Dir(), d.Name)
+	if err := loadCSV(ctx, conn, filepath.Join(dir, "exposures.csv"), "exposures"); err != nil {
+		return err
+	}
+	loaded := map[string]bool{}
+	for _, m := range d.Metrics {
+		if !loaded[m.EventsFile] {
+			if err := loadCSV(ctx, conn, filepath.Join(dir, m.EventsFile), m.Table()); err != nil {
+				return err
+			}
+			loaded[m.EventsFile] = true
+		}
+	}
+	return nil
+}
+
+func loadCSV(ctx context.Context, conn *pgx.Conn, path, table string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	var defs []string
+	for _, c := range strings.Split(strings.SplitN(string(b), "\n", 2)[0], ",") {
+		typ := "text"
+		switch c {
+		case "timestamp":
+			typ, c = "timestamptz", "ts"
+		case "value":
+			typ = "double precision"
+		}
+		defs = append(defs, pgx.Identifier{c}.Sanitize()+" "+typ)
+	}
+	name := pgx.Identifier{table}.Sanitize()
+	if _, err := conn.Exec(ctx, "CREATE TABLE "+name+" ("+strings.Join(defs, ", ")+")"); err != nil {
+		return fmt.Errorf("create %s: %w", table, err)
+	}
+	if _, err := conn.PgConn().CopyFrom(ctx, strings.NewReader(string(b)), "COPY "+name+" FROM STDIN WITH (FORMAT csv, HEADER true)"); err != nil {
+		return fmt.Errorf("copy %s: %w", path, err)
+	}
+	return nil
+}
