@@ -39,10 +39,6 @@ func statusOf(k errs.Kind) int {
 		return http.StatusNotFound
 	case errs.KindConflict:
 		return http.StatusConflict
-	case errs.KindUnauthorized:
-		return http.StatusUnauthorized
-	case errs.KindForbidden:
-		return http.StatusForbidden
 	case errs.KindUnavailable:
 		return http.StatusServiceUnavailable
 	}

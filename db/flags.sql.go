@@ -145,31 +145,6 @@ func (q *Queries) GetFlagState(ctx context.Context, arg GetFlagStateParams) (Fla
 	return i, err
 }
 
-const getFlagStateForUpdate = `-- name: GetFlagStateForUpdate :one
-SELECT flag_id, environment_id, enabled, off_variant, rollout, salt, version, updated_at FROM flag_states WHERE flag_id = $1 AND environment_id = $2 FOR UPDATE
-`
-
-type GetFlagStateForUpdateParams struct {
-	FlagID        int64
-	EnvironmentID int64
-}
-
-func (q *Queries) GetFlagStateForUpdate(ctx context.Context, arg GetFlagStateForUpdateParams) (FlagState, error) {
-	row := q.db.QueryRow(ctx, getFlagStateForUpdate, arg.FlagID, arg.EnvironmentID)
-	var i FlagState
-	err := row.Scan(
-		&i.FlagID,
-		&i.EnvironmentID,
-		&i.Enabled,
-		&i.OffVariant,
-		&i.Rollout,
-		&i.Salt,
-		&i.Version,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
 const listAssignments = `-- name: ListAssignments :many
 SELECT user_id, variant, created_at FROM custom_assignments
  WHERE flag_id = $1 AND environment_id = $2

@@ -100,6 +100,3 @@ func MustExec(tb testing.TB, connString string, sql string, args ...any) {
 		tb.Fatalf("dbtest: exec: %v", err)
 	}
 }
-
-// String helps error messages in callers name the database they used.
-func String(connString string) string { return fmt.Sprintf("database %s", redact(connString)) }

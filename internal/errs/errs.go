@@ -23,10 +23,6 @@ const (
 	KindNotFound
 	// KindConflict: duplicate key, or the resource changed since the caller read it.
 	KindConflict
-	// KindUnauthorized: no or unknown credentials.
-	KindUnauthorized
-	// KindForbidden: credentials valid but not allowed here.
-	KindForbidden
 	// KindUnavailable: a dependency (an events database, say) cannot be reached.
 	KindUnavailable
 )
@@ -94,16 +90,6 @@ func Duplicate(field, format string, a ...any) *Error {
 func VersionConflict(what string, current any) *Error {
 	return &Error{Kind: KindConflict, Code: "version_conflict",
 		Message: what + " was changed by someone else; re-apply your change to the current version", Current: current}
-}
-
-// Unauthorized reports missing or unknown credentials.
-func Unauthorized(msg string) *Error {
-	return &Error{Kind: KindUnauthorized, Code: "unauthorized", Message: msg}
-}
-
-// Forbidden reports credentials that may not do this.
-func Forbidden(msg string) *Error {
-	return &Error{Kind: KindForbidden, Code: "forbidden", Message: msg}
 }
 
 // Unavailable reports an unreachable dependency.

@@ -32,10 +32,7 @@ func toFlag(f db.Flag, states []db.ListFlagStatesRow) (model.Flag, error) {
 		return out, fmt.Errorf("flag %q: decode variants: %w", f.Key, err)
 	}
 	for _, s := range states {
-		st, err := toState(s.EnvironmentKey, db.FlagState{
-			FlagID: s.FlagID, EnvironmentID: s.EnvironmentID, Enabled: s.Enabled, OffVariant: s.OffVariant,
-			Rollout: s.Rollout, Salt: s.Salt, Version: s.Version, UpdatedAt: s.UpdatedAt,
-		}, s.AssignmentCount)
+		st, err := stateFromRow(s)
 		if err != nil {
 			return out, fmt.Errorf("flag %q: %w", f.Key, err)
 		}
@@ -44,13 +41,15 @@ func toFlag(f db.Flag, states []db.ListFlagStatesRow) (model.Flag, error) {
 	return out, nil
 }
 
-func toState(envKey string, s db.FlagState, assignments int64) (model.FlagState, error) {
+// stateFromRow maps a ListFlagStates row (state, environment key and
+// assignment count) to the domain type.
+func stateFromRow(s db.ListFlagStatesRow) (model.FlagState, error) {
 	st := model.FlagState{
-		Environment: envKey, Enabled: s.Enabled, OffVariant: s.OffVariant, Version: s.Version,
-		AssignmentCount: assignments, UpdatedAt: s.UpdatedAt,
+		Environment: s.EnvironmentKey, Enabled: s.Enabled, OffVariant: s.OffVariant, Version: s.Version,
+		AssignmentCount: s.AssignmentCount, UpdatedAt: s.UpdatedAt,
 	}
 	if err := json.Unmarshal(s.Rollout, &st.Rollout); err != nil {
-		return st, fmt.Errorf("decode rollout (environment %s): %w", envKey, err)
+		return st, fmt.Errorf("decode rollout (environment %s): %w", s.EnvironmentKey, err)
 	}
 	return st, nil
 }
@@ -162,10 +161,11 @@ func (s *Store) CreateFlag(ctx context.Context, projectKey string, in model.Crea
 			Tags: in.Tags, Kind: string(in.Kind), Variants: variants,
 		})
 		if err != nil {
-			if e, ok := errs.As(mapErr(err)); ok && e.Code == "duplicate" {
+			err = mapErr(fmt.Errorf("create flag: %w", err))
+			if e, ok := errs.As(err); ok && e.Code == "duplicate" {
 				return errs.Duplicate("key", "a flag with key %q already exists in project %q", in.Key, projectKey)
 			}
-			return mapErr(fmt.Errorf("create flag: %w", err))
+			return err
 		}
 		out, err = getFlag(ctx, q, projectKey, in.Key)
 		return err

@@ -22,8 +22,8 @@ const (
 	visiblePrefix   = 12
 )
 
-// HashSDKKey returns the stored hash of an SDK key secret.
-func HashSDKKey(secret string) []byte {
+// hashSDKKey returns the stored hash of an SDK key secret.
+func hashSDKKey(secret string) []byte {
 	h := sha256.Sum256([]byte(secret))
 	return h[:]
 }
@@ -66,7 +66,7 @@ func (s *Store) CreateSDKKey(ctx context.Context, projectKey, envKey string, in 
 			return err
 		}
 		k, err := q.CreateSDKKey(ctx, db.CreateSDKKeyParams{EnvironmentID: e.ID, Kind: in.Kind, Name: in.Name,
-			Prefix: secret[:visiblePrefix], KeyHash: HashSDKKey(secret)})
+			Prefix: secret[:visiblePrefix], KeyHash: hashSDKKey(secret)})
 		if err != nil {
 			return mapErr(fmt.Errorf("create sdk key: %w", err))
 		}

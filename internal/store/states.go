@@ -37,21 +37,16 @@ func resolveFlagEnv(ctx context.Context, q *db.Queries, projectKey, flagKey, env
 }
 
 func (fe flagEnv) state(ctx context.Context, q *db.Queries) (model.FlagState, error) {
-	st, err := q.GetFlagState(ctx, db.GetFlagStateParams{FlagID: fe.flag.ID, EnvironmentID: fe.env.ID})
+	rows, err := q.ListFlagStates(ctx, []int64{fe.flag.ID})
 	if err != nil {
 		return model.FlagState{}, fmt.Errorf("get flag state: %w", err)
 	}
-	flags, err := q.ListFlagStates(ctx, []int64{fe.flag.ID})
-	if err != nil {
-		return model.FlagState{}, fmt.Errorf("count assignments: %w", err)
-	}
-	var count int64
-	for _, f := range flags {
-		if f.EnvironmentID == fe.env.ID {
-			count = f.AssignmentCount
+	for _, r := range rows {
+		if r.EnvironmentID == fe.env.ID {
+			return stateFromRow(r)
 		}
 	}
-	return toState(fe.env.Key, st, count)
+	return model.FlagState{}, errs.NotFound("state of flag %q in %s", fe.flag.Key, fe.env.Key)
 }
 
 // UpdateState toggles a flag, sets its rollout or its off variant in one

@@ -45,9 +45,6 @@ func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, builtin: eventsd
 // WAYPOST_SECRET_KEY). Without one, connections with a password are refused.
 func (s *Store) UseSecrets(b *secret.Box) { s.box = b }
 
-// Pool returns the underlying connection pool.
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
-
 // OnChange registers a hook run in every changing transaction. Register
 // hooks before serving requests.
 func (s *Store) OnChange(h ChangeHook) { s.hooks = append(s.hooks, h) }

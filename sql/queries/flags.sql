@@ -45,9 +45,6 @@ SELECT s.*, e.key AS environment_key,
 -- name: GetFlagState :one
 SELECT * FROM flag_states WHERE flag_id = $1 AND environment_id = $2;
 
--- name: GetFlagStateForUpdate :one
-SELECT * FROM flag_states WHERE flag_id = $1 AND environment_id = $2 FOR UPDATE;
-
 -- name: UpdateFlagState :one
 -- Unset fields keep their value. With expected_version set, no row is
 -- returned when the state's version moved on (optimistic locking).
