@@ -177,6 +177,16 @@ func (p *Provider) applyKeys(keys map[keyHash]keyInfo, envIDs []int64) {
 	p.world.Store(&world{envs: cur.envs, keys: next})
 	p.mu.Unlock()
 
+	removed := false
+	for h := range cur.keys {
+		if _, ok := next[h]; !ok {
+			removed = true
+			break
+		}
+	}
+	if !removed { // nothing revoked: no stream to look at
+		return
+	}
 	p.hubsMu.Lock()
 	hubs := make([]*hub, 0, len(p.hubs))
 	for _, h := range p.hubs {

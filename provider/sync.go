@@ -55,7 +55,7 @@ func (p *Provider) Run(ctx context.Context) error {
 	// a webhook, and everything before it is in the initial load.
 	q := db.New(p.cfg.Pool)
 	p.register(ctx, q)
-	r := &reloader{p: p, wake: make(chan struct{}, 1), wanted: map[int64]int64{}}
+	r := &reloader{p: p, wake: make(chan struct{}, 1), wanted: map[int64]int64{}, cause: map[int64]string{}}
 	if err := p.initialLoad(ctx, r); err != nil {
 		return nil // ctx ended
 	}
@@ -108,9 +108,6 @@ func (r *reloader) request(envID, revision int64, cause string) {
 		return
 	}
 	r.mu.Lock()
-	if r.cause == nil {
-		r.cause = map[int64]string{}
-	}
 	if cur, ok := r.wanted[envID]; !ok || revision > cur {
 		r.wanted[envID] = revision
 		r.cause[envID] = cause
