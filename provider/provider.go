@@ -69,9 +69,10 @@ type Provider struct {
 	id  string
 	log *slog.Logger
 
-	mu    sync.Mutex // serialises changes of world
-	world atomic.Pointer[world]
-	ready atomic.Bool
+	mu       sync.Mutex // serialises changes of world
+	world    atomic.Pointer[world]
+	ready    atomic.Bool
+	stopping atomic.Bool // Run is ending: no new streams
 
 	hubsMu sync.Mutex
 	hubs   map[int64]*hub
@@ -109,8 +110,9 @@ func New(cfg Config) (*Provider, error) {
 // ID is this provider instance's random id (its row in the providers table).
 func (p *Provider) ID() string { return p.id }
 
-// Ready reports whether the provider has state to serve.
-func (p *Provider) Ready() bool { return p.ready.Load() }
+// Ready reports whether the provider has state to serve and is not
+// shutting down.
+func (p *Provider) Ready() bool { return p.ready.Load() && !p.stopping.Load() }
 
 // Revision returns the revision held for an environment (0 if none).
 func (p *Provider) Revision(envID int64) int64 {
@@ -217,7 +219,11 @@ func (p *Provider) notReady(w http.ResponseWriter) bool {
 		return false
 	}
 	w.Header().Set("Retry-After", "1")
-	writeError(w, http.StatusServiceUnavailable, "not_ready", "the provider is starting and has not loaded flags yet")
+	msg := "the provider is starting and has not loaded flags yet"
+	if p.stopping.Load() {
+		msg = "the provider is shutting down; another one will serve you"
+	}
+	writeError(w, http.StatusServiceUnavailable, "not_ready", msg)
 	return true
 }
 

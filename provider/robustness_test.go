@@ -131,3 +131,35 @@ func TestReadyOnlyAfterLoadAndSnapshotFileServesWhileDatabaseIsDown(t *testing.T
 	require.Equal(t, 200, res.StatusCode)
 	require.True(t, strings.Contains(string(body), `"enabled":true`), string(body))
 }
+
+// Between the end of Run and the listener closing, a reconnecting SDK must
+// not get a stream from a provider that no longer feeds it (hijacked
+// connections outlive http.Server.Close): it is told to retry elsewhere.
+func TestStoppingProviderRefusesNewStreams(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, false)
+	h.createFlag("quote")
+	key, _ := h.sdkKey("server")
+	p, err := provider.New(provider.Config{Pool: h.pool, WebhookSecret: secret, Log: quiet})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = p.Run(ctx); close(done) }()
+	srv := httptest.NewServer(p.Handler())
+	defer srv.Close()
+	require.Eventually(t, p.Ready, 10*time.Second, 10*time.Millisecond)
+	s, status := openStream(t, srv.URL+"/v1/stream", key, "")
+	require.Equal(t, 200, status)
+	s.next(t, false)
+
+	cancel()
+	<-done
+	for range s.events { // the open stream was closed
+	}
+	_, status = openStream(t, srv.URL+"/v1/stream", key, "")
+	require.Equal(t, 503, status, "no new stream once stopping")
+	res, err := http.Get(srv.URL + "/readyz")
+	require.NoError(t, err)
+	_ = res.Body.Close()
+	require.Equal(t, 503, res.StatusCode)
+}

@@ -71,6 +71,9 @@ func (h *hub) add(s *stream) {
 	h.set[s] = struct{}{}
 	h.mu.Unlock()
 	h.p.metrics.streams.Add(1)
+	if h.p.stopping.Load() { // registered after closeAll took its list
+		s.shutdown("shutdown")
+	}
 }
 
 func (h *hub) remove(s *stream) {

@@ -31,6 +31,7 @@ func (p *Provider) Run(ctx context.Context) error {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	defer func() {
+		p.stopping.Store(true) // before closeAll: hub.add closes late arrivals
 		close(done)
 		p.closeAll()
 		wg.Wait()
