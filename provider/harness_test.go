@@ -51,7 +51,9 @@ func newHarness(t *testing.T, withWorker bool) *harness {
 	t.Helper()
 	pool, dsn := dbtest.NewMigrated(t)
 	st := store.New(pool)
-	require.NoError(t, provider.EnqueueWebhooksOnChange(st, pool, testLogger()))
+	inserter, err := worker.NewClient(pool, testLogger(), false, provider.WebhookJobs(pool, secret, testLogger()))
+	require.NoError(t, err)
+	provider.EnqueueWebhooksOnChange(st, inserter)
 	mgr := httptest.NewServer(api.New(st, testLogger()))
 	t.Cleanup(mgr.Close)
 	h := &harness{t: t, pool: pool, dsn: dsn, st: st, manager: mgr.URL}

@@ -89,6 +89,10 @@ func (w *webhookWorker) Work(ctx context.Context, job *river.Job[WebhookArgs]) e
 	switch {
 	case status/100 == 2:
 		return nil
+	case status == http.StatusConflict:
+		// A replay: this exact signed body already arrived (another job for
+		// the same environment sent the same current state this second).
+		return nil
 	case status == http.StatusUnauthorized:
 		// A signature mismatch will not fix itself by retrying.
 		return river.JobCancel(fmt.Errorf("provider %s rejected the signature: check WAYPOST_WEBHOOK_SECRET on both", prov.ID))
@@ -142,13 +146,10 @@ func PostWebhook(ctx context.Context, client *http.Client, url, secret string, b
 
 // EnqueueWebhooksOnChange makes every change made through st enqueue, in
 // the same transaction, one webhook job per live provider and changed
-// environment (River InsertManyTx). The environments changed are those the
+// environment (River InsertManyTx on inserter, a client that knows the
+// webhook job: see WebhookJobs). The environments changed are those the
 // revision triggers recorded in waypost.changed_environments.
-func EnqueueWebhooksOnChange(st *store.Store, pool *pgxpool.Pool, log *slog.Logger) error {
-	client, err := worker.NewClient(pool, log, false, WebhookJobs(pool, "unused-by-inserts", log))
-	if err != nil {
-		return err
-	}
+func EnqueueWebhooksOnChange(st *store.Store, inserter *river.Client[pgx.Tx]) {
 	st.OnChange(func(ctx context.Context, tx pgx.Tx) error {
 		var changed string
 		if err := tx.QueryRow(ctx, "SELECT coalesce(current_setting('waypost.changed_environments', true), '')").Scan(&changed); err != nil {
@@ -179,12 +180,11 @@ func EnqueueWebhooksOnChange(st *store.Store, pool *pgxpool.Pool, log *slog.Logg
 				params = append(params, river.InsertManyParams{Args: WebhookArgs{ProviderID: p.ID, EnvironmentID: r.ID, Revision: r.Revision}})
 			}
 		}
-		if _, err := client.InsertManyTx(ctx, tx, params); err != nil {
+		if _, err := inserter.InsertManyTx(ctx, tx, params); err != nil {
 			return fmt.Errorf("enqueue webhooks: %w", err)
 		}
 		return nil
 	})
-	return nil
 }
 
 func parseIDs(s string) []int64 {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -70,13 +69,10 @@ func ExperimentJobs(st *store.Store, pools *eventsdb.Pools, log *slog.Logger, op
 // Jobs enqueues experiment jobs from the manager.
 type Jobs struct{ client *river.Client[pgx.Tx] }
 
-// NewJobs returns an insert-only River client for experiment jobs.
-func NewJobs(pool *pgxpool.Pool, log *slog.Logger) (*Jobs, error) {
-	c, err := NewClient(pool, log, false, ExperimentJobs(nil, nil, log, ExperimentOptions{}))
-	if err != nil {
-		return nil, err
-	}
-	return &Jobs{client: c}, nil
+// NewJobs enqueues with inserter, a River client that knows the experiment
+// jobs (see ExperimentJobs; it need not work jobs).
+func NewJobs(inserter *river.Client[pgx.Tx]) *Jobs {
+	return &Jobs{client: inserter}
 }
 
 func (j *Jobs) insert(ctx context.Context, args river.JobArgs) (model.Job, error) {

@@ -52,10 +52,10 @@ func newHarness(t *testing.T) *harness {
 	box, err := secret.New(testSecretKey)
 	require.NoError(t, err)
 	st.UseSecrets(box)
-	jobs, err := worker.NewJobs(pool, testLogger())
+	inserter, err := worker.NewClient(pool, testLogger(), false, worker.ExperimentJobs(nil, nil, testLogger(), worker.ExperimentOptions{}))
 	require.NoError(t, err)
 	srv := api.New(st, testLogger())
-	srv.SetJobs(jobs)
+	srv.SetJobs(worker.NewJobs(inserter))
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	return &harness{t: t, pool: pool, dsn: dsn, st: st, url: hs.URL}

@@ -56,6 +56,19 @@ func (a *app) openPool(ctx context.Context, checkSchema bool) error {
 	return nil
 }
 
+// newStore returns a store on the pool that encrypts credentials with
+// WAYPOST_SECRET_KEY. Each role builds its own: the manager adds change
+// hooks to it, which the roles of `waypost all` must not share.
+func (a *app) newStore() (*store.Store, error) {
+	box, err := secret.New(a.cfg.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	st := store.New(a.pool)
+	st.UseSecrets(box)
+	return st, nil
+}
+
 func runMigrate(ctx context.Context, a *app) error {
 	if err := migrate.EnsureDatabase(ctx, a.cfg.DatabaseURL, a.log); err != nil {
 		return err
@@ -75,21 +88,20 @@ func runManager(ctx context.Context, a *app) error {
 	if err := a.openPool(ctx, true); err != nil {
 		return err
 	}
-	st := store.New(a.pool)
-	box, err := secret.New(a.cfg.SecretKey)
+	st, err := a.newStore()
 	if err != nil {
 		return err
 	}
-	st.UseSecrets(box)
-	if err := provider.EnqueueWebhooksOnChange(st, a.pool, a.log); err != nil {
-		return err
-	}
-	jobs, err := worker.NewJobs(a.pool, a.log)
+	// One insert-only River client enqueues every job the manager starts:
+	// webhooks in the transaction of each change, and experiment jobs.
+	inserter, err := worker.NewClient(a.pool, a.log, false,
+		provider.WebhookJobs(a.pool, a.cfg.WebhookSecret, a.log), worker.ExperimentJobs(nil, nil, a.log, worker.ExperimentOptions{}))
 	if err != nil {
 		return err
 	}
+	provider.EnqueueWebhooksOnChange(st, inserter)
 	srv := api.New(st, a.log)
-	srv.SetJobs(jobs)
+	srv.SetJobs(worker.NewJobs(inserter))
 	mountDashboard(srv)
 	return serveHTTP(ctx, a, "manager", a.cfg.ManagerAddr, srv)
 }
@@ -98,12 +110,10 @@ func runWorker(ctx context.Context, a *app) error {
 	if err := a.openPool(ctx, true); err != nil {
 		return err
 	}
-	st := store.New(a.pool)
-	box, err := secret.New(a.cfg.SecretKey)
+	st, err := a.newStore()
 	if err != nil {
 		return err
 	}
-	st.UseSecrets(box)
 	pools := eventsdb.NewPools(a.pool, 8)
 	defer pools.Close()
 	var opts worker.ExperimentOptions
