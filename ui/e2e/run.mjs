@@ -581,6 +581,38 @@ async function main() {
     await shot("26-experiments");
   });
 
+  await step("every form control on the main pages has an accessible name", async () => {
+    const pages = ["/p/default/production/flags", "/p/default/production/flags/new", `/p/default/production/flags/${flagKey}`,
+      "/p/default/production/events", "/p/default/production/sdk-keys", "/p/default/production/metrics/new",
+      "/p/default/production/connections", "/p/default/production/experiments"];
+    for (const path of pages) {
+      await page.goto(path);
+      await page.waitForLoadState("networkidle");
+      const unnamed = await page.evaluate(() => {
+        const named = (el) => {
+          if (el.getAttribute("aria-label") || el.getAttribute("aria-labelledby") || el.getAttribute("title")) return true;
+          if (el.labels && el.labels.length > 0 && [...el.labels].some((l) => l.textContent.trim())) return true;
+          if ((el.tagName === "BUTTON" || el.tagName === "A") && el.textContent.trim()) return true;
+          return false;
+        };
+        return [...document.querySelectorAll("input:not([type=hidden]), select, textarea, button")]
+          .filter((el) => el.offsetParent !== null && !named(el))
+          .map((el) => el.outerHTML.slice(0, 120));
+      });
+      assert(unnamed.length === 0, `${path}: controls without an accessible name: ${unnamed.join(" | ")}`);
+    }
+  });
+
+  await step("create a flag with the keyboard alone", async () => {
+    await page.goto("/p/default/production/flags/new");
+    const name = page.getByLabel("Name", { exact: true });
+    await name.focus();
+    await page.keyboard.type("Keyboard only");
+    await page.keyboard.press("Enter"); // submits the form
+    await page.waitForURL(/\/flags\/keyboard-only$/);
+    await expectVisible(page.getByRole("heading", { name: "Keyboard only" }), "the new flag's page");
+  });
+
   await step("no errors in the browser console", async () => {
     assert(pageErrors.length === 0, `page errors: ${pageErrors.join(" | ")}`);
   });
