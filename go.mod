@@ -13,7 +13,7 @@ require (
 	github.com/riverqueue/river/riverdriver/riverpgxv5 v0.51.1
 	github.com/riverqueue/river/rivertype v0.51.1
 	github.com/stretchr/testify v1.12.1
-	go.uber.org/goleak v1.3.0
+	github.com/waypost/waypost/sdk v0.0.0-00010101000000-000000000000
 	golang.org/x/sync v0.24.0
 	gonum.org/v1/gonum v0.17.0
 )
@@ -40,3 +40,5 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+replace github.com/waypost/waypost/sdk => ./sdk
