@@ -12,8 +12,10 @@ analysis settings and the expected results.
 
 The expected results are computed independently of Waypost's SQL and Go
 code: users and events are aggregated per user in plain Python, then tested
-with scipy (ttest_ind(equal_var=False), chi2_contingency(correction=False),
-chisquare, t.ppf / norm.ppf). The output is deterministic (fixed seed).
+with scipy following gbstats' conventions (the relative effect's delta-method
+t-test is the headline; ttest_ind(equal_var=False) cross-checks the absolute
+one; chisquare for the SRM; t.ppf / t.sf). The output is deterministic
+(fixed seed).
 """
 
 import csv
@@ -144,48 +146,51 @@ def num(x):
     return x
 
 
+def t_test(est, se, df):
+    """Two-sided t-test and interval (gbstats TwoSidedTTest)."""
+    stat = est / se
+    q = stats.t.ppf(1 - (1 - CONFIDENCE) / 2, df)
+    return num(stat), num(min(1.0, 2 * stats.t.sf(abs(stat), df))), [num(est - q * se), num(est + q * se)]
+
+
 def compare(mtype, direction, c, t):
-    """One treatment (array t) against control (array c)."""
+    """One treatment (array t) against control (array c), gbstats conventions:
+    binomial variance p(1-p), other metrics the sample variance (ddof 1);
+    Welch-Satterthwaite df; the relative effect (mean_t - mean_c)/|mean_c|
+    with its delta-method standard error is the headline (statistic,
+    p-value, relative CI); the absolute difference has its own t interval."""
     out = {}
     nc, nt = len(c), len(t)
     mc, mt = float(np.mean(c)), float(np.mean(t))
     out["absolute_effect"] = num(mt - mc)
     if mc != 0:
-        out["relative_effect"] = num(mt / mc - 1)
+        out["relative_effect"] = num((mt - mc) / abs(mc))
     if nc < 2 or nt < 2:
         out["status"] = "insufficient_data"
         return out
-    z = stats.norm.ppf(1 - (1 - CONFIDENCE) / 2)
     if mtype == "binomial":
         vc, vt = mc * (1 - mc), mt * (1 - mt)  # Bernoulli variance, divisor n
-        conv_c, conv_t = int(sum(c)), int(sum(t))
-        if conv_c + conv_t in (0, nc + nt):
-            out["status"] = "zero_variance"
-            return out
-        chi2, p, dof, _ = stats.chi2_contingency(
-            [[conv_t, nt - conv_t], [conv_c, nc - conv_c]], correction=False)
-        se = math.sqrt(vt / nt + vc / nc)
-        out.update(statistic=num(chi2), p_value=num(p), df=float(dof),
-                   absolute_ci=[num(mt - mc - z * se), num(mt - mc + z * se)])
     else:
         vc, vt = float(np.var(c, ddof=1)), float(np.var(t, ddof=1))
-        if vc == 0 and vt == 0:
-            out["status"] = "zero_variance"
-            return out
-        r = stats.ttest_ind(t, c, equal_var=False)
-        a, b = vt / nt, vc / nc
-        df = (a + b) ** 2 / (a * a / (nt - 1) + b * b / (nc - 1))
-        q = stats.t.ppf(1 - (1 - CONFIDENCE) / 2, df)
-        se = math.sqrt(a + b)
-        out.update(statistic=num(r.statistic), p_value=num(r.pvalue), df=num(df),
-                   absolute_ci=[num(mt - mc - q * se), num(mt - mc + q * se)])
+    a, b = vt / nt, vc / nc
+    if a + b == 0:
+        out["status"] = "zero_variance"
+        return out
+    df = (a + b) ** 2 / (a * a / (nt - 1) + b * b / (nc - 1))
+    stat, p, ci = t_test(mt - mc, math.sqrt(a + b), df)
+    if mtype != "binomial":
+        r = stats.ttest_ind(t, c, equal_var=False)  # cross-check with scipy's Welch test
+        assert abs(r.pvalue - p) <= 1e-9 * p, (r, p)
+    out.update(statistic=stat, p_value=p, df=num(df), absolute_ci=ci)
     if mc == 0:
         out["status"] = "zero_control_mean"
+    elif vc == 0 or vt == 0:
+        out["status"] = "zero_variance"
     else:
         out["status"] = "ok"
         var = vt / (nt * mc ** 2) + vc * mt ** 2 / (nc * mc ** 4)
-        lift = mt / mc - 1
-        out["relative_ci"] = [num(lift - z * math.sqrt(var)), num(lift + z * math.sqrt(var))]
+        stat, p, ci = t_test((mt - mc) / abs(mc), math.sqrt(var), df)
+        out.update(statistic=stat, p_value=p, relative_ci=ci)
     verdict = "inconclusive"
     if out["p_value"] < 1 - CONFIDENCE and mt != mc:
         verdict = "better" if (mt > mc) == (direction == "higher") else "worse"
