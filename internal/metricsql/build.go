@@ -39,6 +39,21 @@ type Spec struct {
 	ConversionWindowHours *float64
 	// Cap is optional; not allowed for binomial metrics.
 	Cap *Cap
+	// CUPEDWindowDays, when > 0, adds the CUPED covariate: the same
+	// metric over [first exposure − window, first exposure) per user.
+	CUPEDWindowDays float64
+	// Denominator, when set, makes this a ratio metric: per user the
+	// numerator (MetricSQL, MetricType) over the denominator.
+	Denominator *Denominator
+}
+
+// Denominator is the per-user denominator of a ratio metric: a query
+// returning user_id, "timestamp" and, for duration and revenue, value;
+// per user it counts qualifying events (Type count) or sums value
+// (duration, revenue), in the same window as the numerator.
+type Denominator struct {
+	SQL  string
+	Type stats.MetricType
 }
 
 // Build returns the single statement computing, per variant, the columns
@@ -82,14 +97,20 @@ func Build(spec Spec) (string, []any, error) {
 	}
 	args := []any{spec.ExperimentKey, spec.AnalysisEnd, spec.ConversionWindowHours, start}
 
-	var value string
-	switch spec.MetricType {
-	case stats.Binomial:
-		value = "CASE WHEN count(m.user_id) > 0 THEN 1.0 ELSE 0.0 END"
-	case stats.Count:
-		value = "count(m.user_id)::double precision"
-	default:
-		value = "coalesce(sum(m.value::double precision), 0)"
+	if spec.CUPEDWindowDays < 0 || math.IsNaN(spec.CUPEDWindowDays) || spec.CUPEDWindowDays > 3650 {
+		return "", nil, fmt.Errorf("metricsql: CUPED window must be between 0 and 3650 days, got %v", spec.CUPEDWindowDays)
+	}
+	var denominator string
+	if d := spec.Denominator; d != nil {
+		if d.Type != stats.Count && d.Type != stats.Duration && d.Type != stats.Revenue {
+			return "", nil, fmt.Errorf("metricsql: a ratio's denominator counts events or sums values (count, duration or revenue), got %q", d.Type)
+		}
+		if spec.MetricType == stats.Binomial {
+			return "", nil, errors.New("metricsql: a ratio metric's numerator cannot be binomial")
+		}
+		if denominator, err = ValidateQuery(d.SQL); err != nil {
+			return "", nil, fmt.Errorf("denominator query: %w", err)
+		}
 	}
 
 	capExpr, capCTE := "", ""
@@ -121,6 +142,9 @@ wp_cap AS (
 			return "", nil, errors.New("metricsql: empty cap")
 		}
 	}
+	x := postgresExtras(spec, len(args)+1)
+	args = append(args, x.args...)
+
 	capFrom := ""
 	if capCTE != "" {
 		capFrom = " CROSS JOIN wp_cap"
@@ -128,6 +152,10 @@ wp_cap AS (
 	valueSel := "value"
 	if capExpr != "" {
 		valueSel = "LEAST(value, " + capExpr + ")"
+	}
+	userCTEs := ""
+	if denominator != "" {
+		userCTEs = ",\nwp_denominator AS (\n" + denominator + "\n)"
 	}
 
 	var b strings.Builder
@@ -140,7 +168,7 @@ wp_cap AS (
 ),
 wp_metric AS (
 %s
-),
+)%s,
 wp_exposed AS (
   SELECT user_id,
          min("timestamp") AS first_exposure,
@@ -155,24 +183,25 @@ wp_exposed AS (
   GROUP BY user_id
 ),
 wp_per_user AS (
-  SELECT e.multiple,
+  SELECT e.user_id, e.multiple,
          CASE WHEN e.multiple THEN NULL ELSE e.variant END AS variant,
-         %s AS value
+         %s AS value%s
   FROM wp_exposed e
   LEFT JOIN wp_metric m
     ON NOT e.multiple
    AND m.user_id = e.user_id
-   AND m."timestamp" >= e.first_exposure
+   AND m."timestamp" >= %s
    -- LEAST ignores NULL: without a window ($3 NULL) this is the analysis end.
    AND m."timestamp" <= LEAST(e.first_exposure + $3::double precision * interval '1 hour', $2::timestamptz)
   GROUP BY e.user_id, e.multiple, e.variant
-)%s
+)%s%s
 SELECT variant::text AS variant,
        count(*)::bigint AS users,
        CASE WHEN variant IS NULL THEN 0 ELSE coalesce(sum(v), 0) END::double precision AS sum,
-       CASE WHEN variant IS NULL THEN 0 ELSE coalesce(sum(v * v), 0) END::double precision AS sum_squares
-FROM (SELECT variant, %s AS v FROM wp_per_user%s) AS capped
+       CASE WHEN variant IS NULL THEN 0 ELSE coalesce(sum(v * v), 0) END::double precision AS sum_squares%s
+FROM (SELECT variant, %s AS v%s FROM wp_per_user%s%s) AS capped
 GROUP BY variant
-ORDER BY variant NULLS LAST`, exposures, metric, value, capCTE, valueSel, capFrom)
+ORDER BY variant NULLS LAST`, exposures, metric, userCTEs, x.value, x.preColumn, x.windowStart,
+		x.denominatorCTE, capCTE, x.sumColumns, valueSel, x.perUserColumns(capExpr), capFrom, x.denominatorJoin)
 	return b.String(), args, nil
 }

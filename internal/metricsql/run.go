@@ -55,6 +55,7 @@ func Run(ctx context.Context, db Beginner, spec Spec, timeout time.Duration) (Co
 	if err != nil {
 		return Counts{}, err
 	}
+	x := postgresExtras(spec, 0)
 	var out Counts
 	err = ReadOnly(ctx, db, timeout, func(ctx context.Context, tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sql, args...)
@@ -67,7 +68,8 @@ func Run(ctx context.Context, db Beginner, spec Spec, timeout time.Duration) (Co
 				variant *string
 				v       stats.VariantData
 			)
-			if err := rows.Scan(&variant, &v.Users, &v.Sum, &v.SumSquares); err != nil {
+			dest := append([]any{&variant, &v.Users, &v.Sum, &v.SumSquares}, x.scanTargets(&v)...)
+			if err := rows.Scan(dest...); err != nil {
 				return fmt.Errorf("scan metric row: %w", err)
 			}
 			if variant == nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/waypost/waypost/internal/metricsql"
+	"github.com/waypost/waypost/internal/stats"
 )
 
 // ExposuresSQL is the exposures query over a loaded dataset's tables.
@@ -53,7 +54,14 @@ type Metric struct {
 	Direction   string         `json:"direction"`
 	WindowHours *float64       `json:"window_hours"`
 	Cap         *metricsql.Cap `json:"cap"`
-	Expected    struct {
+	// CUPEDWindowDays and Denominator are set for CUPED and ratio
+	// metrics, whose expected numbers follow gbstats (testdata/stats).
+	CUPEDWindowDays float64 `json:"cuped_window_days"`
+	Denominator     *struct {
+		EventsFile string `json:"events_file"`
+		Type       string `json:"type"`
+	} `json:"denominator"`
+	Expected struct {
 		Status        string `json:"status"`
 		ExcludedUsers int64  `json:"excluded_users"`
 		Variants      []struct {
@@ -63,6 +71,9 @@ type Metric struct {
 			SumSquares float64  `json:"sum_squares"`
 			Mean       *float64 `json:"mean"`
 			Variance   *float64 `json:"variance"`
+			// Pre and Denominator sums (CUPED, ratio metrics).
+			Pre         *stats.PairedSums `json:"pre"`
+			Denominator *stats.PairedSums `json:"denominator"`
 		} `json:"variants"`
 		Comparisons []struct {
 			Variant        string    `json:"variant"`
@@ -75,8 +86,38 @@ type Metric struct {
 			DF             *float64  `json:"df"`
 			AbsoluteCI     []float64 `json:"absolute_ci"`
 			RelativeCI     []float64 `json:"relative_ci"`
+			// gbstats-style estimates (CUPED, ratio metrics).
+			Relative     *Estimate `json:"relative"`
+			Absolute     *Estimate `json:"absolute"`
+			CUPEDApplied bool      `json:"cuped_applied"`
+			CUPED        *struct {
+				Theta             float64 `json:"theta"`
+				VarianceReduction float64 `json:"variance_reduction"`
+			} `json:"cuped"`
 		} `json:"comparisons"`
 	} `json:"expected"`
+}
+
+// Estimate is one expected effect with its test.
+type Estimate struct {
+	Effect    float64   `json:"effect"`
+	StdError  float64   `json:"std_error"`
+	Statistic float64   `json:"statistic"`
+	DF        float64   `json:"df"`
+	PValue    float64   `json:"p_value"`
+	CI        []float64 `json:"ci"`
+}
+
+// DenominatorSQL is the ratio denominator's query over its loaded table.
+func (m Metric) DenominatorSQL() string {
+	if m.Denominator == nil {
+		return ""
+	}
+	cols := `user_id, ts AS "timestamp"`
+	if m.Denominator.Type == "duration" || m.Denominator.Type == "revenue" {
+		cols += ", value"
+	}
+	return "SELECT " + cols + " FROM " + pgx.Identifier{strings.TrimSuffix(m.Denominator.EventsFile, ".csv")}.Sanitize()
 }
 
 // Table is the name of the table Load creates for the metric's events.
@@ -125,11 +166,17 @@ func (d Dataset) Load(ctx context.Context, conn *pgx.Conn) error {
 	}
 	loaded := map[string]bool{}
 	for _, m := range d.Metrics {
-		if !loaded[m.EventsFile] {
-			if err := loadCSV(ctx, conn, filepath.Join(dir, m.EventsFile), m.Table()); err != nil {
-				return err
+		files := []string{m.EventsFile}
+		if m.Denominator != nil {
+			files = append(files, m.Denominator.EventsFile)
+		}
+		for _, f := range files {
+			if !loaded[f] {
+				if err := loadCSV(ctx, conn, filepath.Join(dir, f), strings.TrimSuffix(f, ".csv")); err != nil {
+					return err
+				}
+				loaded[f] = true
 			}
-			loaded[m.EventsFile] = true
 		}
 	}
 	return nil
