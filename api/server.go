@@ -81,6 +81,8 @@ func New(st *store.Store, log *slog.Logger) *Server {
 			r.Get("/experiments/{experiment}/results", s.experimentResults())
 			r.Post("/experiments/{experiment}/exposures/refresh", s.enqueue("exposures"))
 			r.Get("/experiments/{experiment}/exposures", s.experimentExposures())
+			r.Get("/experiments/{experiment}/analysis-settings", s.getAnalysisSettings())
+			r.Put("/experiments/{experiment}/analysis-settings", s.putAnalysisSettings())
 			r.Post("/power", s.powerEstimate())
 		})
 	})

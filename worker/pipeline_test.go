@@ -64,6 +64,9 @@ func TestPipelineThroughAPIAgainstScipy(t *testing.T) {
 				} else if m.Cap != nil {
 					body["cap"] = map[string]any{"kind": "percentile", "value": *m.Cap.Percentile}
 				}
+				if m.Denominator != nil {
+					body["denominator"] = map[string]any{"type": m.Denominator.Type, "sql": m.DenominatorSQL()}
+				}
 				h.must(201, "POST", "/metrics", body)
 				keys = append(keys, key)
 			}
@@ -73,6 +76,17 @@ func TestPipelineThroughAPIAgainstScipy(t *testing.T) {
 			}
 			h.must(201, "POST", "/experiments", map[string]any{"key": ds.ExperimentKey, "flag": flag, "environment": "production",
 				"weights": weights, "primary_metrics": keys[:1], "secondary_metrics": keys[1:], "minimum_detectable_effect": 0.05})
+			// New experiments default to sequential testing; the scipy
+			// numbers are fixed-horizon (gbstats' TwoSidedTTest), so choose
+			// it through the API, with CUPED where the dataset has covariates.
+			settings := h.must(200, "GET", "/experiments/"+ds.ExperimentKey+"/analysis-settings", nil).body
+			require.Equal(t, true, settings["sequential"], "sequential testing is on for a new experiment")
+			cuped := false
+			for _, m := range ds.Metrics {
+				cuped = cuped || m.CUPEDWindowDays > 0
+			}
+			h.must(200, "PUT", "/experiments/"+ds.ExperimentKey+"/analysis-settings",
+				map[string]any{"sequential": false, "cuped": cuped, "cuped_window_days": 14})
 			h.must(200, "POST", "/experiments/"+ds.ExperimentKey+"/start", nil)
 			h.must(200, "POST", "/experiments/"+ds.ExperimentKey+"/stop", nil)
 			// Pin the analysis window to the dataset's (as a psql user could).
@@ -115,6 +129,13 @@ func checkMetric(t *testing.T, m scipyref.Metric, got analysis.MetricResult) {
 	r := got.Result
 	require.Equal(t, want.ExcludedUsers, got.ExcludedUsers, "excluded users")
 	require.Equal(t, want.Status, string(r.Status), "status (%s)", r.Message)
+	if want.Status == "invalid_data" || want.Status == "zero_denominator" {
+		require.NotEmpty(t, got.Error, "a per-metric error in the results")
+	}
+	if m.CUPEDWindowDays > 0 || m.Denominator != nil || want.Status == "invalid_data" {
+		checkGbstatsMetric(t, m, got)
+		return
+	}
 	require.Len(t, r.Variants, len(want.Variants))
 	for i, w := range want.Variants {
 		g := r.Variants[i]
@@ -168,5 +189,18 @@ func approxInterval(t *testing.T, name string, got *stats.Interval, want []float
 	default:
 		approx(t, name+" low", got.Low, want[0])
 		approx(t, name+" high", got.High, want[1])
+	}
+}
+
+// checkGbstatsMetric checks a CUPED or ratio metric against the
+// gbstats-convention numbers of expected.json.
+func checkGbstatsMetric(t *testing.T, m scipyref.Metric, got analysis.MetricResult) {
+	want := m.Expected
+	r := got.Result
+	require.Len(t, r.Comparisons, len(want.Comparisons))
+	for i, w := range want.Comparisons {
+		for _, problem := range scipyref.Mismatches(r.Comparisons[i], w) {
+			t.Error(problem)
+		}
 	}
 }

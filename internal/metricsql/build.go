@@ -52,8 +52,8 @@ type Spec struct {
 // per user it counts qualifying events (Type count) or sums value
 // (duration, revenue), in the same window as the numerator.
 type Denominator struct {
-	SQL  string
-	Type stats.MetricType
+	SQL  string           `json:"sql"`
+	Type stats.MetricType `json:"type"`
 }
 
 // Build returns the single statement computing, per variant, the columns
