@@ -14,6 +14,7 @@ import { useToast } from "../../components/Toast";
 import { ResultsTable, ResultWarnings } from "./ResultsTable";
 import { ExposuresChart } from "./ExposuresChart";
 import { StatusBadge } from "./StatusBadge";
+import { AnalysisSettingsCard } from "./AnalysisSettingsCard";
 
 const POLL_MS = 1000;
 const POLL_LIMIT_MS = 5 * 60 * 1000;
@@ -46,6 +47,7 @@ export function ExperimentPage() {
       </nav>
       <Header x={x} names={names} onChange={(nx) => exp.setData(nx)} />
       <Plan x={x} names={names} />
+      <AnalysisSettingsCard project={ws.project} experiment={x.key} />
       <ResultsSection x={x} results={results.data} error={results.error} reload={results.reload} setResults={(r) => results.setData(r)} names={names} order={order} />
       <section className="card" aria-labelledby="exposures-title">
         <div className="card-head">
@@ -312,7 +314,7 @@ function ResultsSection({
           <ResultWarnings results={data} variants={order} />
           {data.power && <PowerLine power={data.power} />}
           {data.metrics.map((m) => (
-            <ResultsTable key={m.key} metric={m} variantNames={names} />
+            <ResultsTable key={m.key} metric={m} variantNames={names} correction={data.multiple_comparisons} />
           ))}
         </>
       )}
