@@ -254,3 +254,10 @@ func (s *Server) putAnalysisSettings() http.HandlerFunc {
 		return s.store.SaveAnalysisSettings(r.Context(), k[0], k[1], cur)
 	})
 }
+
+func (s *Server) resultsOverTime() http.HandlerFunc {
+	return s.handle(200, pExperiment, func(r *http.Request, k []string) (any, error) {
+		points, err := s.store.ResultsOverTime(r.Context(), k[0], k[1])
+		return map[string]any{"items": points}, err
+	})
+}

@@ -83,6 +83,7 @@ func New(st *store.Store, log *slog.Logger) *Server {
 			r.Get("/experiments/{experiment}/exposures", s.experimentExposures())
 			r.Get("/experiments/{experiment}/analysis-settings", s.getAnalysisSettings())
 			r.Put("/experiments/{experiment}/analysis-settings", s.putAnalysisSettings())
+			r.Get("/experiments/{experiment}/results/over-time", s.resultsOverTime())
 			r.Post("/power", s.powerEstimate())
 		})
 	})

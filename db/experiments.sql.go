@@ -1032,6 +1032,57 @@ func (q *Queries) ResultHistory(ctx context.Context, arg ResultHistoryParams) ([
 	return items, nil
 }
 
+const resultsOverTime = `-- name: ResultsOverTime :many
+SELECT DISTINCT ON (metric, variant, (analysis_end AT TIME ZONE 'UTC')::date)
+       refresh_id, analysis_end, metric, variant, method, status,
+       -- numbers may be NULL (no relative effect when the control mean is 0)
+       jsonb_build_object('relative_effect', relative_effect, 'relative_ci_low', relative_ci_low,
+                          'relative_ci_high', relative_ci_high, 'absolute_effect', absolute_effect,
+                          'p_value', p_value)::jsonb AS numbers
+  FROM experiment_results_over_time
+ WHERE experiment_id = $1
+ ORDER BY metric, variant, (analysis_end AT TIME ZONE 'UTC')::date, analysis_end DESC, refresh_id DESC
+`
+
+type ResultsOverTimeRow struct {
+	RefreshID   int64
+	AnalysisEnd time.Time
+	Metric      string
+	Variant     string
+	Method      string
+	Status      string
+	Numbers     json.RawMessage
+}
+
+// The last successful refresh of each UTC day, per metric and variant.
+func (q *Queries) ResultsOverTime(ctx context.Context, experimentID int64) ([]ResultsOverTimeRow, error) {
+	rows, err := q.db.Query(ctx, resultsOverTime, experimentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ResultsOverTimeRow{}
+	for rows.Next() {
+		var i ResultsOverTimeRow
+		if err := rows.Scan(
+			&i.RefreshID,
+			&i.AnalysisEnd,
+			&i.Metric,
+			&i.Variant,
+			&i.Method,
+			&i.Status,
+			&i.Numbers,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const setDefaultConnection = `-- name: SetDefaultConnection :exec
 UPDATE events_connections SET is_default = true WHERE id = $1
 `

@@ -181,6 +181,22 @@ type ExperimentResult struct {
 	Results json.RawMessage
 }
 
+// Per successful refresh, metric and treatment: the headline relative effect with its interval and p-value (cumulative up to analysis_end).
+type ExperimentResultsOverTime struct {
+	ExperimentID   int64
+	RefreshID      int64
+	AnalysisEnd    time.Time
+	Metric         string
+	Variant        string
+	Method         string
+	Status         string
+	RelativeEffect float64
+	RelativeCiLow  float64
+	RelativeCiHigh float64
+	AbsoluteEffect float64
+	PValue         float64
+}
+
 // Per experiment, variant and UTC day: users first exposed that day (variant of first exposure) and the running total. Upserted by the exposures job.
 type ExposuresDaily struct {
 	ExperimentID int64

@@ -106,6 +106,43 @@ func TestPipelineThroughAPIAgainstScipy(t *testing.T) {
 			for i, m := range ds.Metrics {
 				t.Run(m.Name, func(t *testing.T) { checkMetric(t, m, res.Metrics[i]) })
 			}
+			// Results over time: one point per metric and treatment for the
+			// refresh's day, carrying the headline numbers of the results.
+			overTime := func() []any {
+				return h.must(200, "GET", "/experiments/"+ds.ExperimentKey+"/results/over-time", nil).body["items"].([]any)
+			}
+			points := overTime()
+			n := 0
+			for _, mr := range res.Metrics {
+				for _, c := range mr.Result.Comparisons {
+					n++
+					found := false
+					for _, p := range points {
+						pt := p.(map[string]any)
+						if pt["metric"] == mr.Key && pt["variant"] == c.Variant {
+							found = true
+							require.Equal(t, ds.AnalysisEnd[:10], pt["day"])
+							if c.RelativeEffect != nil {
+								require.InDelta(t, *c.RelativeEffect, pt["relative_effect"], 1e-12)
+							} else {
+								require.Nil(t, pt["relative_effect"])
+							}
+							if c.RelativeCI != nil {
+								require.InDelta(t, c.RelativeCI.Low, pt["relative_ci_low"], 1e-12)
+							} else {
+								require.Nil(t, pt["relative_ci_low"])
+							}
+						}
+					}
+					require.True(t, found, "no point for %s/%s", mr.Key, c.Variant)
+				}
+			}
+			require.Len(t, points, n)
+			if ds.Name == "tiny" {
+				// A second refresh of the same day replaces that day's point.
+				h.refresh(ds.ExperimentKey)
+				require.Len(t, overTime(), n)
+			}
 			if ds.SRM != nil {
 				require.NotNil(t, res.SRM)
 				require.Equal(t, ds.SRM.Mismatch, res.SRM.Mismatch)

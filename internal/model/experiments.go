@@ -119,3 +119,20 @@ type Job struct {
 	JobID     int64 `json:"job_id"`
 	Duplicate bool  `json:"duplicate"`
 }
+
+// ResultPoint is one metric's headline effect for one treatment as of one
+// day's last successful refresh (cumulative up to AnalysisEnd).
+type ResultPoint struct {
+	Day            string    `json:"day"`
+	AnalysisEnd    time.Time `json:"analysis_end"`
+	RefreshID      int64     `json:"refresh_id"`
+	Metric         string    `json:"metric"`
+	Variant        string    `json:"variant"`
+	Method         string    `json:"method"`
+	Status         string    `json:"status"`
+	RelativeEffect *float64  `json:"relative_effect"`
+	RelativeCILow  *float64  `json:"relative_ci_low"`
+	RelativeCIHigh *float64  `json:"relative_ci_high"`
+	AbsoluteEffect *float64  `json:"absolute_effect"`
+	PValue         *float64  `json:"p_value"`
+}

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"sort"
 
 	"github.com/waypost/waypost/db"
 	"github.com/waypost/waypost/internal/model"
@@ -55,4 +57,36 @@ func (s *Store) SaveAnalysisSettings(ctx context.Context, projectKey, key string
 		return model.AnalysisSettings{}, err
 	}
 	return analysisSettings(ctx, s.queries(), id)
+}
+
+// ResultsOverTime returns, per metric and treatment, the headline effect
+// of each UTC day's last successful refresh, in day order.
+func (s *Store) ResultsOverTime(ctx context.Context, projectKey, key string) ([]model.ResultPoint, error) {
+	id, err := s.ExperimentID(ctx, projectKey, key)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.queries().ResultsOverTime(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("results over time of experiment %d: %w", id, err)
+	}
+	out := make([]model.ResultPoint, 0, len(rows))
+	for _, r := range rows {
+		p := model.ResultPoint{Day: r.AnalysisEnd.UTC().Format("2006-01-02"), AnalysisEnd: r.AnalysisEnd, RefreshID: r.RefreshID,
+			Metric: r.Metric, Variant: r.Variant, Method: r.Method, Status: r.Status}
+		var n struct {
+			RelativeEffect *float64 `json:"relative_effect"`
+			Low            *float64 `json:"relative_ci_low"`
+			High           *float64 `json:"relative_ci_high"`
+			AbsoluteEffect *float64 `json:"absolute_effect"`
+			PValue         *float64 `json:"p_value"`
+		}
+		if err := json.Unmarshal(r.Numbers, &n); err != nil {
+			return nil, fmt.Errorf("results over time: %w", err)
+		}
+		p.RelativeEffect, p.RelativeCILow, p.RelativeCIHigh, p.AbsoluteEffect, p.PValue = n.RelativeEffect, n.Low, n.High, n.AbsoluteEffect, n.PValue
+		out = append(out, p)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].AnalysisEnd.Before(out[j].AnalysisEnd) })
+	return out, nil
 }

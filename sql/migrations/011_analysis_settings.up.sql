@@ -48,3 +48,25 @@ COMMENT ON COLUMN metrics.denominator_sql IS
   'Ratio metrics: query returning user_id, "timestamp" (and value for duration/revenue); the metric is Σ numerator / Σ denominator per variant (delta method).';
 COMMENT ON COLUMN metrics.denominator_type IS
   'Per-user denominator: count of events, or sum of value (duration, revenue), in the numerator''s window.';
+
+-- Results over time: the headline effect of every comparison of every
+-- successful refresh (the scheduled refresh makes this one point a day).
+CREATE VIEW experiment_results_over_time AS
+SELECT r.experiment_id,
+       r.id AS refresh_id,
+       (r.results->>'analysis_end')::timestamptz AS analysis_end,
+       (m->>'key')::text AS metric,
+       (c->>'variant')::text AS variant,
+       coalesce(c->>'method', 'fixed')::text AS method,
+       (c->>'status')::text AS status,
+       (c->>'relative_effect')::double precision AS relative_effect,
+       (c->'relative_ci'->>'low')::double precision AS relative_ci_low,
+       (c->'relative_ci'->>'high')::double precision AS relative_ci_high,
+       (c->>'absolute_effect')::double precision AS absolute_effect,
+       (c->>'p_value')::double precision AS p_value
+  FROM experiment_results r
+ CROSS JOIN LATERAL jsonb_array_elements(r.results->'metrics') AS m
+ CROSS JOIN LATERAL jsonb_array_elements(m->'result'->'comparisons') AS c
+ WHERE r.status = 'succeeded' AND r.results IS NOT NULL;
+COMMENT ON VIEW experiment_results_over_time IS
+  'Per successful refresh, metric and treatment: the headline relative effect with its interval and p-value (cumulative up to analysis_end).';

@@ -173,3 +173,15 @@ ON CONFLICT (experiment_id) DO UPDATE
 -- name: SetMetricDenominator :exec
 UPDATE metrics SET denominator_sql = sqlc.narg(denominator_sql), denominator_type = sqlc.narg(denominator_type)
  WHERE project_id = $1 AND key = $2;
+
+-- name: ResultsOverTime :many
+-- The last successful refresh of each UTC day, per metric and variant.
+SELECT DISTINCT ON (metric, variant, (analysis_end AT TIME ZONE 'UTC')::date)
+       refresh_id, analysis_end, metric, variant, method, status,
+       -- numbers may be NULL (no relative effect when the control mean is 0)
+       jsonb_build_object('relative_effect', relative_effect, 'relative_ci_low', relative_ci_low,
+                          'relative_ci_high', relative_ci_high, 'absolute_effect', absolute_effect,
+                          'p_value', p_value)::jsonb AS numbers
+  FROM experiment_results_over_time
+ WHERE experiment_id = $1
+ ORDER BY metric, variant, (analysis_end AT TIME ZONE 'UTC')::date, analysis_end DESC, refresh_id DESC;
