@@ -312,3 +312,19 @@ export interface PowerResponse {
   days?: number;
   expected_end?: string;
 }
+
+/** One day's cumulative headline effect of a metric for one treatment. */
+export interface ResultPoint {
+  day: string;
+  analysis_end: string;
+  refresh_id: number;
+  metric: string;
+  variant: string;
+  method: "fixed" | "sequential";
+  status: string;
+  relative_effect: number | null;
+  relative_ci_low: number | null;
+  relative_ci_high: number | null;
+  absolute_effect: number | null;
+  p_value: number | null;
+}
