@@ -130,14 +130,14 @@ func TestAnalysisSettingsAndRatioMetrics(t *testing.T) {
 		"primary_metrics": []string{"rpo"}})
 	s := b.mustDo(t, 200, "GET", p+"/experiments/x/analysis-settings", nil).body
 	require.Equal(t, map[string]any{"sequential": true, "sequential_tuning": float64(5000), "cuped": false, "cuped_window_days": float64(14),
-		"bayesian": true, "prior_proper": false, "prior_mean": float64(0), "prior_std_dev": 0.3, "correction": "holm-bonferroni"}, s)
+		"bayesian": true, "prior_proper": false, "prior_mean": float64(0), "prior_std_dev": 0.3, "correction": "holm-bonferroni", "dimension": ""}, s)
 	// Partial updates keep the other fields; bad values are refused with the field named.
 	s = b.mustDo(t, 200, "PUT", p+"/experiments/x/analysis-settings", map[string]any{"cuped": true, "cuped_window_days": 7,
 		"correction": "benjamini-hochberg"}).body
 	require.Equal(t, true, s["cuped"])
 	require.EqualValues(t, 7, s["cuped_window_days"])
 	require.Equal(t, true, s["sequential"])
-	for field, v := range map[string]any{"cuped_window_days": 0, "sequential_tuning": -5, "prior_std_dev": 0, "correction": "bonferroni"} {
+	for field, v := range map[string]any{"cuped_window_days": 0, "sequential_tuning": -5, "prior_std_dev": 0, "correction": "bonferroni", "dimension": "country; --"} {
 		r = b.mustDo(t, 422, "PUT", p+"/experiments/x/analysis-settings", map[string]any{field: v})
 		require.Equal(t, field, r.errField())
 	}

@@ -371,7 +371,7 @@ func (q *Queries) FinishRefresh(ctx context.Context, arg FinishRefreshParams) er
 }
 
 const getAnalysisSettings = `-- name: GetAnalysisSettings :one
-SELECT experiment_id, sequential, sequential_tuning, cuped, cuped_window_days, bayesian, prior_proper, prior_mean, prior_std_dev, correction, updated_at FROM experiment_analysis_settings WHERE experiment_id = $1
+SELECT experiment_id, sequential, sequential_tuning, cuped, cuped_window_days, bayesian, prior_proper, prior_mean, prior_std_dev, correction, dimension, updated_at FROM experiment_analysis_settings WHERE experiment_id = $1
 `
 
 func (q *Queries) GetAnalysisSettings(ctx context.Context, experimentID int64) (ExperimentAnalysisSetting, error) {
@@ -388,6 +388,7 @@ func (q *Queries) GetAnalysisSettings(ctx context.Context, experimentID int64) (
 		&i.PriorMean,
 		&i.PriorStdDev,
 		&i.Correction,
+		&i.Dimension,
 		&i.UpdatedAt,
 	)
 	return i, err
@@ -1298,13 +1299,14 @@ func (q *Queries) UpdateMetric(ctx context.Context, arg UpdateMetricParams) (int
 
 const upsertAnalysisSettings = `-- name: UpsertAnalysisSettings :exec
 INSERT INTO experiment_analysis_settings (experiment_id, sequential, sequential_tuning, cuped, cuped_window_days,
-                                          bayesian, prior_proper, prior_mean, prior_std_dev, correction)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                          bayesian, prior_proper, prior_mean, prior_std_dev, correction, dimension)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (experiment_id) DO UPDATE
    SET sequential = EXCLUDED.sequential, sequential_tuning = EXCLUDED.sequential_tuning,
        cuped = EXCLUDED.cuped, cuped_window_days = EXCLUDED.cuped_window_days,
        bayesian = EXCLUDED.bayesian, prior_proper = EXCLUDED.prior_proper, prior_mean = EXCLUDED.prior_mean,
-       prior_std_dev = EXCLUDED.prior_std_dev, correction = EXCLUDED.correction, updated_at = now()
+       prior_std_dev = EXCLUDED.prior_std_dev, correction = EXCLUDED.correction, dimension = EXCLUDED.dimension,
+       updated_at = now()
 `
 
 type UpsertAnalysisSettingsParams struct {
@@ -1318,6 +1320,7 @@ type UpsertAnalysisSettingsParams struct {
 	PriorMean        float64
 	PriorStdDev      float64
 	Correction       string
+	Dimension        *string
 }
 
 func (q *Queries) UpsertAnalysisSettings(ctx context.Context, arg UpsertAnalysisSettingsParams) error {
@@ -1332,6 +1335,7 @@ func (q *Queries) UpsertAnalysisSettings(ctx context.Context, arg UpsertAnalysis
 		arg.PriorMean,
 		arg.PriorStdDev,
 		arg.Correction,
+		arg.Dimension,
 	)
 	return err
 }

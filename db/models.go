@@ -139,7 +139,9 @@ type ExperimentAnalysisSetting struct {
 	PriorStdDev float64
 	// Multiple-testing correction across metrics and variants shown as the adjusted p-value (both are computed and stored).
 	Correction string
-	UpdatedAt  time.Time
+	// Optional column of the exposures query (country, browser, plan) to break results down by; the 20 most common values are shown, the rest grouped as (other).
+	Dimension *string
+	UpdatedAt time.Time
 }
 
 // The latest successful refresh of each experiment (a failed refresh keeps the previous results).

@@ -44,7 +44,14 @@ func TestPipelineThroughAPIAgainstScipy(t *testing.T) {
 			require.NoError(t, ds.Load(ctx, conn))
 
 			ck := "events-" + strings.ReplaceAll(ds.Name, "_", "-")
-			h.must(201, "POST", "/connections", connectionBody(t, ck, eventsDSN, scipyref.ExposuresSQL))
+			// three_variants is also broken down by the user id's last
+			// digit, a dimension column of its exposures query.
+			exposuresSQL, dimension := scipyref.ExposuresSQL, ""
+			if ds.Name == "three_variants" {
+				exposuresSQL = `SELECT experiment_key, user_id, variant, ts AS "timestamp", right(user_id, 1) AS last_digit FROM exposures`
+				dimension = "last_digit"
+			}
+			h.must(201, "POST", "/connections", connectionBody(t, ck, eventsDSN, exposuresSQL))
 
 			flag := "flag-" + ds.ExperimentKey
 			var variants []map[string]any
@@ -86,7 +93,7 @@ func TestPipelineThroughAPIAgainstScipy(t *testing.T) {
 				cuped = cuped || m.CUPEDWindowDays > 0
 			}
 			h.must(200, "PUT", "/experiments/"+ds.ExperimentKey+"/analysis-settings",
-				map[string]any{"sequential": false, "cuped": cuped, "cuped_window_days": 14})
+				map[string]any{"sequential": false, "cuped": cuped, "cuped_window_days": 14, "dimension": dimension})
 			h.must(200, "POST", "/experiments/"+ds.ExperimentKey+"/start", nil)
 			h.must(200, "POST", "/experiments/"+ds.ExperimentKey+"/stop", nil)
 			// Pin the analysis window to the dataset's (as a psql user could).
@@ -105,6 +112,23 @@ func TestPipelineThroughAPIAgainstScipy(t *testing.T) {
 			require.Len(t, entry["statements"], len(ds.Metrics), "the SQL of every metric is stored")
 			for i, m := range ds.Metrics {
 				t.Run(m.Name, func(t *testing.T) { checkMetric(t, m, res.Metrics[i]) })
+			}
+			if dimension != "" {
+				// Per-value results: ten digits, users adding up to the overall counts.
+				for _, mr := range res.Metrics {
+					require.Len(t, mr.Dimensions, 10, mr.Key)
+					total := map[string]int64{}
+					for _, d := range mr.Dimensions {
+						require.Len(t, d.Result.Comparisons, len(ds.Variants)-1)
+						for _, v := range d.Result.Variants {
+							total[v.Variant] += v.Users
+						}
+					}
+					for _, v := range mr.Result.Variants {
+						require.Equal(t, v.Users, total[v.Variant], "%s %s users over the dimension values", mr.Key, v.Variant)
+					}
+				}
+				require.Contains(t, strings.Join(res.Warnings, "\n"), "breakdown by last_digit: 10 values")
 			}
 			// Results over time: one point per metric and treatment for the
 			// refresh's day, carrying the headline numbers of the results.

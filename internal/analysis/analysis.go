@@ -49,6 +49,16 @@ type Settings struct {
 	// "benjamini-hochberg": which adjusted p-value is the headline one
 	// (both are computed).
 	Correction string `json:"correction"`
+	// Dimension, optional, is an exposures-query column to break every
+	// metric down by.
+	Dimension string `json:"dimension,omitempty"`
+}
+
+// DimensionResult is one dimension value's analysis of a metric.
+type DimensionResult struct {
+	Value         string       `json:"value"`
+	ExcludedUsers int64        `json:"excluded_users"`
+	Result        stats.Result `json:"result"`
 }
 
 // options are the stats options of metric m under s.
@@ -130,6 +140,9 @@ type MetricResult struct {
 	// Adjusted holds both corrections with their adjusted relative
 	// intervals (GrowthBook's adjustedCI), by treatment variant.
 	Adjusted map[string]Adjusted `json:"adjusted"`
+	// Dimensions is the breakdown by Settings.Dimension (most common
+	// values first, "(other)" and "(none)" included).
+	Dimensions []DimensionResult `json:"dimensions,omitempty"`
 	// Error is set when the metric could not be analysed (NaN or Inf in
 	// the events, a ratio without denominator, ...): the other metrics
 	// are still reported.
@@ -230,6 +243,7 @@ func Run(ctx context.Context, db metricsql.Beginner, plan Plan, usersPerDay floa
 		specs[i] = metricsql.Spec{ExposuresSQL: plan.ExposuresSQL, MetricSQL: m.SQL, MetricType: m.Type,
 			ExperimentKey: plan.ExperimentKey, AnalysisEnd: plan.AnalysisEnd, ConversionWindowHours: m.ConversionWindowHours, Cap: m.Cap,
 			Denominator: m.Denominator}
+		specs[i].Dimension = plan.Settings.Dimension
 		if plan.Settings.CUPED && m.Denominator == nil {
 			specs[i].CUPEDWindowDays = plan.Settings.CUPEDWindowDays
 		}
@@ -290,6 +304,22 @@ func Analyze(plan Plan, counts []metricsql.Counts, usersPerDay float64, now time
 		r := stats.Analyze(variants, plan.Settings.options(m, control, weights))
 		mr := MetricResult{Key: m.Key, Name: m.Name, Primary: m.Primary, Guardrail: m.Guardrail,
 			ExcludedUsers: counts[i].ExcludedUsers, Result: r, AdjustedPValues: map[string]float64{}, Adjusted: map[string]Adjusted{}}
+		for _, d := range counts[i].Dimensions {
+			dv := metricsql.Counts{Variants: d.Variants}.Ordered(plan.Variants)
+			dw := weights
+			if len(dv) != len(plan.Variants) {
+				dw = nil
+			}
+			mr.Dimensions = append(mr.Dimensions, DimensionResult{Value: d.Value, ExcludedUsers: d.ExcludedUsers,
+				Result: stats.Analyze(dv, plan.Settings.options(m, control, dw))})
+		}
+		if i == 0 && plan.Settings.Dimension != "" {
+			n := counts[i].DimensionValues
+			res.Warnings = append(res.Warnings, fmt.Sprintf("breakdown by %s: %d values; per-value results are exploratory and not corrected for the many comparisons, so some will look significant by chance", plan.Settings.Dimension, n))
+			if n > int64(metricsql.DefaultMaxDimensionValues) {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("breakdown by %s: only the %d most common of %d values are shown; the others are grouped as %s", plan.Settings.Dimension, metricsql.DefaultMaxDimensionValues, n, metricsql.OtherDimension))
+			}
+		}
 		if r.Status == stats.StatusInvalidData || r.Status == stats.StatusZeroDenominator {
 			mr.Error = r.Message
 			res.Warnings = append(res.Warnings, fmt.Sprintf("metric %s: %s", m.Key, r.Message))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 	"time"
 
@@ -45,7 +46,22 @@ type Spec struct {
 	// Denominator, when set, makes this a ratio metric: per user the
 	// numerator (MetricSQL, MetricType) over the denominator.
 	Denominator *Denominator
+	// Dimension, when set, names a column of the exposures query to break
+	// the results down by: rows come per (dimension value, variant), the
+	// MaxDimensionValues most common values (by analysed users) kept and
+	// the others grouped as "(other)"; NULL is "(none)".
+	Dimension          string
+	MaxDimensionValues int
 }
+
+// DefaultMaxDimensionValues caps a breakdown when Spec.MaxDimensionValues is 0.
+const DefaultMaxDimensionValues = 20
+
+// OtherDimension and NoDimension label the grouped and NULL values.
+const (
+	OtherDimension = "(other)"
+	NoDimension    = "(none)"
+)
 
 // Denominator is the per-user denominator of a ratio metric: a query
 // returning user_id, "timestamp" and, for duration and revenue, value;
@@ -55,6 +71,8 @@ type Denominator struct {
 	SQL  string           `json:"sql"`
 	Type stats.MetricType `json:"type"`
 }
+
+var dimensionName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
 // Build returns the single statement computing, per variant, the columns
 // variant text, users bigint, sum double precision, sum_squares double
@@ -142,6 +160,12 @@ wp_cap AS (
 			return "", nil, errors.New("metricsql: empty cap")
 		}
 	}
+	if d := spec.Dimension; d != "" && !dimensionName.MatchString(d) {
+		return "", nil, fmt.Errorf("metricsql: dimension must be a column name (letters, digits, _), got %q", d)
+	}
+	if spec.MaxDimensionValues < 0 || spec.MaxDimensionValues > 1000 {
+		return "", nil, fmt.Errorf("metricsql: at most 1000 dimension values, got %d", spec.MaxDimensionValues)
+	}
 	x := postgresExtras(spec, len(args)+1)
 	args = append(args, x.args...)
 
@@ -173,7 +197,7 @@ wp_exposed AS (
   SELECT user_id,
          min("timestamp") AS first_exposure,
          min(variant) AS variant,
-         min(variant) <> max(variant) AS multiple
+         min(variant) <> max(variant) AS multiple%s
   FROM wp_exposures
   WHERE experiment_key = $1::text
     AND "timestamp" <= $2::timestamptz
@@ -183,7 +207,7 @@ wp_exposed AS (
   GROUP BY user_id
 ),
 wp_per_user AS (
-  SELECT e.user_id, e.multiple,
+  SELECT e.user_id, e.multiple%s,
          CASE WHEN e.multiple THEN NULL ELSE e.variant END AS variant,
          %s AS value%s
   FROM wp_exposed e
@@ -193,15 +217,16 @@ wp_per_user AS (
    AND m."timestamp" >= %s
    -- LEAST ignores NULL: without a window ($3 NULL) this is the analysis end.
    AND m."timestamp" <= LEAST(e.first_exposure + $3::double precision * interval '1 hour', $2::timestamptz)
-  GROUP BY e.user_id, e.multiple, e.variant
-)%s%s
-SELECT variant::text AS variant,
+  GROUP BY e.user_id, e.multiple, e.variant%s
+)%s%s%s
+SELECT %svariant::text AS variant,
        count(*)::bigint AS users,
        CASE WHEN variant IS NULL THEN 0 ELSE coalesce(sum(v), 0) END::double precision AS sum,
        CASE WHEN variant IS NULL THEN 0 ELSE coalesce(sum(v * v), 0) END::double precision AS sum_squares%s
-FROM (SELECT variant, %s AS v%s FROM wp_per_user%s%s) AS capped
-GROUP BY variant
-ORDER BY variant NULLS LAST`, exposures, metric, userCTEs, x.value, x.preColumn, x.windowStart,
-		x.denominatorCTE, capCTE, x.sumColumns, valueSel, x.perUserColumns(capExpr), capFrom, x.denominatorJoin)
+FROM (SELECT %svariant, %s AS v%s FROM wp_per_user%s%s) AS capped
+GROUP BY %svariant
+ORDER BY %svariant NULLS LAST`, exposures, metric, userCTEs, x.dimExposed, x.dimPerUser, x.value, x.preColumn, x.windowStart, x.dimGroup,
+		x.denominatorCTE, capCTE, x.dimCTE, x.dimSelect, x.sumColumns, x.dimInner, valueSel, x.perUserColumns(capExpr), capFrom, x.denominatorJoin,
+		x.dimOuter, x.dimOuter)
 	return b.String(), args, nil
 }

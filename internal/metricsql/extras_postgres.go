@@ -26,6 +26,13 @@ import (
 //     applies to x only.
 //
 // Columns appear in that order (CUPED first) when both are requested.
+//
+// With a dimension (Spec.Dimension), two columns come first: dimension
+// text (the user's value of that exposures-query column, min over their
+// exposures, NULL as "(none)"; values outside the MaxDimensionValues most
+// common by users as "(other)") and dimension_values bigint (how many
+// distinct values there were); rows are per (dimension, variant). All
+// sums are additive, so the overall result is the sum over dimensions.
 
 // extras are the optional fragments of the statement.
 type extras struct {
@@ -39,7 +46,9 @@ type extras struct {
 	// it to wp_per_user.
 	denominatorCTE, denominatorJoin string
 	sumColumns                      string
-	cuped, ratio                    bool
+	cuped, ratio, dimension         bool
+	// Dimension fragments (empty without a dimension).
+	dimExposed, dimPerUser, dimGroup, dimCTE, dimSelect, dimInner, dimOuter string
 }
 
 // aggregate is the per-user value of metric type t over the joined rows
@@ -77,6 +86,25 @@ func postgresExtras(spec Spec, next int) extras {
        CASE WHEN variant IS NULL THEN 0 ELSE coalesce(sum(v * y), 0) END::double precision AS pre_sum_products`
 	} else {
 		x.value = aggregate(spec.MetricType, "m", "")
+	}
+	if spec.Dimension != "" {
+		x.dimension = true
+		n := spec.MaxDimensionValues
+		if n == 0 {
+			n = DefaultMaxDimensionValues
+		}
+		col := `"` + spec.Dimension + `"` // validated by Build: letters, digits, _
+		x.dimExposed = ",\n         coalesce(min(" + col + "::text), '" + NoDimension + "') AS dimension"
+		x.dimPerUser = ", e.dimension"
+		x.dimGroup = ", e.dimension"
+		x.dimCTE = fmt.Sprintf(`,
+wp_dimension_top AS (
+  SELECT dimension FROM wp_exposed WHERE NOT multiple
+  GROUP BY dimension ORDER BY count(*) DESC, dimension LIMIT %d
+)`, n)
+		x.dimSelect = "dimension, (SELECT count(DISTINCT dimension) FROM wp_exposed WHERE NOT multiple)::bigint AS dimension_values,\n       "
+		x.dimInner = "CASE WHEN dimension IN (SELECT dimension FROM wp_dimension_top) THEN dimension ELSE '" + OtherDimension + "' END AS dimension, "
+		x.dimOuter = "dimension, "
 	}
 	if d := spec.Denominator; d != nil {
 		x.ratio = true

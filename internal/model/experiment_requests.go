@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 
 	"github.com/waypost/waypost/internal/errs"
@@ -375,6 +376,8 @@ func (r *PowerRequest) Validate() error {
 	return nil
 }
 
+var dimensionColumn = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
 // Corrections are the multiple-testing corrections.
 var Corrections = []string{"holm-bonferroni", "benjamini-hochberg"}
 
@@ -395,6 +398,9 @@ type AnalysisSettings struct {
 	PriorMean   float64 `json:"prior_mean"`
 	PriorStdDev float64 `json:"prior_std_dev"`
 	Correction  string  `json:"correction"`
+	// Dimension is a column of the exposures query to break results down
+	// by (country, browser, plan); "" for none.
+	Dimension string `json:"dimension"`
 }
 
 // DefaultAnalysisSettings are the settings of an experiment without any
@@ -418,6 +424,8 @@ func (a *AnalysisSettings) Validate() error {
 		return errs.Invalid("prior_std_dev", "must be more than 0 and at most 100")
 	case !contains(Corrections, a.Correction):
 		return errs.Invalid("correction", `must be "holm-bonferroni" or "benjamini-hochberg"`)
+	case a.Dimension != "" && !dimensionColumn.MatchString(a.Dimension):
+		return errs.Invalid("dimension", "must be a column name of the exposures query (letters, digits and _, at most 63), or empty for none")
 	}
 	return nil
 }

@@ -13,7 +13,21 @@ import (
 func toAnalysisSettings(r db.ExperimentAnalysisSetting) model.AnalysisSettings {
 	return model.AnalysisSettings{Sequential: r.Sequential, SequentialTuning: r.SequentialTuning, CUPED: r.Cuped,
 		CUPEDWindowDays: r.CupedWindowDays, Bayesian: r.Bayesian, PriorProper: r.PriorProper, PriorMean: r.PriorMean,
-		PriorStdDev: r.PriorStdDev, Correction: r.Correction}
+		PriorStdDev: r.PriorStdDev, Correction: r.Correction, Dimension: deref(r.Dimension)}
+}
+
+func nilIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // analysisSettings returns an experiment's settings, or the defaults when
@@ -51,7 +65,8 @@ func (s *Store) SaveAnalysisSettings(ctx context.Context, projectKey, key string
 	err = s.change(ctx, func(q *db.Queries) error {
 		return mapErr(q.UpsertAnalysisSettings(ctx, db.UpsertAnalysisSettingsParams{ExperimentID: id, Sequential: in.Sequential,
 			SequentialTuning: in.SequentialTuning, Cuped: in.CUPED, CupedWindowDays: in.CUPEDWindowDays, Bayesian: in.Bayesian,
-			PriorProper: in.PriorProper, PriorMean: in.PriorMean, PriorStdDev: in.PriorStdDev, Correction: in.Correction}))
+			PriorProper: in.PriorProper, PriorMean: in.PriorMean, PriorStdDev: in.PriorStdDev, Correction: in.Correction,
+			Dimension: nilIfEmpty(in.Dimension)}))
 	})
 	if err != nil {
 		return model.AnalysisSettings{}, err

@@ -76,7 +76,7 @@ func (s *Store) AnalysisPlan(ctx context.Context, id int64, now time.Time) (anal
 	p.Settings = analysis.Settings{Sequential: set.Sequential, SequentialTuning: set.SequentialTuning, CUPED: set.CUPED,
 		CUPEDWindowDays: set.CUPEDWindowDays, Bayesian: set.Bayesian,
 		Prior:      stats.Prior{Proper: set.PriorProper, Mean: set.PriorMean, StdDev: set.PriorStdDev},
-		Correction: set.Correction}
+		Correction: set.Correction, Dimension: set.Dimension}
 	return p, t, nil
 }
 

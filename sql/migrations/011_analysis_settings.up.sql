@@ -15,6 +15,7 @@ CREATE TABLE experiment_analysis_settings (
   prior_std_dev          double precision NOT NULL DEFAULT 0.3 CHECK (prior_std_dev > 0 AND prior_std_dev <= 100),
   correction             text NOT NULL DEFAULT 'holm-bonferroni'
                          CHECK (correction IN ('holm-bonferroni', 'benjamini-hochberg')),
+  dimension              text CHECK (dimension ~ '^[A-Za-z_][A-Za-z0-9_]{0,62}$'),
   updated_at             timestamptz NOT NULL DEFAULT now()
 );
 
@@ -30,6 +31,8 @@ COMMENT ON COLUMN experiment_analysis_settings.cuped_window_days IS
   'Length of the pre-exposure window, ending at each user''s first exposure.';
 COMMENT ON COLUMN experiment_analysis_settings.prior_proper IS
   'Bayesian view: false = flat (improper) prior, gbstats'' default; true = Gaussian prior N(prior_mean, prior_std_dev²) on the relative effect.';
+COMMENT ON COLUMN experiment_analysis_settings.dimension IS
+  'Optional column of the exposures query (country, browser, plan) to break results down by; the 20 most common values are shown, the rest grouped as (other).';
 COMMENT ON COLUMN experiment_analysis_settings.correction IS
   'Multiple-testing correction across metrics and variants shown as the adjusted p-value (both are computed and stored).';
 

@@ -162,13 +162,14 @@ SELECT * FROM experiment_analysis_settings WHERE experiment_id = $1;
 
 -- name: UpsertAnalysisSettings :exec
 INSERT INTO experiment_analysis_settings (experiment_id, sequential, sequential_tuning, cuped, cuped_window_days,
-                                          bayesian, prior_proper, prior_mean, prior_std_dev, correction)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                          bayesian, prior_proper, prior_mean, prior_std_dev, correction, dimension)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, sqlc.narg(dimension))
 ON CONFLICT (experiment_id) DO UPDATE
    SET sequential = EXCLUDED.sequential, sequential_tuning = EXCLUDED.sequential_tuning,
        cuped = EXCLUDED.cuped, cuped_window_days = EXCLUDED.cuped_window_days,
        bayesian = EXCLUDED.bayesian, prior_proper = EXCLUDED.prior_proper, prior_mean = EXCLUDED.prior_mean,
-       prior_std_dev = EXCLUDED.prior_std_dev, correction = EXCLUDED.correction, updated_at = now();
+       prior_std_dev = EXCLUDED.prior_std_dev, correction = EXCLUDED.correction, dimension = EXCLUDED.dimension,
+       updated_at = now();
 
 -- name: SetMetricDenominator :exec
 UPDATE metrics SET denominator_sql = sqlc.narg(denominator_sql), denominator_type = sqlc.narg(denominator_type)
