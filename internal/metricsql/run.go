@@ -82,6 +82,9 @@ func (c Counts) Ordered(order []string) []stats.VariantData {
 	return out
 }
 
+// WorkMem is the work_mem of a metric statement's transaction.
+const WorkMem = "64MB"
+
 // Run builds the statement for spec and runs it read-only with the given
 // statement timeout.
 func Run(ctx context.Context, db Beginner, spec Spec, timeout time.Duration) (Counts, error) {
@@ -92,6 +95,13 @@ func Run(ctx context.Context, db Beginner, spec Spec, timeout time.Duration) (Co
 	x := postgresExtras(spec, 0)
 	var out Counts
 	err = ReadOnly(ctx, db, timeout, func(ctx context.Context, tx pgx.Tx) error {
+		// The per-user aggregation is a hash aggregate over every analysed
+		// user; at PostgreSQL's default 4MB work_mem it spills to disk in
+		// batches from ~100k users (EXPLAIN: "Batches: 5, Disk Usage").
+		// Raising it for this transaction only keeps it in memory.
+		if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '"+WorkMem+"'"); err != nil {
+			return fmt.Errorf("set work_mem: %w", err)
+		}
 		rows, err := tx.Query(ctx, sql, args...)
 		if err != nil {
 			return err

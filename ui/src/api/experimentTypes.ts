@@ -163,6 +163,8 @@ export interface AnalysisSettings {
   prior_mean: number;
   prior_std_dev: number;
   correction: "holm-bonferroni" | "benjamini-hochberg";
+  /** Exposures-query column to break results down by; "" for none. */
+  dimension: string;
 }
 
 export interface Interval {
@@ -240,6 +242,8 @@ export interface MetricResult {
   adjusted?: Record<string, { holm_p_value: number; holm_ci: Interval | null; bh_p_value: number; bh_ci: Interval | null }> | null;
   /** Set when the metric could not be analysed (NaN in the events, an all-zero denominator...). */
   error?: string;
+  /** Breakdown by the experiment's dimension: most common values first, then "(other)". */
+  dimensions?: { value: string; excluded_users: number; result: StatResult }[];
 }
 
 export interface SampleSize {

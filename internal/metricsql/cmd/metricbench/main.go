@@ -129,7 +129,14 @@ func run(server string, users, events int, keep, explain bool, repeat int) error
 	if explain {
 		for i, s := range specs {
 			sql, args, _ := metricsql.Build(s)
-			rows, err := pool.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+sql, args...)
+			tx, err := pool.Begin(ctx)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '"+metricsql.WorkMem+"'"); err != nil {
+				return err
+			}
+			rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+sql, args...)
 			if err != nil {
 				return err
 			}
@@ -140,6 +147,7 @@ func run(server string, users, events int, keep, explain bool, repeat int) error
 				fmt.Println(line)
 			}
 			rows.Close()
+			_ = tx.Rollback(ctx)
 		}
 	}
 

@@ -92,6 +92,14 @@ export function AnalysisSettingsCard({ project, experiment }: { project: string;
             )}
           </>
         )}
+        <Field
+          label="Break down by (a column of the exposures query)"
+          field="dimension"
+          error={fieldError(error, "dimension")}
+          hint="For example country, browser or plan; empty for no breakdown. The 20 most common values are shown."
+        >
+          <input type="text" value={form.dimension} onChange={(e) => set("dimension", e.target.value.trim())} placeholder="country" />
+        </Field>
         <Field label="Multiple-testing correction" field="correction" error={fieldError(error, "correction")}>
           <select value={form.correction} onChange={(e) => set("correction", e.target.value as AnalysisSettings["correction"])}>
             <option value="holm-bonferroni">Holm–Bonferroni (family-wise error)</option>

@@ -216,4 +216,18 @@ describe("ResultWarnings", () => {
     render(<ResultsTable metric={m} />);
     expect(screen.getByTestId("metric-error")).toHaveTextContent("NaN or Inf in the events");
   });
+
+  it("lists the breakdown by dimension value with a many-comparisons note", () => {
+    const m = metric();
+    m.dimensions = [
+      { value: "DE", excluded_users: 0, result: metric().result },
+      { value: "(other)", excluded_users: 0, result: metric().result },
+    ];
+    render(<ResultsTable metric={m} variantNames={{ b: "Blue" }} />);
+    const bd = screen.getByTestId("breakdown-purchase");
+    expect(bd).toHaveTextContent("Breakdown by dimension (2 values)");
+    expect(bd).toHaveTextContent("not corrected");
+    const row = within(bd).getAllByRole("row").find((r) => r.textContent?.startsWith("DEBlue"))!;
+    expect(row).toHaveTextContent("+30.0% [+10.0%, +50.0%]");
+  });
 });

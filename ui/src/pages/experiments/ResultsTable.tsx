@@ -274,6 +274,7 @@ export function ResultsTable({ metric, variantNames = {}, correction }: { metric
       {metric.excluded_users > 0 && (
         <p className="muted small">{metric.excluded_users.toLocaleString()} users seen in more than one variant are excluded from this metric.</p>
       )}
+      {metric.dimensions && metric.dimensions.length > 0 && <DimensionBreakdown metric={metric} nameOf={nameOf} />}
     </section>
   );
 }
@@ -315,5 +316,58 @@ export function ResultWarnings({ results, variants }: { results: Results; varian
         </div>
       ))}
     </>
+  );
+}
+
+/** Per-dimension-value results of one metric: exploratory, with many comparisons. */
+export function DimensionBreakdown({ metric, nameOf }: { metric: MetricResult; nameOf: (v: string) => string }) {
+  const dims = metric.dimensions ?? [];
+  return (
+    <details className="dimension-breakdown" data-testid={`breakdown-${metric.key}`}>
+      <summary>Breakdown by dimension ({dims.length} values)</summary>
+      <p className="muted small">
+        Each value is a separate comparison and these p-values are not corrected: with many values, some will look significant by chance.
+      </p>
+      <div className="table-wrap">
+        <table className="table small">
+          <thead>
+            <tr>
+              <th scope="col">Value</th>
+              <th scope="col">Variant</th>
+              <th scope="col" className="num">
+                Users
+              </th>
+              <th scope="col">Effect (95% CI)</th>
+              <th scope="col" className="num">
+                p-value
+              </th>
+              <th scope="col">Verdict</th>
+            </tr>
+          </thead>
+          <tbody>
+            {dims.flatMap((d) =>
+              d.result.comparisons.map((c) => {
+                const s = shown(c);
+                const users = d.result.variants.find((v) => v.variant === c.variant)?.users ?? 0;
+                return (
+                  <tr key={`${d.value}|${c.variant}`}>
+                    <th scope="row">{d.value}</th>
+                    <td>{nameOf(c.variant)}</td>
+                    <td className="num">{users.toLocaleString()}</td>
+                    <td>
+                      {s.ci ? `${s.relative ? pct(s.effect) : num(s.effect)} [${s.relative ? pct(s.ci.low) : num(s.ci.low)}, ${s.relative ? pct(s.ci.high) : num(s.ci.high)}]` : (c.message ?? "–")}
+                    </td>
+                    <td className="num">{pValue(c.p_value)}</td>
+                    <td>
+                      <span className={`verdict-${c.verdict}`}>{VERDICT_LABEL[c.verdict] ?? c.verdict}</span>
+                    </td>
+                  </tr>
+                );
+              }),
+            )}
+          </tbody>
+        </table>
+      </div>
+    </details>
   );
 }
