@@ -56,6 +56,7 @@ export interface Metric {
   conversion_window_hours: number | null;
   direction: "higher" | "lower";
   cap: Cap | null;
+  denominator?: Denominator | null;
   guardrail: boolean;
   version: number;
   created_at: string;
@@ -72,7 +73,14 @@ export interface SaveMetric {
   conversion_window_hours: number | null;
   direction: "higher" | "lower";
   cap: Cap | null;
+  /** Makes it a ratio metric: Σ sql / Σ denominator per variant. */
+  denominator?: Denominator | null;
   guardrail: boolean;
+}
+
+export interface Denominator {
+  type: "count" | "duration" | "revenue";
+  sql: string;
 }
 
 export interface QueryPreview {
