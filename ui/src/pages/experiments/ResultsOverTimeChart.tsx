@@ -31,6 +31,15 @@ export function toEffectSeries(points: ResultPoint[], metric: string, order: str
   };
 }
 
+/** Whether canvas drawing works here (not in jsdom): uPlot draws asynchronously and would throw. */
+function canDraw(): boolean {
+  try {
+    return !!document.createElement("canvas").getContext("2d");
+  } catch {
+    return false;
+  }
+}
+
 /** Cumulative relative effect and interval per day for one metric; hovering shows the day's values. */
 export function ResultsOverTimeChart({ points, metric, name, order, names = {} }: { points: ResultPoint[]; metric: string; name: string; order: string[]; names?: Record<string, string> }) {
   const ref = useRef<HTMLDivElement>(null);
@@ -38,7 +47,7 @@ export function ResultsOverTimeChart({ points, metric, name, order, names = {} }
 
   useEffect(() => {
     const el = ref.current;
-    if (!el || s.days.length === 0) return;
+    if (!el || s.days.length === 0 || !canDraw()) return;
     let plot: uPlot | undefined;
     const xs = s.days.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000);
     const series: uPlot.Series[] = [{ label: "Day", value: (_u, v) => (v == null ? "" : new Date(v * 1000).toISOString().slice(0, 10)) }];
