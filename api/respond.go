@@ -41,6 +41,12 @@ func statusOf(k errs.Kind) int {
 		return http.StatusConflict
 	case errs.KindUnavailable:
 		return http.StatusServiceUnavailable
+	case errs.KindUnauthenticated:
+		return http.StatusUnauthorized
+	case errs.KindForbidden:
+		return http.StatusForbidden
+	case errs.KindTooManyRequests:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
