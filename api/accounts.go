@@ -421,10 +421,6 @@ func (s *Server) listServiceTokens() http.HandlerFunc {
 
 func (s *Server) createServiceToken() http.HandlerFunc {
 	return bodyHandler(s, 201, pProject, func(r *http.Request, k []string, in model.CreateToken) (any, error) {
-		if err := in.ValidateService(); err != nil {
-			return nil, err
-		}
-		in.Project = k[0]
 		return s.store.CreateServiceToken(r.Context(), k[0], in)
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -30,6 +31,25 @@ type testBundle struct {
 	// token is sent as Authorization: Bearer on every request (setup: an
 	// instance owner's personal token); "" sends no credentials.
 	token string
+	logs  *syncBuffer // everything the API logged (debug level)
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // setup starts the API on a fresh database; its requests act as an
@@ -37,13 +57,22 @@ type testBundle struct {
 // the default project.
 func setup(t *testing.T) *testBundle {
 	t.Helper()
-	pool, dsn := dbtest.NewMigrated(t)
+	pool, dsn := testDB(t)
 	st := store.New(pool)
-	a := api.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	logs := &syncBuffer{}
+	a := api.New(st, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
-	return &testBundle{url: srv.URL, pool: pool, dsn: dsn, st: st, api: a, token: authtest.Owner(t, st)}
+	return &testBundle{url: srv.URL, pool: pool, dsn: dsn, st: st, api: a, token: authtest.Owner(t, st), logs: logs}
 }
+
+// testDB is a fresh migrated database whose store hashes passwords cheaply.
+func testDB(t *testing.T) (*pgxpool.Pool, string) {
+	t.Helper()
+	return dbtest.NewMigrated(t)
+}
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // anon is b without credentials.
 func (b *testBundle) anon() *testBundle {

@@ -495,6 +495,7 @@ func (s *Store) CreateServiceToken(ctx context.Context, projectKey string, in mo
 	if err := in.ValidateService(); err != nil {
 		return model.APIToken{}, err
 	}
+	in.Project = projectKey
 	return s.createToken(ctx, in, nil, &in.Role)
 }
 
