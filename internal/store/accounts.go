@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/waypost/waypost/db"
@@ -674,4 +675,27 @@ func (s *Store) ListSecurityEvents(ctx context.Context, before int64, limit int)
 			Project: r.ProjectKey, ClientAddr: r.ClientAddr, Detail: d}
 	}
 	return out, nil
+}
+
+// CreatePersonalTokenFor creates a personal token for the user with this
+// email (the command line's `waypost tokens create`).
+func (s *Store) CreatePersonalTokenFor(ctx context.Context, email string, in model.CreateToken) (model.APIToken, error) {
+	u, err := s.queries().GetUserByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
+	if isNoRows(err) {
+		return model.APIToken{}, errs.NotFound("user %q", email)
+	}
+	if err != nil {
+		return model.APIToken{}, fmt.Errorf("get user: %w", err)
+	}
+	return s.CreatePersonalToken(ctx, u.ID, in)
+}
+
+// DeleteEndedSessions deletes sessions past their absolute timeout or idle
+// longer than idle.
+func (s *Store) DeleteEndedSessions(ctx context.Context, idle time.Duration) (int64, error) {
+	n, err := s.queries().DeleteExpiredSessions(ctx, time.Now().Add(-idle))
+	if err != nil {
+		return 0, fmt.Errorf("delete ended sessions: %w", err)
+	}
+	return n, nil
 }
