@@ -220,18 +220,26 @@ func (s *Server) login() http.HandlerFunc {
 	}
 }
 
-// startSession creates a session for u, sets the cookie and answers /me.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u model.User, method string) {
+// newSession creates a session for u, logs the sign-in and sets the cookie.
+func (s *Server) newSession(w http.ResponseWriter, r *http.Request, u model.User, method string) (store.NewSession, error) {
 	ns, err := s.store.CreateSession(r.Context(), u.ID, s.auth.Sessions, clientAddr(r), r.UserAgent())
+	if err != nil {
+		return ns, err
+	}
+	if err := s.store.LogSecurity(r.Context(), "login", u.Email, u.Email, map[string]any{"method": method}); err != nil {
+		return ns, err
+	}
+	http.SetCookie(w, s.cookie(r, ns.ID, int(s.auth.Sessions.Absolute/time.Second)))
+	return ns, nil
+}
+
+// startSession signs u in and answers /me.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u model.User, method string) {
+	ns, err := s.newSession(w, r, u, method)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.store.LogSecurity(r.Context(), "login", u.Email, u.Email, map[string]any{"method": method}); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	http.SetCookie(w, s.cookie(r, ns.ID, int(s.auth.Sessions.Absolute/time.Second)))
 	p := &auth.Principal{UserID: u.ID, Email: u.Email, Name: u.Name, Owner: u.Owner, CSRFToken: ns.CSRF}
 	out, err := s.describe(r, p)
 	if err != nil {

@@ -149,7 +149,7 @@ func setupAuth(ctx context.Context, a *app, st *store.Store, srv *api.Server) er
 			"url", "http://"+a.cfg.ManagerAddr+"/setup?token="+tok,
 			"or", "waypost users create --owner --email you@example.com")
 	}
-	oidc, err := newOIDC(ctx, a.cfg, st)
+	oidc, err := newOIDC(ctx, a.cfg)
 	if err != nil {
 		return err
 	}
@@ -173,9 +173,10 @@ func setupAuth(ctx context.Context, a *app, st *store.Store, srv *api.Server) er
 }
 
 // newOIDC sets up single sign-on when an issuer is configured.
-func newOIDC(ctx context.Context, cfg *config.Config, st *store.Store) (*api.OIDC, error) {
+func newOIDC(ctx context.Context, cfg *config.Config) (*api.OIDC, error) {
 	if cfg.OIDCIssuer == "" {
 		return nil, nil
 	}
-	return nil, errors.New("single sign-on: not available in this build")
+	return api.NewOIDC(ctx, api.OIDCConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
+		RedirectURL: cfg.OIDCRedirectURL, AllowedDomains: cfg.OIDCAllowedDomains, RoleClaim: cfg.OIDCRoleClaim})
 }

@@ -699,3 +699,76 @@ func (s *Store) DeleteEndedSessions(ctx context.Context, idle time.Duration) (in
 	}
 	return n, nil
 }
+
+// OIDCIdentity is a verified single-sign-on identity.
+type OIDCIdentity struct {
+	Subject string // issuer|sub
+	Email   string
+	Name    string
+	Role    string // from the role claim: viewer, editor, admin, owner, or ""
+}
+
+// SignInOIDC returns the account of a verified identity: the one linked to
+// its subject, else the one with its (verified) email, which is linked,
+// else a new account (just-in-time, no password). A role claim sets the
+// role at every sign-in (owner, or a role in the default project).
+func (s *Store) SignInOIDC(ctx context.Context, in OIDCIdentity) (model.User, error) {
+	if in.Name == "" {
+		in.Name = in.Email
+	}
+	cu := model.CreateUser{Email: in.Email, Name: in.Name}
+	if err := cu.Validate(); err != nil {
+		return model.User{}, err
+	}
+	var out model.User
+	err := s.change(ctx, func(q *db.Queries) error {
+		u, err := q.GetUserByOIDCSubject(ctx, &in.Subject)
+		if isNoRows(err) {
+			u, err = q.GetUserByEmail(ctx, cu.Email)
+			if err == nil {
+				if u.OidcSubject != nil && *u.OidcSubject != in.Subject {
+					return errs.Forbidden("%s is linked to another single sign-on identity", cu.Email)
+				}
+				err = q.LinkOIDCSubject(ctx, db.LinkOIDCSubjectParams{ID: u.ID, OidcSubject: &in.Subject})
+			} else if isNoRows(err) {
+				u, err = q.CreateUser(ctx, db.CreateUserParams{Email: cu.Email, Name: cu.Name, IsOwner: in.Role == "owner", OidcSubject: &in.Subject})
+				if err == nil {
+					err = securityEvent(ctx, q, "user_created", u.Email, nil, map[string]any{"sso": true, "owner": u.IsOwner})
+				}
+			}
+		}
+		if err != nil {
+			return mapErr(fmt.Errorf("oidc user: %w", err))
+		}
+		if u.DisabledAt != nil {
+			return errs.Forbidden("this account is disabled")
+		}
+		switch in.Role {
+		case "owner":
+			if !u.IsOwner {
+				if u, err = q.UpdateUser(ctx, db.UpdateUserParams{ID: u.ID, Name: u.Name, IsOwner: true}); err != nil {
+					return fmt.Errorf("promote: %w", err)
+				}
+				if err := securityEvent(ctx, q, "role_changed", u.Email, nil, map[string]any{"owner": true, "by": "role claim"}); err != nil {
+					return err
+				}
+			}
+		case "viewer", "editor", "admin":
+			p, err := project(ctx, q, "default")
+			if err != nil {
+				return err
+			}
+			if cur, err := q.MemberRole(ctx, db.MemberRoleParams{Key: "default", UserID: u.ID}); err != nil || cur != in.Role {
+				if _, err := q.UpsertMember(ctx, db.UpsertMemberParams{ProjectID: p.ID, UserID: u.ID, Role: in.Role}); err != nil {
+					return fmt.Errorf("member: %w", err)
+				}
+				if err := securityEvent(ctx, q, "role_changed", u.Email, &p.Key, map[string]any{"role": in.Role, "by": "role claim"}); err != nil {
+					return err
+				}
+			}
+		}
+		out = toUser(u)
+		return nil
+	})
+	return out, err
+}
