@@ -112,6 +112,10 @@ async function startServer() {
     WAYPOST_WEBHOOK_SECRET: randomBytes(24).toString("hex"),
     WAYPOST_EXPOSURES_SCHEDULE: "off",
     WAYPOST_RESULTS_SCHEDULE: "off",
+    // OWASP's minimum argon2id cost: real hashing, quick on a busy CI machine.
+    WAYPOST_ARGON2_MEMORY: "19456",
+    WAYPOST_ARGON2_TIME: "2",
+    WAYPOST_ARGON2_THREADS: "1",
   };
   dbURL = env.WAYPOST_DATABASE_URL;
   providerURL = `http://127.0.0.1:${providerPort}`;
@@ -249,7 +253,7 @@ async function main() {
     await page.getByLabel("Email").fill(owner.email);
     await page.getByLabel("Password").fill("not the password");
     await page.getByRole("button", { name: "Sign in" }).click();
-    await expectVisible(page.getByRole("alert").filter({ hasText: "wrong email or password" }), "the refusal");
+    await expectVisible(page.getByRole("alert").filter({ hasText: "wrong email or password" }), "the refusal", 20000);
     await shot("00-sign-in");
     await signIn(page, owner);
     await expectVisible(page.getByRole("button", { name: `Account menu for ${owner.name}` }).or(page.getByLabel(`Account menu for ${owner.name}`)), "the user menu");
@@ -661,8 +665,8 @@ async function main() {
     await page.goto("/users");
     await expectVisible(page.getByRole("heading", { name: "Users", level: 1 }), "the users page");
     for (const who of Object.values(people)) {
-      await page.getByLabel("Email").fill(who.email);
-      await page.getByLabel("Name").fill(who.name);
+      await page.getByLabel("Email", { exact: true }).fill(who.email);
+      await page.getByLabel("Name", { exact: true }).fill(who.name);
       await page.getByLabel(/^Password/).fill(who.password);
       await page.getByRole("button", { name: "Create user" }).click();
       await expectVisible(page.getByRole("cell", { name: who.email, exact: true }), `${who.email} in the list`);
@@ -670,8 +674,8 @@ async function main() {
     await shot("30-users");
     await page.goto("/p/default/production/members");
     for (const [role, who] of Object.entries(people)) {
-      await page.getByLabel("Email").fill(who.email);
-      await page.getByLabel("Role").selectOption(role);
+      await page.getByLabel("Email", { exact: true }).fill(who.email);
+      await page.getByLabel("Role", { exact: true }).selectOption(role);
       await page.getByRole("button", { name: "Save role" }).click();
       await expectVisible(page.getByRole("row", { name: new RegExp(`${who.email}.*${role}`) }), `${who.email} as ${role}`);
     }

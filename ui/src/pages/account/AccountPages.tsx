@@ -7,6 +7,7 @@ import { dateTime } from "../../lib/format";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { Loading } from "../../components/Loading";
 import { CopyButton } from "../../components/CopyButton";
+import { Field } from "../../components/Field";
 import { useToast } from "../../components/Toast";
 import { useAuth, useCan } from "../../auth";
 import { useWorkspace } from "../../workspace";
@@ -54,14 +55,13 @@ export function MembersPage() {
             <span className="field-label">Email</span>
             <input type="email" required value={email} onChange={(e) => setEmail(e.target.value)} disabled={!can.ok} />
           </label>
-          <label className="field">
-            <span className="field-label">Role</span>
+          <Field label="Role">
             <select value={role} onChange={(e) => setRole(e.target.value as Role)} disabled={!can.ok}>
               {roles.map((r) => (
                 <option key={r}>{r}</option>
               ))}
             </select>
-          </label>
+          </Field>
           <button className="btn btn-primary" type="submit" disabled={!can.ok} title={can.reason || undefined}>
             Save role
           </button>
@@ -171,15 +171,14 @@ export function AccountPage() {
             <span className="field-label">Token name</span>
             <input required value={name} onChange={(e) => setName(e.target.value)} />
           </label>
-          <label className="field">
-            <span className="field-label">Project (optional)</span>
+          <Field label="Project (optional)">
             <select value={project} onChange={(e) => setProject(e.target.value)}>
               <option value="">All my projects</option>
               {Object.keys(me.projects).map((p) => (
                 <option key={p}>{p}</option>
               ))}
             </select>
-          </label>
+          </Field>
           <label className="checkbox">
             <input type="checkbox" checked={readOnly} onChange={(e) => setReadOnly(e.target.checked)} /> Read-only
           </label>
