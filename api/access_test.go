@@ -2,8 +2,10 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -164,5 +166,38 @@ func TestProtectedEnvironmentOnlyAdminsChangeFlags(t *testing.T) {
 	envs := b.mustDo(t, 200, "GET", "/api/v1/projects/default/environments", nil).items()
 	for _, e := range envs {
 		require.Equal(t, false, e.(map[string]any)["protected"], fmt.Sprint(e))
+	}
+}
+
+// TestOpenAPIDeclaresSecurity: the document requires a bearer token or the
+// session cookie by default, and exactly the public routes opt out.
+func TestOpenAPIDeclaresSecurity(t *testing.T) {
+	t.Parallel()
+	var doc struct {
+		Security   []map[string]any                     `json:"security"`
+		Paths      map[string]map[string]map[string]any `json:"paths"`
+		Components struct {
+			SecuritySchemes map[string]any `json:"securitySchemes"`
+		} `json:"components"`
+	}
+	raw, err := os.ReadFile("openapi.json")
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &doc))
+	require.Contains(t, doc.Components.SecuritySchemes, "bearerToken")
+	require.Contains(t, doc.Components.SecuritySchemes, "sessionCookie")
+	require.Equal(t, []map[string]any{{"bearerToken": []any{}}, {"sessionCookie": []any{}}}, doc.Security)
+	rules := api.RouteLevels()
+	for path, item := range doc.Paths {
+		for method, op := range item {
+			rule, ok := rules[strings.ToUpper(method)+" "+path]
+			require.True(t, ok, "%s %s has no access rule", method, path)
+			sec, overrides := op["security"]
+			if rule.Level == "public" {
+				require.True(t, overrides, "%s %s is public: it must declare security: []", method, path)
+				require.Empty(t, sec, "%s %s", method, path)
+			} else {
+				require.False(t, overrides, "%s %s needs credentials: it must not override the default security", method, path)
+			}
+		}
 	}
 }

@@ -54,3 +54,13 @@ func TestTokenShapes(t *testing.T) {
 	}
 	require.NotEqual(t, auth.Hash(tok), auth.Hash(tok[:46]+"x"))
 }
+
+// BenchmarkPasswordHash measures one sign-in's hashing at the default
+// parameters (64 MiB, 3 passes, 2 lanes).
+func BenchmarkPasswordHash(b *testing.B) {
+	for b.Loop() {
+		if _, err := auth.DefaultParams.Hash("correct horse battery"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
