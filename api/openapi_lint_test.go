@@ -21,7 +21,7 @@ func TestOpenAPIIsLintClean(t *testing.T) {
 	require.NoError(t, json.Unmarshal(raw, &doc))
 	require.NotEmpty(t, doc["info"].(map[string]any)["license"], "info.license")
 	schemes := doc["components"].(map[string]any)["securitySchemes"].(map[string]any)
-	require.Equal(t, "cookie", schemes["cookieSession"].(map[string]any)["in"])
+	require.Equal(t, "cookie", schemes["sessionCookie"].(map[string]any)["in"])
 	require.Equal(t, "bearer", schemes["bearerToken"].(map[string]any)["scheme"])
 
 	ids := map[string]string{}

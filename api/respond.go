@@ -1,12 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/waypost/waypost/internal/errs"
 )
@@ -41,6 +43,12 @@ func statusOf(k errs.Kind) int {
 		return http.StatusConflict
 	case errs.KindUnavailable:
 		return http.StatusServiceUnavailable
+	case errs.KindUnauthenticated:
+		return http.StatusUnauthorized
+	case errs.KindForbidden:
+		return http.StatusForbidden
+	case errs.KindTooManyRequests:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
@@ -75,8 +83,14 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
 		return &errs.Error{Kind: errs.KindBadRequest, Code: "unsupported_media_type", Message: "Content-Type must be application/json"}
 	}
-	body := http.MaxBytesReader(w, r.Body, maxBodyBytes)
-	dec := json.NewDecoder(body)
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		return decodeError(err)
+	}
+	if !utf8.Valid(raw) {
+		return errs.BadRequest("request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)

@@ -11,6 +11,24 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+// Bearer tokens (wpt_...) for scripts and CI. Personal: user_id set, acts as the user (optionally read-only or one project). Service: no user, a role in one project.
+type ApiToken struct {
+	ID   int64
+	Name string
+	// First characters of the token, shown to recognise it.
+	Prefix     string
+	TokenHash  []byte
+	UserID     *int64
+	ProjectID  *int64
+	Role       *string
+	ReadOnly   bool
+	CreatedBy  string
+	CreatedAt  time.Time
+	ExpiresAt  *time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
 // Forced variant for one user id, per flag and environment. Wins over rollout; an off flag is still off.
 type CustomAssignment struct {
 	FlagID        int64
@@ -30,6 +48,8 @@ type Environment struct {
 	Revision  int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Only project admins change flags (state, assignments) in a protected environment.
+	Protected bool
 }
 
 // Where a project's exposures and metric events live: the built-in store (kind builtin) or the user's own PostgreSQL. Every query on it runs READ ONLY with statement_timeout_ms.
@@ -340,6 +360,15 @@ type Project struct {
 	UpdatedAt time.Time
 }
 
+// A user's role in a project: viewer (read all but secrets), editor (flags, assignments, metrics, experiments), admin (members, SDK keys, connections, environments).
+type ProjectMember struct {
+	ProjectID int64
+	UserID    int64
+	Role      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
 // Running flag providers and their webhook URLs; heartbeat in last_seen_at.
 type Provider struct {
 	// Random instance id chosen by the provider at start.
@@ -362,4 +391,51 @@ type SdkKey struct {
 	CreatedAt  time.Time
 	RevokedAt  *time.Time
 	LastUsedAt *time.Time
+}
+
+// Security log: logins, failed logins, logouts, users, role changes, token creation and revocation. Never holds a secret.
+type SecurityEvent struct {
+	ID        int64
+	At        time.Time
+	EventType string
+	// Who did it (user email, token name), or the email tried in a failed login.
+	Actor string
+	// What it was done to (user email, token name).
+	Subject    string
+	ProjectID  *int64
+	ClientAddr string
+	Detail     json.RawMessage
+}
+
+// Dashboard sign-ins. The cookie holds a random id; only its SHA-256 is stored. Deleted on logout.
+type Session struct {
+	IDHash []byte
+	UserID int64
+	// Per-session token the dashboard sends in X-CSRF-Token on every change.
+	CsrfToken  string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	// Absolute timeout; the idle timeout is checked against last_seen_at.
+	ExpiresAt  time.Time
+	ClientAddr string
+	UserAgent  string
+}
+
+// People who sign in to the manager (password or single sign-on).
+type User struct {
+	ID int64
+	// Lower-case; the login name.
+	Email string
+	Name  string
+	// argon2id PHC string ($argon2id$v=19$m=..,t=..,p=..$salt$hash); NULL: single sign-on only.
+	PasswordHash *string
+	// Instance owner: manages users and projects, admin in every project.
+	IsOwner bool
+	// issuer + "|" + sub of the OpenID Connect identity linked to this account.
+	OidcSubject *string
+	// Set: the account cannot sign in and its sessions and tokens stop working.
+	DisabledAt  *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	LastLoginAt *time.Time
 }

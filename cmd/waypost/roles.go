@@ -102,6 +102,9 @@ func runManager(ctx context.Context, a *app) error {
 	provider.EnqueueWebhooksOnChange(st, inserter)
 	srv := api.New(st, a.log)
 	srv.SetJobs(worker.NewJobs(inserter))
+	if err := setupAuth(ctx, a, st, srv); err != nil {
+		return err
+	}
 	h := mountMetrics(srv, a.cfg.MetricsToken)
 	mountDashboard(srv)
 	return serveHTTP(ctx, a, "manager", a.cfg.ManagerAddr, h)
