@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 
@@ -53,17 +54,15 @@ func (p *Provider) authOFREP(w http.ResponseWriter, r *http.Request) (*envState,
 	return st, true
 }
 
-// ofrepBody is the request body; context attributes other than the
-// targeting key are accepted and ignored.
+// ofrepBody is the request body: the OpenFeature evaluation context, the
+// targeting key and flat attributes (docs/evaluation.md).
 type ofrepBody struct {
-	Context *struct {
-		TargetingKey *string `json:"targetingKey"`
-	} `json:"context"`
+	Context *map[string]any `json:"context"`
 }
 
-// readContext parses {"context":{...}}; it returns the targeting key, or
-// an OFREP error code and details.
-func readContext(r *http.Request) (tk string, present bool, code, details string) {
+// readContext parses {"context":{...}}; it returns the evaluation context
+// and whether a targeting key was sent, or an OFREP error code and details.
+func readContext(r *http.Request) (ctx eval.Context, present bool, code, details string) {
 	buf := bodyPool.Get().(*[]byte)
 	defer bodyPool.Put(buf)
 	body := (*buf)[:0]
@@ -74,34 +73,48 @@ func readContext(r *http.Request) (tk string, present bool, code, details string
 		n, err := r.Body.Read(body[len(body):cap(body)])
 		body = body[:len(body)+n]
 		if len(body) > maxOFREPBody {
-			return "", false, "GENERAL", "request body too large"
+			return ctx, false, "GENERAL", "request body too large"
 		}
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return "", false, "GENERAL", "could not read the request body"
+			return ctx, false, "GENERAL", "could not read the request body"
 		}
 	}
 	*buf = body
 	if len(bytes.TrimSpace(body)) == 0 {
-		return "", false, "", ""
+		return ctx, false, "", ""
 	}
 	var in ofrepBody
 	if err := json.Unmarshal(body, &in); err != nil {
 		var typ *json.UnmarshalTypeError
 		if errors.As(err, &typ) && strings.HasPrefix(typ.Field, "context") {
-			if typ.Field == "context.targetingKey" {
-				return "", false, "INVALID_CONTEXT", "targetingKey must be a string"
-			}
-			return "", false, "INVALID_CONTEXT", "context must be a JSON object"
+			return ctx, false, "INVALID_CONTEXT", "context must be a JSON object"
 		}
-		return "", false, "PARSE_ERROR", "the body must be a JSON object: " + err.Error()
+		return ctx, false, "PARSE_ERROR", "the body must be a JSON object: " + err.Error()
 	}
-	if in.Context == nil || in.Context.TargetingKey == nil {
-		return "", false, "", ""
+	if in.Context == nil || *in.Context == nil {
+		return ctx, false, "", ""
 	}
-	return *in.Context.TargetingKey, true, "", ""
+	attrs := *in.Context
+	if v, ok := attrs[eval.TargetingKeyAttribute]; ok {
+		tk, isString := v.(string)
+		if !isString {
+			return ctx, false, "INVALID_CONTEXT", "targetingKey must be a string"
+		}
+		ctx.TargetingKey, present = tk, true
+		delete(attrs, eval.TargetingKeyAttribute)
+	}
+	if len(attrs) > 0 {
+		for name := range attrs {
+			if name == "" || len(name) > eval.MaxAttributeLen {
+				return ctx, false, "INVALID_CONTEXT", fmt.Sprintf("attribute names must be 1..%d bytes", eval.MaxAttributeLen)
+			}
+		}
+		ctx.Attributes = attrs
+	}
+	return ctx, present, "", ""
 }
 
 var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
@@ -116,13 +129,14 @@ type evalOutcome struct {
 }
 
 // evaluateOFREP evaluates one flag for OFREP.
-func evaluateOFREP(st *envState, key, tk string, tkPresent bool) evalOutcome {
-	res := st.snap.Evaluate(key, tk)
+func evaluateOFREP(st *envState, key string, ctx *eval.Context, tkPresent bool) evalOutcome {
+	tk := ctx.TargetingKey
+	res := st.snap.EvaluateContext(key, ctx)
 	if res.ErrorCode == eval.ErrorFlagNotFound {
 		return evalOutcome{key: key, status: http.StatusNotFound, failure: &ofrepFailure{Key: key, ErrorCode: "FLAG_NOT_FOUND",
 			ErrorDetails: "flag " + strconv.Quote(key) + " is not in this environment"}}
 	}
-	if res.Reason == eval.ReasonDefault && tk == "" && !tkPresent {
+	if res.Reason == eval.ReasonDefault && tk == "" && !tkPresent && res.RuleID == "" && st.snap.NeedsTargetingKey(key) {
 		return evalOutcome{key: key, status: http.StatusBadRequest, failure: &ofrepFailure{Key: key, ErrorCode: "TARGETING_KEY_MISSING",
 			ErrorDetails: "this flag splits users: send context.targetingKey"}}
 	}
@@ -153,6 +167,11 @@ func (o evalOutcome) appendSuccess(b []byte) []byte {
 		b = append(b, o.res.ExperimentKey...)
 		b = append(b, '"')
 	}
+	if o.res.RuleID != "" {
+		id, _ := json.Marshal(o.res.RuleID) // rule ids are free text: JSON-escape them
+		b = append(b, `,"ruleId":`...)
+		b = append(b, id...)
+	}
 	return append(b, "}}"...)
 }
 
@@ -167,12 +186,12 @@ func (p *Provider) ofrepOne(w http.ResponseWriter, r *http.Request) {
 			key = k
 		}
 	}
-	tk, present, code, details := readContext(r)
+	ectx, present, code, details := readContext(r)
 	if code != "" {
 		writeJSON(w, http.StatusBadRequest, ofrepFailure{Key: key, ErrorCode: code, ErrorDetails: details})
 		return
 	}
-	out := evaluateOFREP(st, key, tk, present)
+	out := evaluateOFREP(st, key, &ectx, present)
 	p.metrics.ofrep.Add(1)
 	if out.failure != nil {
 		writeJSON(w, out.status, out.failure)
@@ -204,14 +223,26 @@ func (p *Provider) ofrepBulk(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	tk, present, code, details := readContext(r)
+	ectx, present, code, details := readContext(r)
 	if code != "" {
 		writeJSON(w, http.StatusBadRequest, ofrepFailure{ErrorCode: code, ErrorDetails: details})
 		return
 	}
-	// The ETag covers the revision and the user: the same user at the same
-	// revision always gets the same answer.
-	sum := sha256.Sum256([]byte(tk))
+	// The ETag covers the revision and the whole context: the same context
+	// at the same revision always gets the same answer. json.Marshal sorts
+	// the attribute names, so equal contexts hash equally.
+	h := sha256.New()
+	h.Write([]byte(ectx.TargetingKey))
+	if ectx.Attributes != nil {
+		attrs, err := json.Marshal(ectx.Attributes)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, ofrepFailure{ErrorCode: "INVALID_CONTEXT", ErrorDetails: "context attributes cannot be encoded"})
+			return
+		}
+		h.Write([]byte{0})
+		h.Write(attrs)
+	}
+	sum := h.Sum(nil)
 	etag := `"` + strconv.FormatInt(st.revision, 10) + "-" + hex.EncodeToString(sum[:8]) + `"`
 	w.Header().Set("ETag", etag)
 	w.Header().Set("Cache-Control", "no-cache")
@@ -222,7 +253,7 @@ func (p *Provider) ofrepBulk(w http.ResponseWriter, r *http.Request) {
 	keys := st.snap.Keys()
 	out := ofrepBulk{Flags: make([]any, 0, len(keys)), Metadata: map[string]any{"revision": st.revision}}
 	for _, k := range keys {
-		o := evaluateOFREP(st, k, tk, present)
+		o := evaluateOFREP(st, k, &ectx, present)
 		if o.failure != nil {
 			out.Flags = append(out.Flags, o.failure)
 		} else {

@@ -442,6 +442,8 @@ export class WaypostClient {
         environment: this.snap.environment,
         revision: p.revision,
         flags: [...byKey.values()],
+        // Patches carry flags only; a provider sends a put when segments change.
+        segments: this.snap.segments,
       });
     } catch (e) {
       this.emitError(e, "rejected patch (keeping the previous flag set)");
