@@ -60,9 +60,9 @@ type ofrepBody struct {
 	Context *map[string]any `json:"context"`
 }
 
-// readContext parses {"context":{...}}; it returns the evaluation context
-// and whether a targeting key was sent, or an OFREP error code and details.
-func readContext(r *http.Request) (ctx eval.Context, present bool, code, details string) {
+// readContext parses {"context":{...}}; it returns the evaluation context,
+// or an OFREP error code and details.
+func readContext(r *http.Request) (ctx eval.Context, code, details string) {
 	buf := bodyPool.Get().(*[]byte)
 	defer bodyPool.Put(buf)
 	body := (*buf)[:0]
@@ -73,48 +73,48 @@ func readContext(r *http.Request) (ctx eval.Context, present bool, code, details
 		n, err := r.Body.Read(body[len(body):cap(body)])
 		body = body[:len(body)+n]
 		if len(body) > maxOFREPBody {
-			return ctx, false, "GENERAL", "request body too large"
+			return ctx, "GENERAL", "request body too large"
 		}
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return ctx, false, "GENERAL", "could not read the request body"
+			return ctx, "GENERAL", "could not read the request body"
 		}
 	}
 	*buf = body
 	if len(bytes.TrimSpace(body)) == 0 {
-		return ctx, false, "", ""
+		return ctx, "", ""
 	}
 	var in ofrepBody
 	if err := json.Unmarshal(body, &in); err != nil {
 		var typ *json.UnmarshalTypeError
 		if errors.As(err, &typ) && strings.HasPrefix(typ.Field, "context") {
-			return ctx, false, "INVALID_CONTEXT", "context must be a JSON object"
+			return ctx, "INVALID_CONTEXT", "context must be a JSON object"
 		}
-		return ctx, false, "PARSE_ERROR", "the body must be a JSON object: " + err.Error()
+		return ctx, "PARSE_ERROR", "the body must be a JSON object: " + err.Error()
 	}
 	if in.Context == nil || *in.Context == nil {
-		return ctx, false, "", ""
+		return ctx, "", ""
 	}
 	attrs := *in.Context
 	if v, ok := attrs[eval.TargetingKeyAttribute]; ok {
 		tk, isString := v.(string)
 		if !isString {
-			return ctx, false, "INVALID_CONTEXT", "targetingKey must be a string"
+			return ctx, "INVALID_CONTEXT", "targetingKey must be a string"
 		}
-		ctx.TargetingKey, present = tk, true
+		ctx.TargetingKey = tk
 		delete(attrs, eval.TargetingKeyAttribute)
 	}
 	if len(attrs) > 0 {
 		for name := range attrs {
 			if name == "" || len(name) > eval.MaxAttributeLen {
-				return ctx, false, "INVALID_CONTEXT", fmt.Sprintf("attribute names must be 1..%d bytes", eval.MaxAttributeLen)
+				return ctx, "INVALID_CONTEXT", fmt.Sprintf("attribute names must be 1..%d bytes", eval.MaxAttributeLen)
 			}
 		}
 		ctx.Attributes = attrs
 	}
-	return ctx, present, "", ""
+	return ctx, "", ""
 }
 
 var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
@@ -128,22 +128,28 @@ type evalOutcome struct {
 	status  int
 }
 
-// evaluateOFREP evaluates one flag for OFREP.
-func evaluateOFREP(st *envState, key string, ctx *eval.Context, tkPresent bool) evalOutcome {
-	tk := ctx.TargetingKey
+// evaluateOFREP evaluates one flag for OFREP with the full evaluation
+// context (targeting key and attributes). A missing or empty targeting key
+// is an anonymous evaluation, exactly as in every SDK (docs/evaluation.md):
+// disabled flags answer DISABLED, partial rollouts and experiments the off
+// variant with reason DEFAULT. It is never TARGETING_KEY_MISSING, so OFREP
+// clients and local evaluation agree.
+func evaluateOFREP(st *envState, key string, ctx *eval.Context) evalOutcome {
 	res := st.snap.EvaluateContext(key, ctx)
 	if res.ErrorCode == eval.ErrorFlagNotFound {
 		return evalOutcome{key: key, status: http.StatusNotFound, failure: &ofrepFailure{Key: key, ErrorCode: "FLAG_NOT_FOUND",
 			ErrorDetails: "flag " + strconv.Quote(key) + " is not in this environment"}}
 	}
-	if res.Reason == eval.ReasonDefault && tk == "" && !tkPresent && res.RuleID == "" && st.snap.NeedsTargetingKey(key) {
-		return evalOutcome{key: key, status: http.StatusBadRequest, failure: &ofrepFailure{Key: key, ErrorCode: "TARGETING_KEY_MISSING",
-			ErrorDetails: "this flag splits users: send context.targetingKey"}}
-	}
 	v, ok := res.Value()
 	if !ok {
 		return evalOutcome{key: key, status: http.StatusInternalServerError, failure: &ofrepFailure{Key: key, ErrorCode: "GENERAL",
 			ErrorDetails: "no variant could be served"}}
+	}
+	if v.Kind == eval.KindJSON && (len(v.Raw) == 0 || v.Raw[0] != '{') {
+		// Saved before the manager refused non-objects: OFREP's object
+		// type cannot carry it.
+		return evalOutcome{key: key, status: http.StatusInternalServerError, failure: &ofrepFailure{Key: key, ErrorCode: "GENERAL",
+			ErrorDetails: "json flag " + strconv.Quote(key) + " serves a value that is not a JSON object; save its variants as objects"}}
 	}
 	return evalOutcome{key: key, res: res, raw: v.Raw, status: http.StatusOK}
 }
@@ -186,12 +192,12 @@ func (p *Provider) ofrepOne(w http.ResponseWriter, r *http.Request) {
 			key = k
 		}
 	}
-	ectx, present, code, details := readContext(r)
+	ectx, code, details := readContext(r)
 	if code != "" {
 		writeJSON(w, http.StatusBadRequest, ofrepFailure{Key: key, ErrorCode: code, ErrorDetails: details})
 		return
 	}
-	out := evaluateOFREP(st, key, &ectx, present)
+	out := evaluateOFREP(st, key, &ectx)
 	p.metrics.ofrep.Add(1)
 	if out.failure != nil {
 		writeJSON(w, out.status, out.failure)
@@ -223,7 +229,7 @@ func (p *Provider) ofrepBulk(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ectx, present, code, details := readContext(r)
+	ectx, code, details := readContext(r)
 	if code != "" {
 		writeJSON(w, http.StatusBadRequest, ofrepFailure{ErrorCode: code, ErrorDetails: details})
 		return
@@ -253,7 +259,7 @@ func (p *Provider) ofrepBulk(w http.ResponseWriter, r *http.Request) {
 	keys := st.snap.Keys()
 	out := ofrepBulk{Flags: make([]any, 0, len(keys)), Metadata: map[string]any{"revision": st.revision}}
 	for _, k := range keys {
-		o := evaluateOFREP(st, k, &ectx, present)
+		o := evaluateOFREP(st, k, &ectx)
 		if o.failure != nil {
 			out.Flags = append(out.Flags, o.failure)
 		} else {

@@ -55,15 +55,3 @@ func (s *Snapshot) Flag(key string) (Flag, bool) {
 	}
 	return cf.def.clone(), true
 }
-
-// NeedsTargetingKey reports whether the flag's default path depends on the
-// targeting key: a running experiment or a default rollout that splits.
-// Servers use it to tell a caller that forgot the key from one that got
-// the default on purpose. False for unknown flags.
-func (s *Snapshot) NeedsTargetingKey(key string) bool {
-	if s == nil {
-		return false
-	}
-	cf, ok := s.flags[key]
-	return ok && (cf.experiment || cf.static < 0)
-}
