@@ -330,7 +330,7 @@ test(`Node SDK == Go reference on ${PAIRS.toLocaleString("en")} random (flag set
   const sets = Array.from({ length: 16 }, (_, i) => randomFlagSet(1000 + i));
   const snaps = sets.map((fs) => compileFlagSet(fs));
   const keys = snaps.map((s) => [...s.flags.keys()].sort());
-  const p = spawn("go", ["run", "./sdk/eval/internal/crosscheck", "-contexts"], { cwd: REPO_ROOT, stdio: ["pipe", "pipe", "pipe"] });
+  const p = spawn("go", ["run", "./eval/internal/crosscheck", "-contexts"], { cwd: join(REPO_ROOT, "sdk"), stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   p.stderr.on("data", (b) => (stderr += b));
   const done = new Promise((resolve, reject) => {
