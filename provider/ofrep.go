@@ -128,12 +128,11 @@ type evalOutcome struct {
 	status  int
 }
 
-// evaluateOFREP evaluates one flag for OFREP with the full evaluation
-// context (targeting key and attributes). A missing or empty targeting key
-// is an anonymous evaluation, exactly as in every SDK (docs/evaluation.md):
-// disabled flags answer DISABLED, partial rollouts and experiments the off
-// variant with reason DEFAULT. It is never TARGETING_KEY_MISSING, so OFREP
-// clients and local evaluation agree.
+// evaluateOFREP evaluates one flag for OFREP. A missing or empty
+// targeting key is an anonymous evaluation, exactly as in every SDK
+// (docs/evaluation.md): disabled flags answer DISABLED, partial rollouts
+// and experiments the off variant with reason DEFAULT. It is never
+// TARGETING_KEY_MISSING, so OFREP clients and local evaluation agree.
 func evaluateOFREP(st *envState, key string, ctx *eval.Context) evalOutcome {
 	res := st.snap.EvaluateContext(key, ctx)
 	if res.ErrorCode == eval.ErrorFlagNotFound {
@@ -219,9 +218,17 @@ type ofrepBulk struct {
 	EventStreams []eventStream  `json:"eventStreams,omitempty"`
 }
 
+// eventStream is one ADR-0008 entry: an absolute url when the provider's
+// public URL is configured, else an endpoint whose requestUri the client
+// resolves against its own OFREP base URL.
 type eventStream struct {
-	Type string `json:"type"`
-	URL  string `json:"url"`
+	Type     string               `json:"type"`
+	URL      string               `json:"url,omitempty"`
+	Endpoint *eventStreamEndpoint `json:"endpoint,omitempty"`
+}
+
+type eventStreamEndpoint struct {
+	RequestURI string `json:"requestUri"`
 }
 
 func (p *Provider) ofrepBulk(w http.ResponseWriter, r *http.Request) {
@@ -234,9 +241,23 @@ func (p *Provider) ofrepBulk(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, ofrepFailure{ErrorCode: code, ErrorDetails: details})
 		return
 	}
-	// The ETag covers the revision and the whole context: the same context
-	// at the same revision always gets the same answer. json.Marshal sorts
-	// the attribute names, so equal contexts hash equally.
+	// flagConfigEtag (ADR-0008) echoes the revision of a refetchEvaluation
+	// event. A revision this provider has not applied yet (another
+	// provider announced it) is waited for briefly; a differing one rules
+	// out a 304, whatever If-None-Match says.
+	configRev, named := parseConfigEtag(r.URL.Query().Get("flagConfigEtag"))
+	if named && configRev > st.revision {
+		if st = p.waitRevision(r.Context(), st.id, configRev); st == nil {
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{
+				"errorDetails": "this provider has not received revision " + strconv.FormatInt(configRev, 10) + " yet; retry"})
+			return
+		}
+	}
+	// The ETag covers the revision and the user: the same user at the same
+	// revision always gets the same answer.
+	// The context's attributes are part of the key too: json.Marshal sorts
+	// the names, so equal contexts hash equally.
 	h := sha256.New()
 	h.Write([]byte(ectx.TargetingKey))
 	if ectx.Attributes != nil {
@@ -252,7 +273,7 @@ func (p *Provider) ofrepBulk(w http.ResponseWriter, r *http.Request) {
 	etag := `"` + strconv.FormatInt(st.revision, 10) + "-" + hex.EncodeToString(sum[:8]) + `"`
 	w.Header().Set("ETag", etag)
 	w.Header().Set("Cache-Control", "no-cache")
-	if r.Header.Get("If-None-Match") == etag {
+	if (!named || configRev == st.revision) && ifNoneMatch(r.Header.Values("If-None-Match"), etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -266,18 +287,34 @@ func (p *Provider) ofrepBulk(w http.ResponseWriter, r *http.Request) {
 			out.Flags = append(out.Flags, json.RawMessage(o.appendSuccess(nil)))
 		}
 	}
-	out.EventStreams = []eventStream{{Type: "sse", URL: externalBase(r) + "/ofrep/v1/events?sdk_key=" + url.QueryEscape(sdkKey(r, false))}}
+	out.EventStreams = []eventStream{p.eventStreamFor(sdkKey(r, false))}
 	p.metrics.ofrep.Add(1)
 	writeJSON(w, http.StatusOK, out)
 }
 
-// externalBase is the scheme and host the client used to reach us.
-func externalBase(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
-		scheme = "https"
+// eventStreamFor advertises the change stream for key. The request's Host
+// header plays no part: a forged Host must not redirect a client (and its
+// key) elsewhere.
+func (p *Provider) eventStreamFor(key string) eventStream {
+	path := "/ofrep/v1/events?sdk_key=" + url.QueryEscape(key)
+	if p.cfg.PublicURL != "" {
+		return eventStream{Type: "sse", URL: p.cfg.PublicURL + path}
 	}
-	return scheme + "://" + r.Host
+	return eventStream{Type: "sse", Endpoint: &eventStreamEndpoint{RequestURI: path}}
+}
+
+// parseConfigEtag reads a flagConfigEtag: the revision, bare or as an
+// entity tag ("42", W/"42"). Anything else is not ours and is ignored.
+func parseConfigEtag(s string) (int64, bool) {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "W/")
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, false
+	}
+	return n, true
 }
 
 // ofrepEvents is the OFREP change stream (ADR-0008): one
