@@ -487,7 +487,7 @@ func (q *Queries) GetDefaultConnection(ctx context.Context, projectID int64) (Ev
 }
 
 const getExperiment = `-- name: GetExperiment :one
-SELECT x.id, x.project_id, x.flag_id, x.environment_id, x.connection_id, x.key, x.name, x.hypothesis, x.weights, x.traffic_bp, x.planned_duration_days, x.planned_sample_size, x.mde, x.status, x.started_at, x.stopped_at, x.shipped_variant, x.rollout_before, x.version, x.created_at, x.updated_at, f.key AS flag_key, e.key AS environment_key, c.key AS connection_key
+SELECT x.id, x.project_id, x.flag_id, x.environment_id, x.connection_id, x.key, x.name, x.hypothesis, x.weights, x.traffic_bp, x.planned_duration_days, x.planned_sample_size, x.mde, x.status, x.started_at, x.stopped_at, x.shipped_variant, x.rollout_before, x.version, x.created_at, x.updated_at, x.audience, x.layer_key, x.layer_start, x.layer_end, f.key AS flag_key, e.key AS environment_key, c.key AS connection_key
   FROM experiments x JOIN flags f ON f.id = x.flag_id JOIN environments e ON e.id = x.environment_id
   JOIN events_connections c ON c.id = x.connection_id
  WHERE x.project_id = $1 AND x.key = $2
@@ -520,6 +520,10 @@ type GetExperimentRow struct {
 	Version             int64
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
+	Audience            json.RawMessage
+	LayerKey            *string
+	LayerStart          *int32
+	LayerEnd            *int32
 	FlagKey             string
 	EnvironmentKey      string
 	ConnectionKey       string
@@ -550,6 +554,10 @@ func (q *Queries) GetExperiment(ctx context.Context, arg GetExperimentParams) (G
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Audience,
+		&i.LayerKey,
+		&i.LayerStart,
+		&i.LayerEnd,
 		&i.FlagKey,
 		&i.EnvironmentKey,
 		&i.ConnectionKey,
@@ -558,7 +566,7 @@ func (q *Queries) GetExperiment(ctx context.Context, arg GetExperimentParams) (G
 }
 
 const getExperimentByID = `-- name: GetExperimentByID :one
-SELECT x.id, x.project_id, x.flag_id, x.environment_id, x.connection_id, x.key, x.name, x.hypothesis, x.weights, x.traffic_bp, x.planned_duration_days, x.planned_sample_size, x.mde, x.status, x.started_at, x.stopped_at, x.shipped_variant, x.rollout_before, x.version, x.created_at, x.updated_at, f.key AS flag_key, e.key AS environment_key, c.key AS connection_key
+SELECT x.id, x.project_id, x.flag_id, x.environment_id, x.connection_id, x.key, x.name, x.hypothesis, x.weights, x.traffic_bp, x.planned_duration_days, x.planned_sample_size, x.mde, x.status, x.started_at, x.stopped_at, x.shipped_variant, x.rollout_before, x.version, x.created_at, x.updated_at, x.audience, x.layer_key, x.layer_start, x.layer_end, f.key AS flag_key, e.key AS environment_key, c.key AS connection_key
   FROM experiments x JOIN flags f ON f.id = x.flag_id JOIN environments e ON e.id = x.environment_id
   JOIN events_connections c ON c.id = x.connection_id
  WHERE x.id = $1
@@ -586,6 +594,10 @@ type GetExperimentByIDRow struct {
 	Version             int64
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
+	Audience            json.RawMessage
+	LayerKey            *string
+	LayerStart          *int32
+	LayerEnd            *int32
 	FlagKey             string
 	EnvironmentKey      string
 	ConnectionKey       string
@@ -616,6 +628,10 @@ func (q *Queries) GetExperimentByID(ctx context.Context, id int64) (GetExperimen
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Audience,
+		&i.LayerKey,
+		&i.LayerStart,
+		&i.LayerEnd,
 		&i.FlagKey,
 		&i.EnvironmentKey,
 		&i.ConnectionKey,
@@ -773,7 +789,7 @@ func (q *Queries) ListConnections(ctx context.Context, projectID int64) ([]Event
 }
 
 const listExperiments = `-- name: ListExperiments :many
-SELECT x.id, x.project_id, x.flag_id, x.environment_id, x.connection_id, x.key, x.name, x.hypothesis, x.weights, x.traffic_bp, x.planned_duration_days, x.planned_sample_size, x.mde, x.status, x.started_at, x.stopped_at, x.shipped_variant, x.rollout_before, x.version, x.created_at, x.updated_at, f.key AS flag_key, e.key AS environment_key, c.key AS connection_key
+SELECT x.id, x.project_id, x.flag_id, x.environment_id, x.connection_id, x.key, x.name, x.hypothesis, x.weights, x.traffic_bp, x.planned_duration_days, x.planned_sample_size, x.mde, x.status, x.started_at, x.stopped_at, x.shipped_variant, x.rollout_before, x.version, x.created_at, x.updated_at, x.audience, x.layer_key, x.layer_start, x.layer_end, f.key AS flag_key, e.key AS environment_key, c.key AS connection_key
   FROM experiments x JOIN flags f ON f.id = x.flag_id JOIN environments e ON e.id = x.environment_id
   JOIN events_connections c ON c.id = x.connection_id
  WHERE x.project_id = $1 ORDER BY x.created_at DESC, x.id DESC
@@ -801,6 +817,10 @@ type ListExperimentsRow struct {
 	Version             int64
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
+	Audience            json.RawMessage
+	LayerKey            *string
+	LayerStart          *int32
+	LayerEnd            *int32
 	FlagKey             string
 	EnvironmentKey      string
 	ConnectionKey       string
@@ -837,6 +857,10 @@ func (q *Queries) ListExperiments(ctx context.Context, projectID int64) ([]ListE
 			&i.Version,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.Audience,
+			&i.LayerKey,
+			&i.LayerStart,
+			&i.LayerEnd,
 			&i.FlagKey,
 			&i.EnvironmentKey,
 			&i.ConnectionKey,

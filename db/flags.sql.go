@@ -121,7 +121,7 @@ func (q *Queries) GetFlag(ctx context.Context, arg GetFlagParams) (Flag, error) 
 }
 
 const getFlagState = `-- name: GetFlagState :one
-SELECT flag_id, environment_id, enabled, off_variant, rollout, salt, version, updated_at FROM flag_states WHERE flag_id = $1 AND environment_id = $2
+SELECT flag_id, environment_id, enabled, off_variant, rollout, salt, version, updated_at, rules, prerequisites FROM flag_states WHERE flag_id = $1 AND environment_id = $2
 `
 
 type GetFlagStateParams struct {
@@ -141,6 +141,8 @@ func (q *Queries) GetFlagState(ctx context.Context, arg GetFlagStateParams) (Fla
 		&i.Salt,
 		&i.Version,
 		&i.UpdatedAt,
+		&i.Rules,
+		&i.Prerequisites,
 	)
 	return i, err
 }
@@ -192,7 +194,7 @@ func (q *Queries) ListAssignments(ctx context.Context, arg ListAssignmentsParams
 }
 
 const listFlagStates = `-- name: ListFlagStates :many
-SELECT s.flag_id, s.environment_id, s.enabled, s.off_variant, s.rollout, s.salt, s.version, s.updated_at, e.key AS environment_key,
+SELECT s.flag_id, s.environment_id, s.enabled, s.off_variant, s.rollout, s.salt, s.version, s.updated_at, s.rules, s.prerequisites, e.key AS environment_key,
        (SELECT count(*) FROM custom_assignments a
          WHERE a.flag_id = s.flag_id AND a.environment_id = s.environment_id) AS assignment_count
   FROM flag_states s
@@ -210,6 +212,8 @@ type ListFlagStatesRow struct {
 	Salt            string
 	Version         int64
 	UpdatedAt       time.Time
+	Rules           json.RawMessage
+	Prerequisites   json.RawMessage
 	EnvironmentKey  string
 	AssignmentCount int64
 }
@@ -232,6 +236,8 @@ func (q *Queries) ListFlagStates(ctx context.Context, flagIds []int64) ([]ListFl
 			&i.Salt,
 			&i.Version,
 			&i.UpdatedAt,
+			&i.Rules,
+			&i.Prerequisites,
 			&i.EnvironmentKey,
 			&i.AssignmentCount,
 		); err != nil {
@@ -408,7 +414,7 @@ UPDATE flag_states
        rollout     = coalesce($3::jsonb, rollout)
  WHERE flag_id = $4 AND environment_id = $5
    AND ($6::bigint IS NULL OR version = $6::bigint)
-RETURNING flag_id, environment_id, enabled, off_variant, rollout, salt, version, updated_at
+RETURNING flag_id, environment_id, enabled, off_variant, rollout, salt, version, updated_at, rules, prerequisites
 `
 
 type UpdateFlagStateParams struct {
@@ -441,6 +447,8 @@ func (q *Queries) UpdateFlagState(ctx context.Context, arg UpdateFlagStateParams
 		&i.Salt,
 		&i.Version,
 		&i.UpdatedAt,
+		&i.Rules,
+		&i.Prerequisites,
 	)
 	return i, err
 }

@@ -139,6 +139,12 @@ type Experiment struct {
 	Version       int64
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// Clauses (AND) a context must match to enter the experiment; [] lets everybody in.
+	Audience json.RawMessage
+	// Experiments of one layer are mutually exclusive: each owns [layer_start, layer_end) of the layer's buckets.
+	LayerKey   *string
+	LayerStart *int32
+	LayerEnd   *int32
 }
 
 // How an experiment's results are analysed. An experiment without a row uses the column defaults (sequential testing on).
@@ -311,6 +317,10 @@ type FlagState struct {
 	// Bumped by trigger on every update; used for optimistic locking.
 	Version   int64
 	UpdatedAt time.Time
+	// Ordered targeting rules [{"id","clauses":[{"attribute","op","values","negate"}],"variant"|"rollout","bucketBy"}]; the first match decides (docs/evaluation.md).
+	Rules json.RawMessage
+	// Prerequisite flags [{"flag","variants"}]: unless each serves one of its variants, the off variant is served. Cycles are refused at save.
+	Prerequisites json.RawMessage
 }
 
 // Providers seen in the last minute: the ones webhooks are sent to.
@@ -405,6 +415,25 @@ type SecurityEvent struct {
 	ProjectID  *int64
 	ClientAddr string
 	Detail     json.RawMessage
+}
+
+// Reusable sets of contexts per project and environment: excluded ids never belong, included ids always do, then any rule matches. Shipped once per environment in the flag set.
+type Segment struct {
+	ID            int64
+	ProjectID     int64
+	EnvironmentID int64
+	Key           string
+	Name          string
+	Description   string
+	// Targeting keys that always belong (unless excluded).
+	Included []string
+	// Targeting keys that never belong; exclusion wins over inclusion.
+	Excluded []string
+	// Rules [{"id","clauses"}] (no variant, no in_segment); a context belongs when any matches.
+	Rules     json.RawMessage
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Dashboard sign-ins. The cookie holds a random id; only its SHA-256 is stored. Deleted on logout.

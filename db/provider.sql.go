@@ -234,7 +234,9 @@ func (q *Queries) SnapshotAssignments(ctx context.Context, environmentID int64) 
 
 const snapshotFlags = `-- name: SnapshotFlags :many
 SELECT f.key, f.kind, f.variants, s.enabled, s.off_variant, s.rollout, s.salt, s.version,
-       x.key AS experiment_key, x.traffic_bp AS experiment_traffic
+       x.key AS experiment_key, x.traffic_bp AS experiment_traffic,
+       s.rules, s.prerequisites, x.audience AS experiment_audience,
+       x.layer_key AS experiment_layer_key, x.layer_start AS experiment_layer_start, x.layer_end AS experiment_layer_end
   FROM flags f JOIN flag_states s ON s.flag_id = f.id
   LEFT JOIN experiments x ON x.flag_id = f.id AND x.environment_id = s.environment_id AND x.status = 'running'
  WHERE s.environment_id = $1 AND f.archived_at IS NULL
@@ -242,16 +244,22 @@ SELECT f.key, f.kind, f.variants, s.enabled, s.off_variant, s.rollout, s.salt, s
 `
 
 type SnapshotFlagsRow struct {
-	Key               string
-	Kind              string
-	Variants          json.RawMessage
-	Enabled           bool
-	OffVariant        string
-	Rollout           json.RawMessage
-	Salt              string
-	Version           int64
-	ExperimentKey     *string
-	ExperimentTraffic *int32
+	Key                  string
+	Kind                 string
+	Variants             json.RawMessage
+	Enabled              bool
+	OffVariant           string
+	Rollout              json.RawMessage
+	Salt                 string
+	Version              int64
+	ExperimentKey        *string
+	ExperimentTraffic    *int32
+	Rules                json.RawMessage
+	Prerequisites        json.RawMessage
+	ExperimentAudience   json.RawMessage
+	ExperimentLayerKey   *string
+	ExperimentLayerStart *int32
+	ExperimentLayerEnd   *int32
 }
 
 // The live (not archived) flags of one environment with their state.
@@ -276,6 +284,50 @@ func (q *Queries) SnapshotFlags(ctx context.Context, environmentID int64) ([]Sna
 			&i.Version,
 			&i.ExperimentKey,
 			&i.ExperimentTraffic,
+			&i.Rules,
+			&i.Prerequisites,
+			&i.ExperimentAudience,
+			&i.ExperimentLayerKey,
+			&i.ExperimentLayerStart,
+			&i.ExperimentLayerEnd,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const snapshotSegments = `-- name: SnapshotSegments :many
+SELECT key, included, excluded, rules, version FROM segments WHERE environment_id = $1 ORDER BY key
+`
+
+type SnapshotSegmentsRow struct {
+	Key      string
+	Included []string
+	Excluded []string
+	Rules    json.RawMessage
+	Version  int64
+}
+
+func (q *Queries) SnapshotSegments(ctx context.Context, environmentID int64) ([]SnapshotSegmentsRow, error) {
+	rows, err := q.db.Query(ctx, snapshotSegments, environmentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SnapshotSegmentsRow{}
+	for rows.Next() {
+		var i SnapshotSegmentsRow
+		if err := rows.Scan(
+			&i.Key,
+			&i.Included,
+			&i.Excluded,
+			&i.Rules,
+			&i.Version,
 		); err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 
@@ -53,17 +54,15 @@ func (p *Provider) authOFREP(w http.ResponseWriter, r *http.Request) (*envState,
 	return st, true
 }
 
-// ofrepBody is the request body; context attributes other than the
-// targeting key are accepted and ignored.
+// ofrepBody is the request body: the OpenFeature evaluation context, the
+// targeting key and flat attributes (docs/evaluation.md).
 type ofrepBody struct {
-	Context *struct {
-		TargetingKey *string `json:"targetingKey"`
-	} `json:"context"`
+	Context *map[string]any `json:"context"`
 }
 
-// readContext parses {"context":{...}}; it returns the targeting key, or
-// an OFREP error code and details.
-func readContext(r *http.Request) (tk string, code, details string) {
+// readContext parses {"context":{...}}; it returns the evaluation context,
+// or an OFREP error code and details.
+func readContext(r *http.Request) (ctx eval.Context, code, details string) {
 	buf := bodyPool.Get().(*[]byte)
 	defer bodyPool.Put(buf)
 	body := (*buf)[:0]
@@ -74,34 +73,48 @@ func readContext(r *http.Request) (tk string, code, details string) {
 		n, err := r.Body.Read(body[len(body):cap(body)])
 		body = body[:len(body)+n]
 		if len(body) > maxOFREPBody {
-			return "", "GENERAL", "request body too large"
+			return ctx, "GENERAL", "request body too large"
 		}
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return "", "GENERAL", "could not read the request body"
+			return ctx, "GENERAL", "could not read the request body"
 		}
 	}
 	*buf = body
 	if len(bytes.TrimSpace(body)) == 0 {
-		return "", "", ""
+		return ctx, "", ""
 	}
 	var in ofrepBody
 	if err := json.Unmarshal(body, &in); err != nil {
 		var typ *json.UnmarshalTypeError
 		if errors.As(err, &typ) && strings.HasPrefix(typ.Field, "context") {
-			if typ.Field == "context.targetingKey" {
-				return "", "INVALID_CONTEXT", "targetingKey must be a string"
-			}
-			return "", "INVALID_CONTEXT", "context must be a JSON object"
+			return ctx, "INVALID_CONTEXT", "context must be a JSON object"
 		}
-		return "", "PARSE_ERROR", "the body must be a JSON object: " + err.Error()
+		return ctx, "PARSE_ERROR", "the body must be a JSON object: " + err.Error()
 	}
-	if in.Context == nil || in.Context.TargetingKey == nil {
-		return "", "", ""
+	if in.Context == nil || *in.Context == nil {
+		return ctx, "", ""
 	}
-	return *in.Context.TargetingKey, "", ""
+	attrs := *in.Context
+	if v, ok := attrs[eval.TargetingKeyAttribute]; ok {
+		tk, isString := v.(string)
+		if !isString {
+			return ctx, "INVALID_CONTEXT", "targetingKey must be a string"
+		}
+		ctx.TargetingKey = tk
+		delete(attrs, eval.TargetingKeyAttribute)
+	}
+	if len(attrs) > 0 {
+		for name := range attrs {
+			if name == "" || len(name) > eval.MaxAttributeLen {
+				return ctx, "INVALID_CONTEXT", fmt.Sprintf("attribute names must be 1..%d bytes", eval.MaxAttributeLen)
+			}
+		}
+		ctx.Attributes = attrs
+	}
+	return ctx, "", ""
 }
 
 var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
@@ -120,8 +133,8 @@ type evalOutcome struct {
 // (docs/evaluation.md): disabled flags answer DISABLED, partial rollouts
 // and experiments the off variant with reason DEFAULT. It is never
 // TARGETING_KEY_MISSING, so OFREP clients and local evaluation agree.
-func evaluateOFREP(st *envState, key, tk string) evalOutcome {
-	res := st.snap.Evaluate(key, tk)
+func evaluateOFREP(st *envState, key string, ctx *eval.Context) evalOutcome {
+	res := st.snap.EvaluateContext(key, ctx)
 	if res.ErrorCode == eval.ErrorFlagNotFound {
 		return evalOutcome{key: key, status: http.StatusNotFound, failure: &ofrepFailure{Key: key, ErrorCode: "FLAG_NOT_FOUND",
 			ErrorDetails: "flag " + strconv.Quote(key) + " is not in this environment"}}
@@ -159,6 +172,11 @@ func (o evalOutcome) appendSuccess(b []byte) []byte {
 		b = append(b, o.res.ExperimentKey...)
 		b = append(b, '"')
 	}
+	if o.res.RuleID != "" {
+		id, _ := json.Marshal(o.res.RuleID) // rule ids are free text: JSON-escape them
+		b = append(b, `,"ruleId":`...)
+		b = append(b, id...)
+	}
 	return append(b, "}}"...)
 }
 
@@ -173,12 +191,12 @@ func (p *Provider) ofrepOne(w http.ResponseWriter, r *http.Request) {
 			key = k
 		}
 	}
-	tk, code, details := readContext(r)
+	ectx, code, details := readContext(r)
 	if code != "" {
 		writeJSON(w, http.StatusBadRequest, ofrepFailure{Key: key, ErrorCode: code, ErrorDetails: details})
 		return
 	}
-	out := evaluateOFREP(st, key, tk)
+	out := evaluateOFREP(st, key, &ectx)
 	p.metrics.ofrep.Add(1)
 	if out.failure != nil {
 		writeJSON(w, out.status, out.failure)
@@ -218,7 +236,7 @@ func (p *Provider) ofrepBulk(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	tk, code, details := readContext(r)
+	ectx, code, details := readContext(r)
 	if code != "" {
 		writeJSON(w, http.StatusBadRequest, ofrepFailure{ErrorCode: code, ErrorDetails: details})
 		return
@@ -238,7 +256,20 @@ func (p *Provider) ofrepBulk(w http.ResponseWriter, r *http.Request) {
 	}
 	// The ETag covers the revision and the user: the same user at the same
 	// revision always gets the same answer.
-	sum := sha256.Sum256([]byte(tk))
+	// The context's attributes are part of the key too: json.Marshal sorts
+	// the names, so equal contexts hash equally.
+	h := sha256.New()
+	h.Write([]byte(ectx.TargetingKey))
+	if ectx.Attributes != nil {
+		attrs, err := json.Marshal(ectx.Attributes)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, ofrepFailure{ErrorCode: "INVALID_CONTEXT", ErrorDetails: "context attributes cannot be encoded"})
+			return
+		}
+		h.Write([]byte{0})
+		h.Write(attrs)
+	}
+	sum := h.Sum(nil)
 	etag := `"` + strconv.FormatInt(st.revision, 10) + "-" + hex.EncodeToString(sum[:8]) + `"`
 	w.Header().Set("ETag", etag)
 	w.Header().Set("Cache-Control", "no-cache")
@@ -249,7 +280,7 @@ func (p *Provider) ofrepBulk(w http.ResponseWriter, r *http.Request) {
 	keys := st.snap.Keys()
 	out := ofrepBulk{Flags: make([]any, 0, len(keys)), Metadata: map[string]any{"revision": st.revision}}
 	for _, k := range keys {
-		o := evaluateOFREP(st, k, tk)
+		o := evaluateOFREP(st, k, &ectx)
 		if o.failure != nil {
 			out.Flags = append(out.Flags, o.failure)
 		} else {

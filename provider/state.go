@@ -26,6 +26,7 @@ type envState struct {
 	put      []byte            // SSE "put" event
 	refetch  []byte            // OFREP change-stream event
 	flagJSON map[string][]byte // per-flag JSON, to compute patches
+	segJSON  []byte            // the segments' JSON: patches carry flags only
 	// patch turns the previous revision into this one (nil for the first).
 	patch *patchEvent
 }
@@ -69,7 +70,11 @@ func newEnvState(id int64, set *eval.FlagSet, prev *envState) (*envState, error)
 		}
 		st.flagJSON[set.Flags[i].Key] = b
 	}
-	if prev != nil && prev.revision < st.revision {
+	if st.segJSON, err = json.Marshal(set.Segments); err != nil {
+		return nil, fmt.Errorf("encode segments: %w", err)
+	}
+	// A patch carries flags only: when segments changed, streams get a put.
+	if prev != nil && prev.revision < st.revision && bytes.Equal(prev.segJSON, st.segJSON) {
 		st.patch = buildPatch(prev, st)
 	}
 	return st, nil

@@ -67,6 +67,8 @@ func applyPatch(base *eval.FlagSet, p *patchEvent) (*eval.FlagSet, error) {
 		Environment: base.Environment,
 		Revision:    p.Revision,
 		Flags:       make([]eval.Flag, 0, len(base.Flags)+len(p.Flags)),
+		// Patches carry flags only; a provider sends a put when segments change.
+		Segments: base.Segments,
 	}
 	used := make(map[string]bool, len(p.Flags))
 	for _, f := range base.Flags {

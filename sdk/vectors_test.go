@@ -29,6 +29,7 @@ type vectorCase struct {
 	FlagSet      string          `json:"flagSet"`
 	Flag         string          `json:"flag"`
 	TargetingKey string          `json:"targetingKey"`
+	Context      map[string]any  `json:"context"`
 	Type         string          `json:"type"`
 	Default      json.RawMessage `json:"default"`
 	Expected     vectorExpected  `json:"expected"`
@@ -40,6 +41,7 @@ type vectorExpected struct {
 	Reason        string          `json:"reason"`
 	ErrorCode     string          `json:"errorCode"`
 	ExperimentKey string          `json:"experimentKey"`
+	RuleID        string          `json:"ruleId"`
 }
 
 // TestSharedVectorsThroughClient evaluates every shared test vector
@@ -73,6 +75,7 @@ func TestSharedVectorsThroughClient(t *testing.T) {
 		require.Equal(t, tc.Expected.Reason, got.Reason, tc.Name)
 		require.Equal(t, tc.Expected.ErrorCode, got.ErrorCode, tc.Name)
 		require.Equal(t, tc.Expected.ExperimentKey, got.ExperimentKey, tc.Name)
+		require.Equal(t, tc.Expected.RuleID, got.RuleID, tc.Name)
 		require.True(t, sameJSON(t, tc.Expected.Value, got.Value), "%s: value %s, want %s", tc.Name, got.Value, tc.Expected.Value)
 	}
 }
@@ -81,6 +84,7 @@ func runCase(c *Client, tc vectorCase) (vectorExpected, error) {
 	var (
 		val any
 		r   eval.Result
+		ctx = &eval.Context{TargetingKey: tc.TargetingKey, Attributes: tc.Context}
 	)
 	switch tc.Type {
 	case vectors.TypeBoolean:
@@ -88,27 +92,27 @@ func runCase(c *Client, tc vectorCase) (vectorExpected, error) {
 		if err := json.Unmarshal(tc.Default, &def); err != nil {
 			return vectorExpected{}, err
 		}
-		val, r = c.BoolDetail(tc.Flag, tc.TargetingKey, def)
+		val, r = c.BoolContextDetail(tc.Flag, ctx, def)
 	case vectors.TypeString:
 		var def string
 		if err := json.Unmarshal(tc.Default, &def); err != nil {
 			return vectorExpected{}, err
 		}
-		val, r = c.StringDetail(tc.Flag, tc.TargetingKey, def)
+		val, r = c.StringContextDetail(tc.Flag, ctx, def)
 	case vectors.TypeNumber:
 		var def float64
 		if err := json.Unmarshal(tc.Default, &def); err != nil {
 			return vectorExpected{}, err
 		}
-		val, r = c.FloatDetail(tc.Flag, tc.TargetingKey, def)
+		val, r = c.FloatContextDetail(tc.Flag, ctx, def)
 	case vectors.TypeInteger:
 		var def int64
 		if err := json.Unmarshal(tc.Default, &def); err != nil {
 			return vectorExpected{}, err
 		}
-		val, r = c.IntDetail(tc.Flag, tc.TargetingKey, def)
+		val, r = c.IntContextDetail(tc.Flag, ctx, def)
 	case vectors.TypeJSON:
-		val, r = c.JSONDetail(tc.Flag, tc.TargetingKey, tc.Default)
+		val, r = c.JSONContextDetail(tc.Flag, ctx, tc.Default)
 	default:
 		return vectorExpected{}, fmt.Errorf("case %q: unknown type %q", tc.Name, tc.Type)
 	}
@@ -116,7 +120,7 @@ func runCase(c *Client, tc vectorCase) (vectorExpected, error) {
 	if err != nil {
 		return vectorExpected{}, err
 	}
-	return vectorExpected{Value: b, Variant: r.Variant, Reason: r.Reason, ErrorCode: r.ErrorCode, ExperimentKey: r.ExperimentKey}, nil
+	return vectorExpected{Value: b, Variant: r.Variant, Reason: r.Reason, ErrorCode: r.ErrorCode, ExperimentKey: r.ExperimentKey, RuleID: r.RuleID}, nil
 }
 
 // sameJSON compares JSON values (numbers by value, key order ignored).

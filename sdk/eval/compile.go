@@ -8,17 +8,25 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // ValidationError reports an invalid flag set. Flag is the offending flag
-// key ("" for set-level problems) and Field the wire field at fault.
+// key ("" for set-level problems), Segment the offending segment key (for
+// problems inside segments) and Field the wire field at fault, relative to
+// the flag or segment (e.g. "rules[2].clauses[1]"); messages about rules
+// name the rule id.
 type ValidationError struct {
-	Flag  string
-	Field string
-	Msg   string
+	Flag    string
+	Segment string
+	Field   string
+	Msg     string
 }
 
 func (e *ValidationError) Error() string {
+	if e.Segment != "" {
+		return fmt.Sprintf("segment %q: %s: %s", e.Segment, e.Field, e.Msg)
+	}
 	if e.Flag == "" && e.Field == "" {
 		return e.Msg
 	}
@@ -48,6 +56,34 @@ type compiledFlag struct {
 	expKey     string
 	expTraffic int
 	expHash    murmur3 // hash state after salt + "." + key + ":"
+	audience   []clause
+	layer      bool
+	layerStart int
+	layerEnd   int
+	layerHash  murmur3 // hash state after "layer." + layer key + ":"
+
+	prereqs   []prereq
+	rules     []compiledRule
+	targeting bool // rules or prerequisites: a 100% default rollout is DEFAULT, not STATIC
+}
+
+// prereq is a resolved Prerequisite: ok[i] says whether variant i of the
+// prerequisite flag satisfies it.
+type prereq struct {
+	key  string
+	flag *compiledFlag
+	ok   []bool
+}
+
+// compiledRule is a Rule with clauses compiled and its rollout cumulated.
+type compiledRule struct {
+	id       string
+	clauses  []clause
+	variant  int   // served variant, or -1 for a rollout
+	cum      []int // cumulative rollout weights
+	static   int   // rollout variant weighted 10000, or -1
+	bucketBy string
+	byKey    bool // bucket by the targeting key
 }
 
 // Compile validates fs and returns an immutable Snapshot ready for
@@ -64,6 +100,10 @@ func Compile(fs *FlagSet) (*Snapshot, error) {
 		flags:       make(map[string]*compiledFlag, len(fs.Flags)),
 		keys:        make([]string, 0, len(fs.Flags)),
 	}
+	segments, err := compileSegments(fs.Segments)
+	if err != nil {
+		return nil, fmt.Errorf("eval: compile: %w", err)
+	}
 	for i := range fs.Flags {
 		f := &fs.Flags[i]
 		if f.Key == "" {
@@ -72,7 +112,7 @@ func Compile(fs *FlagSet) (*Snapshot, error) {
 		if _, dup := s.flags[f.Key]; dup {
 			return nil, fmt.Errorf("eval: compile: %w", invalid(f.Key, "key", "duplicate flag key"))
 		}
-		cf, err := compileFlag(f)
+		cf, err := compileFlag(f, segments)
 		if err != nil {
 			return nil, fmt.Errorf("eval: compile: %w", err)
 		}
@@ -80,10 +120,100 @@ func Compile(fs *FlagSet) (*Snapshot, error) {
 		s.keys = append(s.keys, f.Key)
 	}
 	sort.Strings(s.keys)
+	if err := resolvePrerequisites(s); err != nil {
+		return nil, fmt.Errorf("eval: compile: %w", err)
+	}
 	return s, nil
 }
 
-func compileFlag(src *Flag) (*compiledFlag, error) {
+// resolvePrerequisites links every prerequisite to its flag and refuses
+// unknown flags, unknown variants and cycles.
+func resolvePrerequisites(s *Snapshot) error {
+	for _, key := range s.keys {
+		cf := s.flags[key]
+		for i := range cf.prereqs {
+			p := &cf.prereqs[i]
+			field := fmt.Sprintf("prerequisites[%d]", i)
+			pf, ok := s.flags[p.key]
+			if !ok {
+				return invalid(key, field+".flag", "unknown flag %q", p.key)
+			}
+			p.flag = pf
+			p.ok = make([]bool, len(pf.variantKeys))
+			for j, v := range cf.def.Prerequisites[i].Variants {
+				idx := -1
+				for k, vk := range pf.variantKeys {
+					if vk == v {
+						idx = k
+					}
+				}
+				if idx < 0 {
+					return invalid(key, fmt.Sprintf("%s.variants[%d]", field, j), "flag %q has no variant %q", p.key, v)
+				}
+				p.ok[idx] = true
+			}
+		}
+	}
+	// Depth-first search for a cycle: 1 = on the current path, 2 = done.
+	state := make(map[*compiledFlag]uint8, len(s.flags))
+	var visit func(cf *compiledFlag, path []string) error
+	visit = func(cf *compiledFlag, path []string) error {
+		switch state[cf] {
+		case 1:
+			return invalid(path[0], "prerequisites", "cycle %s", strings.Join(append(path, cf.def.Key), " -> "))
+		case 2:
+			return nil
+		}
+		state[cf] = 1
+		for _, p := range cf.prereqs {
+			if err := visit(p.flag, append(path, cf.def.Key)); err != nil {
+				return err
+			}
+		}
+		state[cf] = 2
+		return nil
+	}
+	for _, key := range s.keys {
+		if err := visit(s.flags[key], nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// compileRollout validates a rollout (one entry per variant, in variant
+// order, weights summing to 10000) and returns its cumulative weights and
+// the index of a 100% variant (-1 if none).
+func compileRollout(key, field string, rollout []WeightedVariant, variants []Variant, index map[string]int) ([]int, int, error) {
+	if len(rollout) != len(variants) {
+		return nil, 0, invalid(key, field, "has %d entries, want one per variant (%d)", len(rollout), len(variants))
+	}
+	cum := make([]int, len(rollout))
+	static := -1
+	sum := 0
+	for i, w := range rollout {
+		if _, ok := index[w.Variant]; !ok {
+			return nil, 0, invalid(key, fmt.Sprintf("%s[%d].variant", field, i), "unknown variant %q", w.Variant)
+		}
+		if w.Variant != variants[i].Key {
+			return nil, 0, invalid(key, fmt.Sprintf("%s[%d].variant", field, i), "variant %q out of order, want %q", w.Variant, variants[i].Key)
+		}
+		if w.Weight < 0 || w.Weight > Buckets {
+			return nil, 0, invalid(key, fmt.Sprintf("%s[%d].weight", field, i), "weight %d outside 0..%d", w.Weight, Buckets)
+		}
+		sum += w.Weight
+		cum[i] = sum
+		if w.Weight == Buckets {
+			static = i
+		}
+	}
+	if sum != Buckets {
+		return nil, 0, invalid(key, field, "weights sum to %d, want %d", sum, Buckets)
+	}
+	return cum, static, nil
+}
+
+func compileFlag(src *Flag, segments map[string]*compiledSegment) (*compiledFlag, error) {
 	f := src.clone()
 	key := f.Key
 	cf := &compiledFlag{def: f, static: -1}
@@ -135,30 +265,11 @@ func compileFlag(src *Flag) (*compiledFlag, error) {
 	cf.off = off
 
 	// Rollout: every variant, in variant order, weights summing to 10000.
-	if len(f.Rollout) != len(f.Variants) {
-		return nil, invalid(key, "rollout", "has %d entries, want one per variant (%d)", len(f.Rollout), len(f.Variants))
+	cum, static, err := compileRollout(key, "rollout", f.Rollout, f.Variants, index)
+	if err != nil {
+		return nil, err
 	}
-	cf.cum = make([]int, len(f.Rollout))
-	sum := 0
-	for i, w := range f.Rollout {
-		if _, ok := index[w.Variant]; !ok {
-			return nil, invalid(key, fmt.Sprintf("rollout[%d].variant", i), "unknown variant %q", w.Variant)
-		}
-		if w.Variant != f.Variants[i].Key {
-			return nil, invalid(key, fmt.Sprintf("rollout[%d].variant", i), "variant %q out of order, want %q", w.Variant, f.Variants[i].Key)
-		}
-		if w.Weight < 0 || w.Weight > Buckets {
-			return nil, invalid(key, fmt.Sprintf("rollout[%d].weight", i), "weight %d outside 0..%d", w.Weight, Buckets)
-		}
-		sum += w.Weight
-		cf.cum[i] = sum
-		if w.Weight == Buckets {
-			cf.static = i
-		}
-	}
-	if sum != Buckets {
-		return nil, invalid(key, "rollout", "weights sum to %d, want %d", sum, Buckets)
-	}
+	cf.cum, cf.static = cum, static
 	cf.rollout = prefixHasher(f.Salt)
 
 	// Assignments.
@@ -188,7 +299,88 @@ func compileFlag(src *Flag) (*compiledFlag, error) {
 		cf.expKey = e.Key
 		cf.expTraffic = e.Traffic
 		cf.expHash = prefixHasher(f.Salt + "." + e.Key)
+		audience, field, err := compileClauses(e.Audience, segments, "experiment.audience", true)
+		if err != nil {
+			return nil, invalid(key, field, "%v", err)
+		}
+		cf.audience = audience
+		if l := e.Layer; l != nil {
+			if l.Key == "" {
+				return nil, invalid(key, "experiment.layer.key", "empty layer key")
+			}
+			if l.Start < 0 || l.End > Buckets || l.Start >= l.End {
+				return nil, invalid(key, "experiment.layer", "range [%d, %d) is not within 0..%d and non-empty", l.Start, l.End, Buckets)
+			}
+			cf.layer, cf.layerStart, cf.layerEnd = true, l.Start, l.End
+			cf.layerHash = prefixHasher("layer." + l.Key)
+		}
 	}
+
+	// Prerequisites (resolved once every flag is compiled).
+	for i, p := range f.Prerequisites {
+		field := fmt.Sprintf("prerequisites[%d]", i)
+		if p.Flag == "" {
+			return nil, invalid(key, field+".flag", "empty flag key")
+		}
+		if p.Flag == key {
+			return nil, invalid(key, field+".flag", "a flag cannot be its own prerequisite")
+		}
+		if len(p.Variants) == 0 {
+			return nil, invalid(key, field+".variants", "no variants")
+		}
+		cf.prereqs = append(cf.prereqs, prereq{key: p.Flag})
+	}
+
+	// Rules.
+	if len(f.Rules) > MaxRules {
+		return nil, invalid(key, "rules", "%d rules, at most %d allowed", len(f.Rules), MaxRules)
+	}
+	ids := make(map[string]bool, len(f.Rules))
+	for i, r := range f.Rules {
+		field := fmt.Sprintf("rules[%d]", i)
+		if err := checkRuleID(r.ID, ids); err != nil {
+			return nil, invalid(key, field+".id", "%v", err)
+		}
+		clauses, cfield, err := compileClauses(r.Clauses, segments, field+".clauses", false)
+		if err != nil {
+			return nil, invalid(key, cfield, "rule %q: %v", r.ID, err)
+		}
+		cr := compiledRule{id: r.ID, clauses: clauses, variant: -1, static: -1}
+		switch {
+		case r.Variant != "" && r.Rollout != nil:
+			return nil, invalid(key, field, "rule %q: serves a variant and a rollout, want one", r.ID)
+		case r.Variant != "":
+			i, ok := index[r.Variant]
+			if !ok {
+				return nil, invalid(key, field+".variant", "rule %q: unknown variant %q", r.ID, r.Variant)
+			}
+			if r.BucketBy != "" {
+				return nil, invalid(key, field+".bucketBy", "rule %q: bucketBy needs a rollout", r.ID)
+			}
+			cr.variant = i
+		case r.Rollout != nil:
+			cum, static, err := compileRollout(key, field+".rollout", r.Rollout, f.Variants, index)
+			if err != nil {
+				var ve *ValidationError
+				if errors.As(err, &ve) {
+					ve.Msg = fmt.Sprintf("rule %q: %s", r.ID, ve.Msg)
+				}
+				return nil, err
+			}
+			cr.cum, cr.static = cum, static
+			if r.BucketBy != "" {
+				if err := checkAttribute(r.BucketBy); err != nil {
+					return nil, invalid(key, field+".bucketBy", "rule %q: %v", r.ID, err)
+				}
+			}
+			cr.bucketBy = r.BucketBy
+			cr.byKey = r.BucketBy == "" || r.BucketBy == TargetingKeyAttribute
+		default:
+			return nil, invalid(key, field, "rule %q: serves nothing (set variant or rollout)", r.ID)
+		}
+		cf.rules = append(cf.rules, cr)
+	}
+	cf.targeting = len(cf.rules) > 0 || len(cf.prereqs) > 0
 	return cf, nil
 }
 

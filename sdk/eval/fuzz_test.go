@@ -10,7 +10,7 @@ import (
 
 var reasons = map[string]bool{
 	eval.ReasonDisabled: true, eval.ReasonTargetingMatch: true, eval.ReasonSplit: true,
-	eval.ReasonStatic: true, eval.ReasonDefault: true,
+	eval.ReasonStatic: true, eval.ReasonDefault: true, eval.ReasonPrerequisiteFailed: true,
 }
 
 // checkResult verifies the invariants of any evaluation of key in s.
@@ -86,7 +86,7 @@ func FuzzEvaluate(f *testing.F) {
 
 func FuzzCompile(f *testing.F) {
 	sets := vectors.FlagSets()
-	for _, name := range []string{"main", "staging", "empty"} {
+	for _, name := range []string{"main", "staging", "empty", "targeting"} {
 		fs := sets[name]
 		data, err := json.Marshal(fs)
 		if err != nil {
@@ -116,10 +116,58 @@ func FuzzCompile(f *testing.F) {
 				for id := range def.Assignments {
 					r := s.Evaluate(key, id)
 					checkResult(t, s, key, r)
-					if def.Enabled && r.Reason != eval.ReasonTargetingMatch {
+					if def.Enabled && len(def.Prerequisites) == 0 && r.Reason != eval.ReasonTargetingMatch {
 						t.Fatalf("assigned user %q of %q: %+v", id, key, r)
 					}
 				}
+			}
+		}
+	})
+}
+
+// FuzzEvaluateContext evaluates the targeting flag set (every operator,
+// segments, prerequisites, audiences, layers) for fuzzed contexts: one
+// attribute set to a fuzzed string, number, boolean or list.
+func FuzzEvaluateContext(f *testing.F) {
+	fs := vectors.TargetingFlagSet()
+	s, err := eval.Compile(&fs)
+	if err != nil {
+		f.Fatal(err)
+	}
+	attrs := []string{"country", "age", "betaTester", "tier", "appVersion", "signup", "email", "name", "plan", "seats", "companyId", "targetingKey"}
+	for i, key := range s.Keys() {
+		f.Add(key, "user-1", uint8(i), "CA", 42.0, uint8(i))
+	}
+	f.Add("op-semver", "u", uint8(4), "1.0.0-beta.11+x", 0.0, uint8(0))
+	f.Add("op-dates", "u", uint8(5), "2024-12-31T23:59:59.75Z", 1735689600.25, uint8(1))
+	f.Add("rule-rollout", "u", uint8(10), "acme", -77.0, uint8(1))
+	f.Fuzz(func(t *testing.T, key, targetingKey string, attr uint8, str string, num float64, shape uint8) {
+		var v any
+		switch shape % 5 {
+		case 0:
+			v = str
+		case 1:
+			v = num
+		case 2:
+			v = num > 0
+		case 3:
+			v = []any{str, num}
+		case 4:
+			v = nil
+		}
+		ctx := &eval.Context{TargetingKey: targetingKey, Attributes: map[string]any{attrs[int(attr)%len(attrs)]: v, "plan": "pro"}}
+		r := s.EvaluateContext(key, ctx)
+		checkResult(t, s, key, r)
+		if again := s.EvaluateContext(key, ctx); again != r {
+			t.Fatalf("not deterministic: %+v then %+v", r, again)
+		}
+		if def, ok := s.Flag(key); ok && r.RuleID != "" {
+			found := false
+			for _, rule := range def.Rules {
+				found = found || rule.ID == r.RuleID
+			}
+			if !found {
+				t.Fatalf("rule id %q is not a rule of %q", r.RuleID, key)
 			}
 		}
 	})

@@ -82,3 +82,36 @@ func Murmur3(s string, seed uint32) uint32 {
 	m.writeString(s)
 	return m.sum()
 }
+
+// writeByte feeds one byte into the hash.
+func (m *murmur3) writeByte(b byte) {
+	m.length++
+	m.tail |= uint32(b) << (8 * m.ntail)
+	m.ntail++
+	if m.ntail == 4 {
+		m.block(m.tail)
+		m.tail, m.ntail = 0, 0
+	}
+}
+
+// writeInt feeds the shortest decimal form of x (a leading "-" when
+// negative), as JavaScript's String(x) writes a safe integer.
+func (m *murmur3) writeInt(x int64) {
+	if x < 0 {
+		m.writeByte('-')
+		x = -x
+	}
+	var buf [20]byte
+	i := len(buf)
+	for {
+		i--
+		buf[i] = byte('0' + x%10)
+		x /= 10
+		if x == 0 {
+			break
+		}
+	}
+	for ; i < len(buf); i++ {
+		m.writeByte(buf[i])
+	}
+}

@@ -17,6 +17,9 @@ const (
 	// ReasonDefault: the off variant is served because the user cannot be
 	// placed (no user id, or outside a running experiment).
 	ReasonDefault = "DEFAULT"
+	// ReasonPrerequisiteFailed: a prerequisite flag did not serve one of
+	// its required variants; the off variant is served.
+	ReasonPrerequisiteFailed = "PREREQUISITE_FAILED"
 )
 
 // Error codes, following the OpenFeature error codes.
@@ -39,6 +42,8 @@ type Result struct {
 	ExperimentKey string
 	// FlagVersion is the version of the evaluated flag (0 if not found).
 	FlagVersion int64
+	// RuleID is the id of the targeting rule that decided, or "".
+	RuleID string
 
 	value *Value
 }

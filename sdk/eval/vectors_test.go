@@ -65,10 +65,10 @@ func TestEvaluationCases(t *testing.T) {
 		}
 		want := c.Expected
 		if got.Variant != want.Variant || got.Reason != want.Reason || got.ErrorCode != want.ErrorCode ||
-			got.ExperimentKey != want.ExperimentKey || !jsonEqual(t, got.Value, want.Value) {
-			t.Errorf("case %q:\n got  value=%s variant=%q reason=%q errorCode=%q experimentKey=%q\n want value=%s variant=%q reason=%q errorCode=%q experimentKey=%q",
-				c.Name, got.Value, got.Variant, got.Reason, got.ErrorCode, got.ExperimentKey,
-				want.Value, want.Variant, want.Reason, want.ErrorCode, want.ExperimentKey)
+			got.ExperimentKey != want.ExperimentKey || got.RuleID != want.RuleID || !jsonEqual(t, got.Value, want.Value) {
+			t.Errorf("case %q:\n got  value=%s variant=%q reason=%q errorCode=%q experimentKey=%q ruleId=%q\n want value=%s variant=%q reason=%q errorCode=%q experimentKey=%q ruleId=%q",
+				c.Name, got.Value, got.Variant, got.Reason, got.ErrorCode, got.ExperimentKey, got.RuleID,
+				want.Value, want.Variant, want.Reason, want.ErrorCode, want.ExperimentKey, want.RuleID)
 		}
 	}
 }

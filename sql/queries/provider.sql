@@ -12,7 +12,9 @@ SELECT e.id, e.key, p.key AS project_key, e.revision
 -- The live (not archived) flags of one environment with their state.
 -- experiment_key/experiment_traffic are set while an experiment runs.
 SELECT f.key, f.kind, f.variants, s.enabled, s.off_variant, s.rollout, s.salt, s.version,
-       x.key AS experiment_key, x.traffic_bp AS experiment_traffic
+       x.key AS experiment_key, x.traffic_bp AS experiment_traffic,
+       s.rules, s.prerequisites, x.audience AS experiment_audience,
+       x.layer_key AS experiment_layer_key, x.layer_start AS experiment_layer_start, x.layer_end AS experiment_layer_end
   FROM flags f JOIN flag_states s ON s.flag_id = f.id
   LEFT JOIN experiments x ON x.flag_id = f.id AND x.environment_id = s.environment_id AND x.status = 'running'
  WHERE s.environment_id = $1 AND f.archived_at IS NULL
@@ -23,6 +25,9 @@ SELECT f.key AS flag_key, a.user_id, a.variant
   FROM custom_assignments a JOIN flags f ON f.id = a.flag_id
  WHERE a.environment_id = $1 AND f.archived_at IS NULL
  ORDER BY f.key, a.user_id;
+
+-- name: SnapshotSegments :many
+SELECT key, included, excluded, rules, version FROM segments WHERE environment_id = $1 ORDER BY key;
 
 -- name: ActiveSDKKeys :many
 SELECT id, environment_id, kind, key_hash FROM sdk_keys WHERE revoked_at IS NULL;

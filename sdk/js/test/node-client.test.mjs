@@ -416,6 +416,7 @@ describe("exposures and robustness", () => {
       errorCode: "FLAG_NOT_FOUND",
       experimentKey: "",
       flagVersion: 0,
+      ruleId: "",
     });
     const d = c.getNumberDetail("banner", "u", 7);
     assert.equal(d.value, 7);

@@ -42,6 +42,11 @@ test("buckets-reference.json", () => {
   }
 });
 
+// A case's user: its targeting key, or an OpenFeature context when it has attributes.
+function userOf(c) {
+  return c.context === undefined ? c.targetingKey : { ...c.context, targetingKey: c.targetingKey };
+}
+
 function runCase(get, c) {
   return get(c.type, c.flag, c.targetingKey, c.default);
 }
@@ -50,8 +55,8 @@ test(`evaluation-cases.json: all ${file.cases.length} cases (evaluateDetail)`, (
   const snaps = Object.fromEntries(Object.entries(file.flagSets).map(([k, v]) => [k, compileFlagSet(v)]));
   let n = 0;
   for (const c of file.cases) {
-    const d = evaluateDetail(snaps[c.flagSet], c.flag, c.targetingKey, c.type, c.default);
-    const got = { value: d.value, variant: d.variant, reason: d.reason, errorCode: d.errorCode, experimentKey: d.experimentKey };
+    const d = evaluateDetail(snaps[c.flagSet], c.flag, userOf(c), c.type, c.default);
+    const got = { value: d.value, variant: d.variant, reason: d.reason, errorCode: d.errorCode, experimentKey: d.experimentKey, ruleId: d.ruleId };
     assert.ok(jsonEqual(got.value, c.expected.value), `${c.name}: value ${JSON.stringify(got.value)} != ${JSON.stringify(c.expected.value)}`);
     assert.deepEqual({ ...got, value: null }, { ...c.expected, value: null }, c.name);
     n++;
@@ -69,13 +74,13 @@ test("evaluation-cases.json through the client's typed getters and detail calls"
     });
     await client.ready();
     for (const c of file.cases.filter((c) => c.flagSet === name)) {
-      const v = client[getterFor[c.type]](c.flag, c.targetingKey, c.default);
+      const v = client[getterFor[c.type]](c.flag, userOf(c), c.default);
       assert.ok(jsonEqual(v, c.expected.value), `${c.name}: getter value ${JSON.stringify(v)}`);
-      const d = client[getterFor[c.type] + "Detail"](c.flag, c.targetingKey, c.default);
+      const d = client[getterFor[c.type] + "Detail"](c.flag, userOf(c), c.default);
       assert.ok(jsonEqual(d.value, c.expected.value), `${c.name}: detail value`);
       assert.deepEqual(
-        { variant: d.variant, reason: d.reason, errorCode: d.errorCode, experimentKey: d.experimentKey },
-        { variant: c.expected.variant, reason: c.expected.reason, errorCode: c.expected.errorCode, experimentKey: c.expected.experimentKey },
+        { variant: d.variant, reason: d.reason, errorCode: d.errorCode, experimentKey: d.experimentKey, ruleId: d.ruleId },
+        { variant: c.expected.variant, reason: c.expected.reason, errorCode: c.expected.errorCode, experimentKey: c.expected.experimentKey, ruleId: c.expected.ruleId },
         c.name,
       );
     }

@@ -17,7 +17,16 @@
 //
 //	{"i":0,"user":"...","flag":"new-quote","variant":"on","reason":"SPLIT","experimentKey":"","version":3}
 //
-// "user" is present only for generated ids. Exit status 2 on bad input.
+// "user" is present only for generated ids.
+//
+// With -contexts, standard input starts with one line holding a JSON array
+// of flag sets, followed by one JSON line per evaluation context:
+// [setIndex, targetingKey, {attributes}]. For each context one line is
+// printed with every flag of that set (in key order), separated by ";":
+// variant,reason,ruleId,experimentKey,version. This is the compact form the
+// million-pair cross-check with the Node SDK uses.
+//
+// Exit status 2 on bad input.
 package main
 
 import (
@@ -25,8 +34,10 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/waypost/waypost/sdk/eval"
@@ -47,7 +58,15 @@ func main() {
 	flagsPath := flag.String("flags", "", "flag set JSON file (required; \"-\" is not allowed: stdin carries user ids)")
 	n := flag.Int("n", 0, "generate this many user ids instead of reading them from stdin")
 	seed := flag.Uint64("seed", 1, "seed for generated user ids")
+	contexts := flag.Bool("contexts", false, "read flag sets and evaluation contexts from stdin (see package doc)")
 	flag.Parse()
+	if *contexts {
+		if err := runContexts(os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "crosscheck:", err)
+			os.Exit(2)
+		}
+		return
+	}
 	if err := run(*flagsPath, *n, *seed); err != nil {
 		fmt.Fprintln(os.Stderr, "crosscheck:", err)
 		os.Exit(2)
@@ -136,4 +155,77 @@ func randomID(rng *rand.Rand) string {
 		}
 	}
 	return b.String()
+}
+
+// runContexts implements -contexts.
+func runContexts(in io.Reader, w io.Writer) error {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 0, 1<<16), 1<<28)
+	if !sc.Scan() {
+		return fmt.Errorf("stdin: want a first line with the flag sets: %v", sc.Err())
+	}
+	var sets []eval.FlagSet
+	if err := json.Unmarshal(sc.Bytes(), &sets); err != nil {
+		return fmt.Errorf("flag sets: %w", err)
+	}
+	snaps := make([]*eval.Snapshot, len(sets))
+	keys := make([][]string, len(sets))
+	for i := range sets {
+		s, err := eval.Compile(&sets[i])
+		if err != nil {
+			return fmt.Errorf("flag set %d: %w", i, err)
+		}
+		snaps[i], keys[i] = s, s.Keys()
+	}
+	out := bufio.NewWriterSize(w, 1<<20)
+	defer out.Flush()
+	var buf []byte
+	for line := 2; sc.Scan(); line++ {
+		var row []any
+		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
+			return fmt.Errorf("stdin line %d: want [set, targetingKey, attributes]: %w", line, err)
+		}
+		set, ok1 := rowInt(row, 0)
+		key, ok2 := rowAt[string](row, 1)
+		attrs, ok3 := rowAt[map[string]any](row, 2)
+		if len(row) != 3 || !ok1 || !ok2 || !ok3 || set < 0 || set >= len(snaps) {
+			return fmt.Errorf("stdin line %d: want [set, targetingKey, attributes], got %s", line, sc.Bytes())
+		}
+		ctx := eval.Context{TargetingKey: key, Attributes: attrs}
+		buf = buf[:0]
+		for j, k := range keys[set] {
+			r := snaps[set].EvaluateContext(k, &ctx)
+			if j > 0 {
+				buf = append(buf, ';')
+			}
+			buf = append(buf, r.Variant...)
+			buf = append(buf, ',')
+			buf = append(buf, r.Reason...)
+			buf = append(buf, ',')
+			buf = append(buf, r.RuleID...)
+			buf = append(buf, ',')
+			buf = append(buf, r.ExperimentKey...)
+			buf = append(buf, ',')
+			buf = strconv.AppendInt(buf, r.FlagVersion, 10)
+		}
+		buf = append(buf, '\n')
+		if _, err := out.Write(buf); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
+func rowAt[T any](row []any, i int) (T, bool) {
+	var zero T
+	if i >= len(row) {
+		return zero, false
+	}
+	v, ok := row[i].(T)
+	return v, ok
+}
+
+func rowInt(row []any, i int) (int, bool) {
+	f, ok := rowAt[float64](row, i)
+	return int(f), ok && f == float64(int(f))
 }

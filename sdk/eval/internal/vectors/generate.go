@@ -120,7 +120,7 @@ func FlagSets() map[string]eval.FlagSet {
 		Flags: []eval.Flag{stagingQuote},
 	}
 	empty := eval.FlagSet{Project: "default", Environment: "empty", Revision: 1, Flags: []eval.Flag{}}
-	return map[string]eval.FlagSet{"main": main, "staging": staging, "empty": empty}
+	return map[string]eval.FlagSet{"main": main, "staging": staging, "empty": empty, "targeting": TargetingFlagSet()}
 }
 
 // Users is the set of targeting keys most flags are evaluated for.
@@ -160,13 +160,16 @@ func Generate() ([]byte, error) {
 
 	var cases []Case
 	seen := map[string]bool{}
-	add := func(set, flag, user, typ string) error {
+	addCtx := func(set, flag, user, ctxName string, attrs map[string]any, typ string) error {
 		name := fmt.Sprintf("%s/%s/%s/%q", set, flag, typ, user)
+		if ctxName != "" {
+			name = fmt.Sprintf("%s/%s/%s/%s", set, flag, typ, ctxName)
+		}
 		if seen[name] {
 			return nil
 		}
 		seen[name] = true
-		c := Case{Name: name, FlagSet: set, Flag: flag, TargetingKey: user, Type: typ, Default: json.RawMessage(defaults[typ])}
+		c := Case{Name: name, FlagSet: set, Flag: flag, TargetingKey: user, Context: attrs, Type: typ, Default: json.RawMessage(defaults[typ])}
 		exp, err := Run(snaps[set], c)
 		if err != nil {
 			return err
@@ -175,6 +178,7 @@ func Generate() ([]byte, error) {
 		cases = append(cases, c)
 		return nil
 	}
+	add := func(set, flag, user, typ string) error { return addCtx(set, flag, user, "", nil, typ) }
 
 	main := sets["main"]
 	// Every flag, every user, with the getter of its kind.
@@ -230,6 +234,27 @@ func Generate() ([]byte, error) {
 	for _, u := range Users {
 		if err := add("staging", "new-quote", u, TypeBoolean); err != nil {
 			return nil, err
+		}
+	}
+
+	// Targeting: every flag of the targeting set against every hand-picked
+	// context and a pseudo-random sample, with the getter of its kind.
+	targeting := sets["targeting"]
+	contexts := append(TargetingContexts(), RandomContexts(80, 11)...)
+	for _, f := range targeting.Flags {
+		for _, tc := range contexts {
+			if err := addCtx("targeting", f.Key, tc.TargetingKey, tc.Name, tc.Attributes, typeOfKind[f.Kind]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// Layers: many users, so each experiment of the layer shows up.
+	for i := 0; i < 40; i++ {
+		u := fmt.Sprintf("user-%d", i)
+		for _, key := range []string{"layer-a", "layer-b", "layer-c"} {
+			if err := addCtx("targeting", key, u, "layer-"+u, map[string]any{}, TypeBoolean); err != nil {
+				return nil, err
+			}
 		}
 	}
 

@@ -13,6 +13,7 @@ func Run(s *eval.Snapshot, c Case) (Expected, error) {
 	var (
 		val any
 		r   eval.Result
+		ctx = &eval.Context{TargetingKey: c.TargetingKey, Attributes: c.Context}
 	)
 	switch c.Type {
 	case TypeBoolean:
@@ -20,28 +21,28 @@ func Run(s *eval.Snapshot, c Case) (Expected, error) {
 		if err := json.Unmarshal(c.Default, &def); err != nil {
 			return Expected{}, fmt.Errorf("case %q: default: %w", c.Name, err)
 		}
-		val, r = s.Bool(c.Flag, c.TargetingKey, def)
+		val, r = s.BoolContext(c.Flag, ctx, def)
 	case TypeString:
 		var def string
 		if err := json.Unmarshal(c.Default, &def); err != nil {
 			return Expected{}, fmt.Errorf("case %q: default: %w", c.Name, err)
 		}
-		val, r = s.String(c.Flag, c.TargetingKey, def)
+		val, r = s.StringContext(c.Flag, ctx, def)
 	case TypeNumber:
 		var def float64
 		if err := json.Unmarshal(c.Default, &def); err != nil {
 			return Expected{}, fmt.Errorf("case %q: default: %w", c.Name, err)
 		}
-		val, r = s.Float(c.Flag, c.TargetingKey, def)
+		val, r = s.FloatContext(c.Flag, ctx, def)
 	case TypeInteger:
 		var def int64
 		if err := json.Unmarshal(c.Default, &def); err != nil {
 			return Expected{}, fmt.Errorf("case %q: default: %w", c.Name, err)
 		}
-		val, r = s.Int(c.Flag, c.TargetingKey, def)
+		val, r = s.IntContext(c.Flag, ctx, def)
 	case TypeJSON:
 		var v json.RawMessage
-		v, r = s.JSON(c.Flag, c.TargetingKey, c.Default)
+		v, r = s.JSONContext(c.Flag, ctx, c.Default)
 		val = v
 	default:
 		return Expected{}, fmt.Errorf("case %q: unknown type %q", c.Name, c.Type)
@@ -56,5 +57,6 @@ func Run(s *eval.Snapshot, c Case) (Expected, error) {
 		Reason:        r.Reason,
 		ErrorCode:     r.ErrorCode,
 		ExperimentKey: r.ExperimentKey,
+		RuleID:        r.RuleID,
 	}, nil
 }

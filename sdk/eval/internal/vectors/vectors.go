@@ -24,13 +24,15 @@ type File struct {
 
 // Case is one evaluation every SDK must reproduce.
 type Case struct {
-	Name         string          `json:"name"`
-	FlagSet      string          `json:"flagSet"`
-	Flag         string          `json:"flag"`
-	TargetingKey string          `json:"targetingKey"`
-	Type         string          `json:"type"` // boolean | string | number | integer | json
-	Default      json.RawMessage `json:"default"`
-	Expected     Expected        `json:"expected"`
+	Name         string `json:"name"`
+	FlagSet      string `json:"flagSet"`
+	Flag         string `json:"flag"`
+	TargetingKey string `json:"targetingKey"`
+	// Context holds the other context attributes, absent when none.
+	Context  map[string]any  `json:"context,omitempty"`
+	Type     string          `json:"type"` // boolean | string | number | integer | json
+	Default  json.RawMessage `json:"default"`
+	Expected Expected        `json:"expected"`
 }
 
 // Expected is the outcome of a Case. Every field is always present; an
@@ -41,6 +43,7 @@ type Expected struct {
 	Reason        string          `json:"reason"`
 	ErrorCode     string          `json:"errorCode"`
 	ExperimentKey string          `json:"experimentKey"`
+	RuleID        string          `json:"ruleId"`
 }
 
 // Getter types used in cases.

@@ -1,6 +1,8 @@
 import {
   compileFlagSet,
   evaluateFlag,
+  lastRuleId,
+  splitContext,
   typeMatches,
   EMPTY_SNAPSHOT,
   KIND_BOOLEAN,
@@ -10,6 +12,7 @@ import {
   R_EXPERIMENT,
   REASONS,
   type CompiledFlag,
+  type EvaluationContext,
   type EvaluationDetail,
   type Snapshot,
   type ValueType,
@@ -106,14 +109,7 @@ const realTimers: Timers = {
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 
-function toUserId(u: unknown): string {
-  if (typeof u === "string") return u;
-  if (u === null || u === undefined) return "";
-  if (typeof u === "object" && typeof (u as { targetingKey?: unknown }).targetingKey === "string") {
-    return (u as { targetingKey: string }).targetingKey;
-  }
-  return String(u);
-}
+
 
 /**
  * Waypost server SDK: keeps the environment's flag set in sync with the
@@ -230,57 +226,62 @@ export class WaypostClient {
   // --------------------------------------------------------------- evaluation
 
   /** Boolean flag value for the user, or def (never throws). */
-  getBoolean(key: string, userId: string, def: boolean): boolean {
-    return this.get(key, userId, def, KIND_BOOLEAN) as boolean;
+  getBoolean(key: string, user: string | EvaluationContext, def: boolean): boolean {
+    return this.get(key, user, def, KIND_BOOLEAN) as boolean;
   }
 
-  getString(key: string, userId: string, def: string): string {
-    return this.get(key, userId, def, KIND_STRING) as string;
+  getString(key: string, user: string | EvaluationContext, def: string): string {
+    return this.get(key, user, def, KIND_STRING) as string;
   }
 
   /** Number flag value (floating point). */
-  getNumber(key: string, userId: string, def: number): number {
-    return this.get(key, userId, def, KIND_NUMBER) as number;
+  getNumber(key: string, user: string | EvaluationContext, def: number): number {
+    return this.get(key, user, def, KIND_NUMBER) as number;
   }
 
   /** Number flag value if the served value is integral, else def (TYPE_MISMATCH). */
-  getInteger(key: string, userId: string, def: number): number {
-    return this.get(key, userId, def, -1) as number;
+  getInteger(key: string, user: string | EvaluationContext, def: number): number {
+    return this.get(key, user, def, -1) as number;
   }
 
   /** JSON flag value. The returned value is deeply frozen and shared. */
-  getJSON<T = unknown>(key: string, userId: string, def: T): T {
-    return this.get(key, userId, def, KIND_JSON) as T;
+  getJSON<T = unknown>(key: string, user: string | EvaluationContext, def: T): T {
+    return this.get(key, user, def, KIND_JSON) as T;
   }
 
-  getBooleanDetail(key: string, userId: string, def: boolean): EvaluationDetail<boolean> {
-    return this.detail(key, userId, def, "boolean");
+  getBooleanDetail(key: string, user: string | EvaluationContext, def: boolean): EvaluationDetail<boolean> {
+    return this.detail(key, user, def, "boolean");
   }
-  getStringDetail(key: string, userId: string, def: string): EvaluationDetail<string> {
-    return this.detail(key, userId, def, "string");
+  getStringDetail(key: string, user: string | EvaluationContext, def: string): EvaluationDetail<string> {
+    return this.detail(key, user, def, "string");
   }
-  getNumberDetail(key: string, userId: string, def: number): EvaluationDetail<number> {
-    return this.detail(key, userId, def, "number");
+  getNumberDetail(key: string, user: string | EvaluationContext, def: number): EvaluationDetail<number> {
+    return this.detail(key, user, def, "number");
   }
-  getIntegerDetail(key: string, userId: string, def: number): EvaluationDetail<number> {
-    return this.detail(key, userId, def, "integer");
+  getIntegerDetail(key: string, user: string | EvaluationContext, def: number): EvaluationDetail<number> {
+    return this.detail(key, user, def, "integer");
   }
-  getJSONDetail<T = unknown>(key: string, userId: string, def: T): EvaluationDetail<T> {
-    return this.detail(key, userId, def, "json");
+  getJSONDetail<T = unknown>(key: string, user: string | EvaluationContext, def: T): EvaluationDetail<T> {
+    return this.detail(key, user, def, "json");
   }
 
-  /** Evaluation with value, variant, reason, errorCode, experimentKey and flagVersion. */
-  detail<T>(key: string, userId: string, def: T, type: ValueType): EvaluationDetail<T> {
+  /**
+   * Evaluation with value, variant, reason, errorCode, experimentKey,
+   * flagVersion and ruleId. `user` is a user id or an OpenFeature context
+   * (`{targetingKey, ...attributes}`).
+   */
+  detail<T>(key: string, user: string | EvaluationContext, def: T, type: ValueType): EvaluationDetail<T> {
     try {
-      const uid = toUserId(userId);
+      const [uid, attrs] = splitContext(user);
       const cf = this.snap.flags.get(key);
       if (cf === undefined) {
-        return { value: def, variant: "", reason: "ERROR", errorCode: "FLAG_NOT_FOUND", experimentKey: "", flagVersion: 0 };
+        return { value: def, variant: "", reason: "ERROR", errorCode: "FLAG_NOT_FOUND", experimentKey: "", flagVersion: 0, ruleId: "" };
       }
-      const r = evaluateFlag(cf, uid);
+      const r = evaluateFlag(cf, uid, attrs);
       const i = r >>> 3;
+      const ruleId = lastRuleId(cf);
       if (!typeMatches(cf, i, type)) {
-        return { value: def, variant: "", reason: "ERROR", errorCode: "TYPE_MISMATCH", experimentKey: "", flagVersion: cf.version };
+        return { value: def, variant: "", reason: "ERROR", errorCode: "TYPE_MISMATCH", experimentKey: "", flagVersion: cf.version, ruleId: "" };
       }
       const exp = (r & 7) === R_EXPERIMENT;
       if (exp) this.expose(cf, uid, i);
@@ -291,10 +292,11 @@ export class WaypostClient {
         errorCode: "",
         experimentKey: exp ? cf.expKey : "",
         flagVersion: cf.version,
+        ruleId,
       };
     } catch (e) {
       this.emitError(e);
-      return { value: def, variant: "", reason: "ERROR", errorCode: "FLAG_NOT_FOUND", experimentKey: "", flagVersion: 0 };
+      return { value: def, variant: "", reason: "ERROR", errorCode: "FLAG_NOT_FOUND", experimentKey: "", flagVersion: 0, ruleId: "" };
     }
   }
 
@@ -304,16 +306,18 @@ export class WaypostClient {
    * to @waypost/browser or <WaypostProvider> for server-side rendering. It
    * carries evaluated values only, never rules. It fires no exposures.
    */
-  evaluateAll(userId: string): {
-    flags: { key: string; value: unknown; variant: string; reason: string; metadata: { version: number; experimentKey?: string } }[];
+  evaluateAll(user: string | EvaluationContext): {
+    flags: { key: string; value: unknown; variant: string; reason: string; metadata: { version: number; experimentKey?: string; ruleId?: string } }[];
   } {
-    const uid = toUserId(userId);
+    const [uid, attrs] = splitContext(user);
     const flags = [];
     for (const cf of this.snap.flags.values()) {
-      const r = evaluateFlag(cf, uid);
+      const r = evaluateFlag(cf, uid, attrs);
       const i = r >>> 3;
-      const metadata: { version: number; experimentKey?: string } = { version: cf.version };
+      const metadata: { version: number; experimentKey?: string; ruleId?: string } = { version: cf.version };
       if ((r & 7) === R_EXPERIMENT) metadata.experimentKey = cf.expKey;
+      const ruleId = lastRuleId(cf);
+      if (ruleId !== "") metadata.ruleId = ruleId;
       flags.push({ key: cf.key, value: cf.values[i], variant: cf.variantKeys[i], reason: REASONS[r & 7], metadata });
     }
     flags.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -321,12 +325,15 @@ export class WaypostClient {
   }
 
   // Hot path of the typed getters: no allocation unless an exposure fires.
-  private get(key: string, userId: unknown, def: unknown, kind: number): unknown {
+  private get(key: string, user: unknown, def: unknown, kind: number): unknown {
     try {
       const cf = this.snap.flags.get(key);
       if (cf === undefined) return def;
-      const uid = typeof userId === "string" ? userId : toUserId(userId);
-      const r = evaluateFlag(cf, uid);
+      let uid: string;
+      let attrs: Record<string, unknown> | null = null;
+      if (typeof user === "string") uid = user;
+      else [uid, attrs] = splitContext(user);
+      const r = evaluateFlag(cf, uid, attrs);
       const i = r >>> 3;
       if (kind < 0) {
         if (cf.kind !== KIND_NUMBER || !cf.isInt[i]) return def;
@@ -435,6 +442,8 @@ export class WaypostClient {
         environment: this.snap.environment,
         revision: p.revision,
         flags: [...byKey.values()],
+        // Patches carry flags only; a provider sends a put when segments change.
+        segments: this.snap.segments,
       });
     } catch (e) {
       this.emitError(e, "rejected patch (keeping the previous flag set)");
