@@ -150,6 +150,14 @@ func (s *Server) startExperiment() http.HandlerFunc {
 	})
 }
 
+// newPhase ends a running experiment's phase and starts the next with a
+// changed plan.
+func (s *Server) newPhase() http.HandlerFunc {
+	return bodyHandler(s, 200, pExperiment, func(r *http.Request, k []string, in model.NewPhase) (any, error) {
+		return s.store.NewPhase(r.Context(), k[0], k[1], in)
+	})
+}
+
 // stopExperiment takes an optional body {"ship": "variant"}.
 func (s *Server) stopExperiment() http.HandlerFunc {
 	return s.handle(200, pExperiment, func(r *http.Request, k []string) (any, error) {

@@ -77,6 +77,7 @@ func New(st *store.Store, log *slog.Logger) *Server {
 			r.Delete("/experiments/{experiment}", s.deleteExperiment())
 			r.Post("/experiments/{experiment}/start", s.startExperiment())
 			r.Post("/experiments/{experiment}/stop", s.stopExperiment())
+			r.Post("/experiments/{experiment}/phases", s.newPhase())
 			r.Post("/experiments/{experiment}/refresh", s.enqueue("results"))
 			r.Get("/experiments/{experiment}/results", s.experimentResults())
 			r.Post("/experiments/{experiment}/exposures/refresh", s.enqueue("exposures"))

@@ -1022,7 +1022,8 @@ func (q *Queries) SetRollout(ctx context.Context, arg SetRolloutParams) error {
 }
 
 const startExperiment = `-- name: StartExperiment :exec
-UPDATE experiments SET status = 'running', started_at = now(), rollout_before = $2
+UPDATE experiments SET status = 'running', started_at = coalesce(started_at, now()), stopped_at = NULL,
+       shipped_variant = NULL, rollout_before = $2
  WHERE id = $1
 `
 
@@ -1031,6 +1032,7 @@ type StartExperimentParams struct {
 	RolloutBefore json.RawMessage
 }
 
+// Also restarts a stopped experiment (a new phase): started_at keeps the first start.
 func (q *Queries) StartExperiment(ctx context.Context, arg StartExperimentParams) error {
 	_, err := q.db.Exec(ctx, startExperiment, arg.ID, arg.RolloutBefore)
 	return err

@@ -82,7 +82,8 @@ INSERT INTO exposures SELECT 'other', user_id, variant, ts FROM exposures;`)
 	h.must(201, "POST", "/experiments", map[string]any{"key": "night", "flag": "f", "environment": "production",
 		"primary_metrics": []string{"m"}})
 	h.must(200, "POST", "/experiments/night/start", nil)
-	_, err := h.pool.Exec(ctx, `UPDATE experiments SET started_at = date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - interval '3 days' + interval '30 minutes'`)
+	_, err := h.pool.Exec(ctx, `WITH x AS (UPDATE experiments SET started_at = date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - interval '3 days' + interval '30 minutes' RETURNING id, started_at)
+	  UPDATE experiment_phases p SET started_at = x.started_at FROM x WHERE p.experiment_id = x.id`)
 	require.NoError(t, err)
 
 	// Three workers, one schedule: River's leader alone enqueues it.

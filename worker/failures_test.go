@@ -51,7 +51,8 @@ func setupExperiment(t *testing.T, h *harness, key string) string {
 	h.must(200, "POST", "/experiments/"+key+"/start", nil)
 	// The fixture's exposures are from the last day: date the start before
 	// them (exposures before the start do not count).
-	_, err := h.pool.Exec(context.Background(), "UPDATE experiments SET started_at = now() - interval '2 days' WHERE key = $1", key)
+	_, err := h.pool.Exec(context.Background(), `WITH x AS (UPDATE experiments SET started_at = now() - interval '2 days' WHERE key = $1 RETURNING id)
+	  UPDATE experiment_phases SET started_at = now() - interval '2 days' WHERE experiment_id IN (SELECT id FROM x)`, key)
 	require.NoError(t, err)
 	return dsn
 }

@@ -38,10 +38,13 @@ type Metric struct {
 // Plan is everything a refresh needs; it is stored with the refresh as its
 // inputs.
 type Plan struct {
-	ExperimentID  int64      `json:"experiment_id"`
-	ExperimentKey string     `json:"experiment_key"`
-	StartedAt     *time.Time `json:"started_at"`
-	StoppedAt     *time.Time `json:"stopped_at"`
+	ExperimentID  int64  `json:"experiment_id"`
+	ExperimentKey string `json:"experiment_key"`
+	// Phase is the experiment phase analysed (0: none yet); StartedAt and
+	// StoppedAt are that phase's start and end.
+	Phase     int        `json:"phase,omitempty"`
+	StartedAt *time.Time `json:"started_at"`
+	StoppedAt *time.Time `json:"stopped_at"`
 	// Variants in flag order with their intended weights (basis points);
 	// the first variant with a positive weight is the control.
 	Variants          []string  `json:"variants"`

@@ -361,3 +361,29 @@ func (r *PowerRequest) Validate() error {
 	}
 	return nil
 }
+
+// NewPhase is the body of POST .../phases: end the running experiment's
+// phase and start the next with a changed plan (weights and/or traffic;
+// what is not given stays). The flag's rollout follows the new weights.
+type NewPhase struct {
+	Weights   *[]Weight `json:"weights"`
+	TrafficBP *int      `json:"traffic"`
+}
+
+// Validate checks the new plan against the flag's variants.
+func (r *NewPhase) Validate(vs []Variant) error {
+	if r.Weights == nil && r.TrafficBP == nil {
+		return errs.Invalid("", "nothing to change: give weights or traffic")
+	}
+	if r.Weights != nil {
+		ws, err := NormalizeRollout("weights", *r.Weights, vs)
+		if err != nil {
+			return err
+		}
+		r.Weights = &ws
+	}
+	if t := r.TrafficBP; t != nil && (*t < 1 || *t > TotalWeight) {
+		return errs.Invalid("traffic", "must be from 1 to %d basis points", TotalWeight)
+	}
+	return nil
+}

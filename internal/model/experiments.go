@@ -71,6 +71,33 @@ type Experiment struct {
 	Version             int64      `json:"version"`
 	CreatedAt           time.Time  `json:"created_at"`
 	UpdatedAt           time.Time  `json:"updated_at"`
+	// Phases, oldest first; the last one is the current phase.
+	Phases []Phase `json:"phases"`
+	// FlagEnabled says whether the flag is on in the experiment's
+	// environment (off: everyone gets the off variant).
+	FlagEnabled bool `json:"flag_enabled"`
+	// Outcome says in words what a stop or ship did (stop responses only).
+	Outcome string `json:"outcome,omitempty"`
+}
+
+// Phase is one period of an experiment with a fixed plan. Interrupted is
+// set when the kill switch turned the flag off during the phase.
+type Phase struct {
+	Number      int          `json:"number"`
+	Weights     []Weight     `json:"weights"`
+	TrafficBP   int          `json:"traffic"`
+	StartedAt   time.Time    `json:"started_at"`
+	StartedBy   string       `json:"started_by"`
+	EndedAt     *time.Time   `json:"ended_at"`
+	EndedBy     *string      `json:"ended_by"`
+	EndReason   *string      `json:"end_reason"`
+	Interrupted *Interrupted `json:"interrupted"`
+}
+
+// Interrupted says who turned the flag off during a phase, and when.
+type Interrupted struct {
+	At time.Time `json:"at"`
+	By string    `json:"by"`
 }
 
 // ExposureDay is one point of the sample-size-over-time chart.

@@ -40,8 +40,22 @@ func (s *Store) AnalysisPlan(ctx context.Context, id int64, now time.Time) (anal
 		p.AnalysisEnd = *x.StoppedAt
 	}
 	p.SetTimeout(t.StatementTimeout)
+	weights := x.Weights
+	// Results are per phase: the latest one by default (its start, end and
+	// split); an experiment from before phases has none.
+	switch ph, err := q.LatestPhase(ctx, x.ID); {
+	case isNoRows(err):
+	case err != nil:
+		return p, t, fmt.Errorf("latest phase: %w", err)
+	default:
+		start := ph.StartedAt
+		p.Phase, p.StartedAt, p.StoppedAt, weights = int(ph.Number), &start, ph.EndedAt, ph.Weights
+		if ph.EndedAt != nil {
+			p.AnalysisEnd = *ph.EndedAt
+		}
+	}
 	var ws []model.Weight
-	if err := json.Unmarshal(x.Weights, &ws); err != nil {
+	if err := json.Unmarshal(weights, &ws); err != nil {
 		return p, t, fmt.Errorf("weights: %w", err)
 	}
 	for _, w := range ws {

@@ -109,7 +109,9 @@ SELECT m.*, em.is_primary, c.key AS connection_key
 DELETE FROM experiments WHERE id = $1 AND status <> 'running';
 
 -- name: StartExperiment :exec
-UPDATE experiments SET status = 'running', started_at = now(), rollout_before = sqlc.arg(rollout_before)
+-- Also restarts a stopped experiment (a new phase): started_at keeps the first start.
+UPDATE experiments SET status = 'running', started_at = coalesce(started_at, now()), stopped_at = NULL,
+       shipped_variant = NULL, rollout_before = sqlc.arg(rollout_before)
  WHERE id = $1;
 
 -- name: StopExperiment :exec
