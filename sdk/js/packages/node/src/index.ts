@@ -32,4 +32,5 @@ export {
   type ErrorCode,
   type ValueType,
 } from "./eval.js";
+export { EventSender, type EventSenderOptions } from "./events.js";
 export { SSEParser, type SSEEvent, type SSEHandlers } from "./sse.js";
