@@ -41,6 +41,35 @@ func (q *Queries) EndPhase(ctx context.Context, arg EndPhaseParams) error {
 	return err
 }
 
+const getPhase = `-- name: GetPhase :one
+SELECT id, experiment_id, number, weights, traffic_bp, started_at, started_by, ended_at, ended_by, end_reason, interrupted_at, interrupted_by FROM experiment_phases WHERE experiment_id = $1 AND number = $2
+`
+
+type GetPhaseParams struct {
+	ExperimentID int64
+	Number       int32
+}
+
+func (q *Queries) GetPhase(ctx context.Context, arg GetPhaseParams) (ExperimentPhase, error) {
+	row := q.db.QueryRow(ctx, getPhase, arg.ExperimentID, arg.Number)
+	var i ExperimentPhase
+	err := row.Scan(
+		&i.ID,
+		&i.ExperimentID,
+		&i.Number,
+		&i.Weights,
+		&i.TrafficBp,
+		&i.StartedAt,
+		&i.StartedBy,
+		&i.EndedAt,
+		&i.EndedBy,
+		&i.EndReason,
+		&i.InterruptedAt,
+		&i.InterruptedBy,
+	)
+	return i, err
+}
+
 const insertPhase = `-- name: InsertPhase :one
 INSERT INTO experiment_phases (experiment_id, number, weights, traffic_bp)
 VALUES ($1,

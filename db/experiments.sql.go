@@ -941,6 +941,35 @@ func (q *Queries) MetricInUse(ctx context.Context, metricID int64) (bool, error)
 	return in_use, err
 }
 
+const refreshByJob = `-- name: RefreshByJob :one
+SELECT id, experiment_id, job_id, status, error_code, error, started_at, finished_at, duration_ms, inputs, statements, results FROM experiment_results WHERE experiment_id = $1 AND job_id = $2 ORDER BY id DESC LIMIT 1
+`
+
+type RefreshByJobParams struct {
+	ExperimentID int64
+	JobID        *int64
+}
+
+func (q *Queries) RefreshByJob(ctx context.Context, arg RefreshByJobParams) (ExperimentResult, error) {
+	row := q.db.QueryRow(ctx, refreshByJob, arg.ExperimentID, arg.JobID)
+	var i ExperimentResult
+	err := row.Scan(
+		&i.ID,
+		&i.ExperimentID,
+		&i.JobID,
+		&i.Status,
+		&i.ErrorCode,
+		&i.Error,
+		&i.StartedAt,
+		&i.FinishedAt,
+		&i.DurationMs,
+		&i.Inputs,
+		&i.Statements,
+		&i.Results,
+	)
+	return i, err
+}
+
 const resultHistory = `-- name: ResultHistory :many
 SELECT id, experiment_id, job_id, status, error_code, error, started_at, finished_at, duration_ms, inputs, statements
   FROM experiment_results WHERE experiment_id = $1 ORDER BY id DESC LIMIT $2

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
@@ -151,7 +152,7 @@ func TestRefreshFailuresKeepLastResults(t *testing.T) {
 		"sql": `SELECT user_id, ts AS "timestamp" FROM events WHERE wipe(user_id)`})
 	h.must(201, "POST", "/experiments", map[string]any{"key": "exp-writer", "flag": "f-exp", "environment": "development",
 		"primary_metrics": []string{"writer"}})
-	w, _ := h.refresh("exp-writer")
+	w, _ := h.refresh("exp-writer", map[string]any{"start": time.Now().Add(-48 * time.Hour)}) // a draft: a preview
 	require.Equal(t, "failed", w["status"])
 	require.Equal(t, "query_error", w["error_code"])
 	require.Contains(t, w["error"], "read-only transaction")

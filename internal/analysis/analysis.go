@@ -42,7 +42,13 @@ type Plan struct {
 	ExperimentKey string `json:"experiment_key"`
 	// Phase is the experiment phase analysed (0: none yet); StartedAt and
 	// StoppedAt are that phase's start and end.
-	Phase     int        `json:"phase,omitempty"`
+	Phase int `json:"phase,omitempty"`
+	// Window says what was analysed: "phase" (the current or a chosen
+	// phase) or "explicit" (a start and end given for the refresh).
+	Window string `json:"window,omitempty"`
+	// Preview is set for a draft: historic data analysed before the
+	// experiment ever ran (nobody was assigned by it).
+	Preview   bool       `json:"preview,omitempty"`
 	StartedAt *time.Time `json:"started_at"`
 	StoppedAt *time.Time `json:"stopped_at"`
 	// Variants in flag order with their intended weights (basis points);

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/waypost/waypost/internal/errs"
 )
@@ -387,3 +388,36 @@ func (r *NewPhase) Validate(vs []Variant) error {
 	}
 	return nil
 }
+
+// AnalysisWindow is the optional body of POST .../refresh: analyse one
+// phase (by number) or an explicit window [start, end) instead of the
+// current phase. A draft has no phase: its refresh needs start, and is a
+// preview of historic data (labelled so in the refresh's inputs).
+type AnalysisWindow struct {
+	Phase *int       `json:"phase,omitempty"`
+	Start *time.Time `json:"start,omitempty"`
+	End   *time.Time `json:"end,omitempty"`
+}
+
+// Validate checks the window; now bounds it.
+func (w *AnalysisWindow) Validate(now time.Time) error {
+	if w.Phase != nil && (w.Start != nil || w.End != nil) {
+		return errs.Invalid("phase", "give either a phase or a window (start, end), not both")
+	}
+	if w.Phase != nil && *w.Phase < 1 {
+		return errs.Invalid("phase", "must be a phase number (1 or more)")
+	}
+	if w.End != nil && w.Start == nil {
+		return errs.Invalid("start", "is required with end")
+	}
+	if w.Start != nil && w.Start.After(now) {
+		return errs.Invalid("start", "must not be in the future")
+	}
+	if w.Start != nil && w.End != nil && !w.End.After(*w.Start) {
+		return errs.Invalid("end", "must be after start")
+	}
+	return nil
+}
+
+// IsZero reports whether no window was given (the current phase).
+func (w AnalysisWindow) IsZero() bool { return w.Phase == nil && w.Start == nil && w.End == nil }

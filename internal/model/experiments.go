@@ -122,6 +122,18 @@ type Refresh struct {
 	Inputs     json.RawMessage `json:"inputs"`
 	Statements json.RawMessage `json:"statements"`
 	Results    json.RawMessage `json:"results,omitempty"`
+	// URL is GET .../refreshes/{job_id}: this refresh with its results.
+	URL string `json:"url,omitempty"`
+}
+
+// RefreshStatus is GET .../refreshes/{job_id}: where a refresh job is
+// (queued, running, succeeded, failed) and, once it ran, its record
+// (duration, error, inputs, statements and results).
+type RefreshStatus struct {
+	JobID   int64    `json:"job_id"`
+	State   string   `json:"state"`
+	Error   *string  `json:"error,omitempty"`
+	Refresh *Refresh `json:"refresh"`
 }
 
 // ResultsPage is GET .../results: the latest successful results and the

@@ -25,3 +25,6 @@ SELECT * FROM experiment_current_phases WHERE flag_id = $1 AND environment_id = 
 
 -- name: CountAssignments :one
 SELECT count(*) FROM custom_assignments WHERE flag_id = $1 AND environment_id = $2;
+
+-- name: GetPhase :one
+SELECT * FROM experiment_phases WHERE experiment_id = $1 AND number = $2;

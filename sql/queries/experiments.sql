@@ -158,3 +158,6 @@ SELECT * FROM experiment_results WHERE experiment_id = $1 AND status = 'succeede
 -- name: ResultHistory :many
 SELECT id, experiment_id, job_id, status, error_code, error, started_at, finished_at, duration_ms, inputs, statements
   FROM experiment_results WHERE experiment_id = $1 ORDER BY id DESC LIMIT $2;
+
+-- name: RefreshByJob :one
+SELECT * FROM experiment_results WHERE experiment_id = $1 AND job_id = $2 ORDER BY id DESC LIMIT 1;
