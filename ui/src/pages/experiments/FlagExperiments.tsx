@@ -6,6 +6,7 @@ import { useApi } from "../../lib/useApi";
 import { relativeTime } from "../../lib/format";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { StatusBadge } from "./StatusBadge";
+import { PhaseNotice, currentPhase } from "./PhaseNotice";
 
 /** The flag page's list of its experiments in the selected environment, with "New experiment". */
 export function FlagExperiments({ flag }: { flag: Flag }) {
@@ -32,7 +33,9 @@ export function FlagExperiments({ flag }: { flag: Flag }) {
               <span className="muted small">
                 {x.started_at ? `started ${relativeTime(x.started_at)}` : `created ${relativeTime(x.created_at)}`}
                 {x.shipped_variant ? ` · shipped ${x.shipped_variant}` : ""}
-              </span>
+                {x.status === "running" && currentPhase(x) ? ` · phase ${currentPhase(x)!.number}` : ""}
+              </span>{" "}
+              <PhaseNotice x={x} compact />
             </li>
           ))}
         </ul>
