@@ -517,7 +517,8 @@ async function main() {
     await page.getByLabel("Baseline conversion rate (%)").fill("20");
     await page.getByLabel("Users per day (all traffic)").fill("500");
     await expectVisible(page.getByTestId("power-result").getByText(/users per variant/), "the power estimate");
-    assert(/days/.test(await page.getByTestId("power-result").innerText()), "the estimate gives days");
+    // The estimate is debounced: the first answer may predate "users per day"; wait for the one with days.
+    await expectVisible(page.getByTestId("power-result").getByText(/days/).first(), "the estimate gives days", 15000);
     await shot("24-new-experiment");
     await page.getByRole("button", { name: "Create draft experiment" }).click();
     await page.waitForURL(new RegExp(`/experiments/${expKey}$`));

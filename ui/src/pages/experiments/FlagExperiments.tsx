@@ -11,7 +11,9 @@ import { PhaseNotice, currentPhase } from "./PhaseNotice";
 /** The flag page's list of its experiments in the selected environment, with "New experiment". */
 export function FlagExperiments({ flag }: { flag: Flag }) {
   const ws = useWorkspace();
-  const list = useApi((s) => xapi.listExperiments(ws.project, s), [ws.project]);
+  // Reloaded when the flag's state here changes: the kill switch interrupts a running experiment's phase.
+  const stateVersion = flag.environments.find((e) => e.environment === ws.env)?.version;
+  const list = useApi((s) => xapi.listExperiments(ws.project, s), [ws.project, stateVersion]);
   const items = (list.data?.items ?? []).filter((x) => x.flag === flag.key && x.environment === ws.env);
   return (
     <section className="card" aria-labelledby="flag-experiments-title">
