@@ -91,7 +91,7 @@ INSERT INTO exposures SELECT 'other', user_id, variant, ts FROM exposures;`)
 	for i := 0; i < 3; i++ {
 		h.startWorker(worker.ExperimentOptions{ExposuresSchedule: onceAt{at: at}})
 	}
-	require.Eventually(t, func() bool { return len(exposureRows(t, h)) == 6 }, 30*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return len(exposureRows(t, h)) == 8 }, 30*time.Second, 50*time.Millisecond)
 	time.Sleep(2 * time.Second)
 	var jobs int
 	require.NoError(t, h.pool.QueryRow(ctx, "SELECT count(*) FROM river_job WHERE kind = 'experiment_exposures'").Scan(&jobs))
@@ -104,6 +104,8 @@ INSERT INTO exposures SELECT 'other', user_id, variant, ts FROM exposures;`)
 		fmt.Sprintf("off %s 5 5", day(3)), fmt.Sprintf("on %s 5 5", day(3)),
 		fmt.Sprintf("off %s 10 15", day(2)), fmt.Sprintf("on %s 10 15", day(2)),
 		fmt.Sprintf("off %s 2 17", day(1)), fmt.Sprintf("on %s 3 18", day(1)),
+		// Today so far (a partial day: counted up to now).
+		fmt.Sprintf("off %s 3 20", day(0)), fmt.Sprintf("on %s 2 20", day(0)),
 	}
 	summary := func(rows []dayRow) []string {
 		var out []string
@@ -128,6 +130,7 @@ INSERT INTO exposures SELECT 'other', user_id, variant, ts FROM exposures;`)
 	require.Equal(t, before, exposureRows(t, h))
 
 	series := h.must(200, "GET", "/experiments/night/exposures", nil).body["items"].([]any)
-	require.Len(t, series, 6)
+	require.Len(t, series, 8)
 	require.Equal(t, map[string]any{"variant": "on", "day": day(1), "new_users": float64(3), "total_users": float64(18)}, series[5])
+	require.Equal(t, map[string]any{"variant": "on", "day": day(0), "new_users": float64(2), "total_users": float64(20), "partial": true}, series[7])
 }

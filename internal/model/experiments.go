@@ -106,6 +106,9 @@ type ExposureDay struct {
 	Day        string `json:"day"`
 	NewUsers   int64  `json:"new_users"`
 	TotalUsers int64  `json:"total_users"`
+	// Partial marks a day not over yet (today while the experiment runs):
+	// its counts are up to the last count.
+	Partial bool `json:"partial,omitempty"`
 }
 
 // Refresh is one results refresh (history entry). Results is set on the

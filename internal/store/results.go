@@ -299,8 +299,10 @@ func (s *Store) ExposureSeries(ctx context.Context, projectKey, key string) ([]m
 		return nil, err
 	}
 	out := make([]model.ExposureDay, len(days))
+	today := time.Now().UTC().Truncate(24 * time.Hour)
 	for i, d := range days {
-		out[i] = model.ExposureDay{Variant: d.Variant, Day: d.Day.Format(time.DateOnly), NewUsers: d.NewUsers, TotalUsers: d.TotalUsers}
+		out[i] = model.ExposureDay{Variant: d.Variant, Day: d.Day.Format(time.DateOnly), NewUsers: d.NewUsers, TotalUsers: d.TotalUsers,
+			Partial: !d.Day.Before(today)}
 	}
 	return out, nil
 }

@@ -149,6 +149,8 @@ export interface ExposureDay {
   day: string;
   new_users: number;
   total_users: number;
+  /** A day not over yet (today): counted up to the last count. */
+  partial?: boolean;
 }
 
 export type StatStatus = "ok" | "insufficient_data" | "one_arm" | "zero_variance" | "zero_control_mean" | "invalid_data";
