@@ -121,6 +121,29 @@ type Experiment struct {
 	UpdatedAt     time.Time
 }
 
+// How an experiment's results are analysed. An experiment without a row uses the column defaults (sequential testing on).
+type ExperimentAnalysisSetting struct {
+	ExperimentID int64
+	// Always-valid sequential testing (confidence sequences, Waudby-Smith et al. 2023, as gbstats): peeking keeps the false-positive rate at alpha.
+	Sequential bool
+	// N*: total users (all arms compared) at which the confidence sequence is narrowest (gbstats default 5000).
+	SequentialTuning float64
+	// CUPED variance reduction with the same metric over a pre-exposure window as covariate (Deng et al. 2013).
+	Cuped bool
+	// Length of the pre-exposure window, ending at each user's first exposure.
+	CupedWindowDays float64
+	Bayesian        bool
+	// Bayesian view: false = flat (improper) prior, gbstats' default; true = Gaussian prior N(prior_mean, prior_std_dev²) on the relative effect.
+	PriorProper bool
+	PriorMean   float64
+	PriorStdDev float64
+	// Multiple-testing correction across metrics and variants shown as the adjusted p-value (both are computed and stored).
+	Correction string
+	// Optional column of the exposures query (country, browser, plan) to break results down by; the 20 most common values are shown, the rest grouped as (other).
+	Dimension *string
+	UpdatedAt time.Time
+}
+
 // Running experiments with their open phase (one row per flag and environment at most).
 type ExperimentCurrentPhase struct {
 	ExperimentID  int64
@@ -194,6 +217,22 @@ type ExperimentResult struct {
 	Statements json.RawMessage
 	// Per metric: per-variant summaries, comparisons, Holm-adjusted p-values; SRM and power estimate.
 	Results json.RawMessage
+}
+
+// Per successful refresh, metric and treatment: the headline relative effect with its interval and p-value (cumulative up to analysis_end).
+type ExperimentResultsOverTime struct {
+	ExperimentID   int64
+	RefreshID      int64
+	AnalysisEnd    time.Time
+	Metric         string
+	Variant        string
+	Method         string
+	Status         string
+	RelativeEffect float64
+	RelativeCiLow  float64
+	RelativeCiHigh float64
+	AbsoluteEffect float64
+	PValue         float64
 }
 
 // Per experiment, variant and UTC day: users first exposed that day (variant of first exposure) and the running total. Upserted by the exposures job.
@@ -321,6 +360,10 @@ type Metric struct {
 	Version   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Ratio metrics: query returning user_id, "timestamp" (and value for duration/revenue); the metric is Σ numerator / Σ denominator per variant (delta method).
+	DenominatorSql *string
+	// Per-user denominator: count of events, or sum of value (duration, revenue), in the numerator's window.
+	DenominatorType *string
 }
 
 // One application's flag set. Flags are defined once per project.

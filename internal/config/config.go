@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -37,6 +38,13 @@ type Config struct {
 	// refresh of every running experiment; "off" (default) disables it.
 	ResultsSchedule string
 	DebugAddr       string // net/http/pprof listen address; empty = off
+	// ProviderPublicURL is the provider's base URL as browsers and SDKs
+	// reach it (https://flags.example.com); OFREP's eventStreams URL is
+	// built from it. Empty: the stream is advertised as a path relative to
+	// the client's configured base URL, never from the request's Host.
+	ProviderPublicURL string
+	WorkerAddr        string // worker: listen address of /healthz, /readyz, /metrics; empty = no listener
+	MetricsToken      string // manager: bearer token required on /metrics; empty = open
 }
 
 type option struct {
@@ -87,6 +95,12 @@ func (c *Config) Options(fs *flag.FlagSet) func() error {
 			set: timeOfDay(&c.ResultsSchedule), get: func() string { return c.ResultsSchedule }},
 		{name: "debug-addr", env: "WAYPOST_DEBUG_ADDR", usage: "serve Go profiling (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty",
 			set: addr(&c.DebugAddr), get: func() string { return c.DebugAddr }},
+		{name: "provider-public-url", env: "WAYPOST_PROVIDER_PUBLIC_URL", usage: "provider: public base URL of the provider (e.g. https://flags.example.com), used in OFREP eventStreams",
+			set: publicURL(&c.ProviderPublicURL), get: func() string { return c.ProviderPublicURL }},
+		{name: "worker-addr", env: "WAYPOST_WORKER_ADDR", usage: "worker: listen address of /healthz, /readyz and /metrics, e.g. 127.0.0.1:8082; off when empty",
+			set: addr(&c.WorkerAddr), get: func() string { return c.WorkerAddr }},
+		{name: "metrics-token", env: "WAYPOST_METRICS_TOKEN", usage: "manager: bearer token that /metrics requires (open when unset)",
+			secret: true, set: str(&c.MetricsToken), get: func() string { return c.MetricsToken }},
 		{name: "shutdown-grace", env: "WAYPOST_SHUTDOWN_GRACE", usage: "how long to wait for in-flight work on SIGINT/SIGTERM",
 			set: dur(&c.ShutdownGrace), get: func() string { return c.ShutdownGrace.String() }},
 	}
@@ -152,6 +166,19 @@ func str(p *string) func(string) error {
 			return errors.New("must not be empty")
 		}
 		*p = s
+		return nil
+	}
+}
+
+// publicURL accepts an absolute http(s) URL without query or fragment; a
+// trailing slash is dropped.
+func publicURL(p *string) func(string) error {
+	return func(s string) error {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return errors.New("must be an absolute http(s) URL such as https://flags.example.com, without credentials, query or fragment")
+		}
+		*p = strings.TrimRight(s, "/")
 		return nil
 	}
 }

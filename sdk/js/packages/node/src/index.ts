@@ -34,3 +34,4 @@ export {
 } from "./eval.js";
 export { EventSender, type EventSenderOptions } from "./events.js";
 export { SSEParser, type SSEEvent, type SSEHandlers } from "./sse.js";
+export { TestData } from "./testdata.js";
