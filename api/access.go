@@ -86,6 +86,8 @@ var routeRules = map[string]rule{
 	"GET /api/v1/projects/{project}/experiments/{experiment}/analysis-settings":                  {level: viewer},
 	"PUT /api/v1/projects/{project}/experiments/{experiment}/analysis-settings":                  {level: editor},
 	"GET /api/v1/projects/{project}/experiments/{experiment}/results/over-time":                  {level: viewer},
+	"POST /api/v1/projects/{project}/experiments/{experiment}/phases":                            {level: editor},
+	"GET /api/v1/projects/{project}/experiments/{experiment}/refreshes/{job}":                    {level: viewer},
 	"POST /api/v1/projects/{project}/power":                                                      {level: viewer}, // a calculation; changes nothing
 
 	// Accounts (accounts.go).

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/waypost/waypost/internal/errs"
@@ -15,7 +16,7 @@ import (
 
 // Jobs enqueues the experiment jobs (River); set with SetJobs.
 type Jobs interface {
-	RefreshResults(ctx context.Context, experimentID int64) (model.Job, error)
+	RefreshResults(ctx context.Context, experimentID int64, w model.AnalysisWindow) (model.Job, error)
 	RefreshExposures(ctx context.Context, experimentID int64) (model.Job, error)
 }
 
@@ -150,16 +151,78 @@ func (s *Server) startExperiment() http.HandlerFunc {
 	})
 }
 
+// newPhase ends a running experiment's phase and starts the next with a
+// changed plan.
+func (s *Server) newPhase() http.HandlerFunc {
+	return bodyHandler(s, 200, pExperiment, func(r *http.Request, k []string, in model.NewPhase) (any, error) {
+		return s.store.NewPhase(r.Context(), k[0], k[1], in)
+	})
+}
+
 // stopExperiment takes an optional body {"ship": "variant"}.
 func (s *Server) stopExperiment() http.HandlerFunc {
 	return s.handle(200, pExperiment, func(r *http.Request, k []string) (any, error) {
 		var in model.StopExperiment
-		if r.ContentLength != 0 {
-			if err := decode(nil, r, &in); err != nil && !errors.Is(err, io.EOF) && !isEmptyBody(err) {
-				return nil, err
-			}
+		if err := decodeOptional(r, &in); err != nil {
+			return nil, err
 		}
 		return s.store.StopExperiment(r.Context(), k[0], k[1], in)
+	})
+}
+
+// decodeOptional decodes a JSON body into in when there is one.
+func decodeOptional(r *http.Request, in any) error {
+	if r.ContentLength == 0 {
+		return nil
+	}
+	if err := decode(nil, r, in); err != nil && !errors.Is(err, io.EOF) && !isEmptyBody(err) {
+		return err
+	}
+	return nil
+}
+
+// refreshResults enqueues a results refresh; the optional body chooses a
+// phase or an explicit window (model.AnalysisWindow). A draft's refresh
+// needs a window start and is a preview of historic data.
+func (s *Server) refreshResults() http.HandlerFunc {
+	return s.handle(202, pExperiment, func(r *http.Request, k []string) (any, error) {
+		var w model.AnalysisWindow
+		if err := decodeOptional(r, &w); err != nil {
+			return nil, err
+		}
+		if err := w.Validate(time.Now()); err != nil {
+			return nil, err
+		}
+		if s.jobs == nil {
+			return nil, errs.Unavailable("background jobs are not configured on this server", nil)
+		}
+		x, err := s.store.GetExperiment(r.Context(), k[0], k[1])
+		if err != nil {
+			return nil, err
+		}
+		if x.Status == "draft" && w.Start == nil {
+			return nil, errs.Invalid("start", "experiment %q is a draft: nothing was assigned by it yet; give a window start to preview historic data", x.Key)
+		}
+		if w.Phase != nil && *w.Phase > len(x.Phases) {
+			return nil, errs.Invalid("phase", "experiment %q has %d phases", x.Key, len(x.Phases))
+		}
+		id, err := s.store.ExperimentID(r.Context(), k[0], k[1])
+		if err != nil {
+			return nil, err
+		}
+		return s.jobs.RefreshResults(r.Context(), id, w)
+	})
+}
+
+// refreshStatus answers GET .../refreshes/{job}: where that refresh job
+// is, and its results once it ran.
+func (s *Server) refreshStatus() http.HandlerFunc {
+	return s.handle(200, []string{"project", "experiment", "job"}, func(r *http.Request, k []string) (any, error) {
+		job, err := strconv.ParseInt(k[2], 10, 64)
+		if err != nil || job < 1 {
+			return nil, errs.Invalid("job", "must be the job_id a refresh returned")
+		}
+		return s.store.RefreshStatus(r.Context(), k[0], k[1], job)
 	})
 }
 
@@ -176,9 +239,6 @@ func (s *Server) enqueue(which string) http.HandlerFunc {
 		id, err := s.store.ExperimentID(r.Context(), k[0], k[1])
 		if err != nil {
 			return nil, err
-		}
-		if which == "results" {
-			return s.jobs.RefreshResults(r.Context(), id)
 		}
 		return s.jobs.RefreshExposures(r.Context(), id)
 	})

@@ -81,8 +81,8 @@ func TestExperimentsCRUDAndValidation(t *testing.T) {
 	b.mustDo(t, 200, "PATCH", p+"/flags/color/environments/production", map[string]any{"enabled": true})
 	x = b.mustDo(t, 200, "POST", p+"/experiments/x/start", nil).body
 	require.Equal(t, "running", x["status"])
-	b.mustDo(t, 422, "PUT", p+"/experiments/x", map[string]any{"primary_metrics": []string{"conv"}})
-	b.mustDo(t, 422, "DELETE", p+"/experiments/x", nil)
+	b.mustDo(t, 409, "PUT", p+"/experiments/x", map[string]any{"primary_metrics": []string{"conv"}})
+	b.mustDo(t, 409, "DELETE", p+"/experiments/x", nil)
 	b.mustDo(t, 503, "POST", p+"/experiments/x/refresh", nil) // no job queue on this server
 	res := b.mustDo(t, 200, "GET", p+"/experiments/x/results", nil).body
 	require.Nil(t, res["latest"])

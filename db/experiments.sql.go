@@ -1001,6 +1001,35 @@ func (q *Queries) MetricInUse(ctx context.Context, metricID int64) (bool, error)
 	return in_use, err
 }
 
+const refreshByJob = `-- name: RefreshByJob :one
+SELECT id, experiment_id, job_id, status, error_code, error, started_at, finished_at, duration_ms, inputs, statements, results FROM experiment_results WHERE experiment_id = $1 AND job_id = $2 ORDER BY id DESC LIMIT 1
+`
+
+type RefreshByJobParams struct {
+	ExperimentID int64
+	JobID        *int64
+}
+
+func (q *Queries) RefreshByJob(ctx context.Context, arg RefreshByJobParams) (ExperimentResult, error) {
+	row := q.db.QueryRow(ctx, refreshByJob, arg.ExperimentID, arg.JobID)
+	var i ExperimentResult
+	err := row.Scan(
+		&i.ID,
+		&i.ExperimentID,
+		&i.JobID,
+		&i.Status,
+		&i.ErrorCode,
+		&i.Error,
+		&i.StartedAt,
+		&i.FinishedAt,
+		&i.DurationMs,
+		&i.Inputs,
+		&i.Statements,
+		&i.Results,
+	)
+	return i, err
+}
+
 const resultHistory = `-- name: ResultHistory :many
 SELECT id, experiment_id, job_id, status, error_code, error, started_at, finished_at, duration_ms, inputs, statements
   FROM experiment_results WHERE experiment_id = $1 ORDER BY id DESC LIMIT $2
@@ -1155,7 +1184,8 @@ func (q *Queries) SetRollout(ctx context.Context, arg SetRolloutParams) error {
 }
 
 const startExperiment = `-- name: StartExperiment :exec
-UPDATE experiments SET status = 'running', started_at = now(), rollout_before = $2
+UPDATE experiments SET status = 'running', started_at = coalesce(started_at, now()), stopped_at = NULL,
+       shipped_variant = NULL, rollout_before = $2
  WHERE id = $1
 `
 
@@ -1164,6 +1194,7 @@ type StartExperimentParams struct {
 	RolloutBefore json.RawMessage
 }
 
+// Also restarts a stopped experiment (a new phase): started_at keeps the first start.
 func (q *Queries) StartExperiment(ctx context.Context, arg StartExperimentParams) error {
 	_, err := q.db.Exec(ctx, startExperiment, arg.ID, arg.RolloutBefore)
 	return err

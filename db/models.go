@@ -170,6 +170,22 @@ type ExperimentAnalysisSetting struct {
 	UpdatedAt time.Time
 }
 
+// Running experiments with their open phase (one row per flag and environment at most).
+type ExperimentCurrentPhase struct {
+	ExperimentID  int64
+	ExperimentKey string
+	FlagID        int64
+	EnvironmentID int64
+	Status        string
+	PhaseID       int64
+	Number        int32
+	Weights       json.RawMessage
+	TrafficBp     int32
+	StartedAt     time.Time
+	InterruptedAt *time.Time
+	InterruptedBy *string
+}
+
 // The latest successful refresh of each experiment (a failed refresh keeps the previous results).
 type ExperimentLatestResult struct {
 	Project          string
@@ -187,6 +203,26 @@ type ExperimentMetric struct {
 	MetricID     int64
 	IsPrimary    bool
 	Position     int32
+}
+
+// The phases of an experiment: each fixes weights and traffic between started_at and ended_at. Results are computed per phase (the latest by default).
+type ExperimentPhase struct {
+	ID           int64
+	ExperimentID int64
+	// 1 for the first phase; a confirmed rollout/traffic change or a restart opens the next.
+	Number int32
+	// The split in basis points, in the flag's variant order; equals the flag's rollout while the phase is open.
+	Weights   json.RawMessage
+	TrafficBp int32
+	StartedAt time.Time
+	StartedBy string
+	EndedAt   *time.Time
+	EndedBy   *string
+	// new_phase (plan changed while running), stopped (rollout restored) or shipped (a variant served to everyone).
+	EndReason *string
+	// When the kill switch turned the flag off during this phase (the first time); its users then got the off variant.
+	InterruptedAt *time.Time
+	InterruptedBy *string
 }
 
 // Every result refresh (history kept): inputs, the SQL run, duration, error and, when it succeeded, the results.

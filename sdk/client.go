@@ -118,12 +118,12 @@ func (c *Client) Status() Status {
 }
 
 // DroppedExposures returns how many exposures were dropped because the
-// exposure queue was full.
+// exposure queue was full (ExposureBuffer entries waiting for the hook).
 func (c *Client) DroppedExposures() uint64 {
 	if c.exp == nil {
 		return 0
 	}
-	return c.exp.dropped.Load()
+	return c.exp.dropped.load()
 }
 
 // Listen registers fn for change and status events and returns a function

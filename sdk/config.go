@@ -18,7 +18,7 @@ const (
 	DefaultMaxBackoff       = 30 * time.Second
 	DefaultResetAfter       = 60 * time.Second
 	DefaultRequestTimeout   = 10 * time.Second
-	DefaultExposureBuffer   = 1024
+	DefaultExposureBuffer   = 500_000
 	DefaultExposureDedupe   = 100_000
 )
 
@@ -57,11 +57,15 @@ type Config struct {
 	OnChange func(ChangeEvent)
 	// OnExposure is called once per (user, experiment) when an evaluation
 	// places a user in a running experiment. It runs on a dedicated
-	// goroutine fed by a buffer of ExposureBuffer entries; when the buffer
-	// is full the exposure is dropped (see Client.DroppedExposures) and
-	// will be offered again on the user's next evaluation.
+	// goroutine fed by a queue that grows with a burst up to
+	// ExposureBuffer entries and is delivered in full by Close; only
+	// beyond that bound (the hook cannot keep up for a sustained time) is
+	// an exposure dropped, with a log warning, counted (see
+	// Client.DroppedExposures) and offered again on the user's next
+	// evaluation.
 	OnExposure func(Exposure)
-	// ExposureBuffer is the exposure queue length (default 1024).
+	// ExposureBuffer bounds the exposure queue (default 500,000, about
+	// 100 bytes each while queued; the queue only grows during a burst).
 	ExposureBuffer int
 	// ExposureDedupe bounds the remembered (user, experiment) pairs
 	// (default 100,000; oldest forgotten first).

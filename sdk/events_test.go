@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -81,3 +83,133 @@ func TestEventSenderDropsRefusedBatch(t *testing.T) {
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// eventsServer records the idempotency keys it accepts; fail(n) makes the
+// next n requests answer 503.
+type eventsServer struct {
+	*httptest.Server
+	mu       sync.Mutex
+	keys     map[string]int
+	requests int
+	failing  int
+}
+
+func newEventsServer(t *testing.T) *eventsServer {
+	es := &eventsServer{keys: map[string]int{}}
+	es.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b struct{ Events []wireEvent }
+		if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		es.mu.Lock()
+		defer es.mu.Unlock()
+		es.requests++
+		if es.failing > 0 {
+			es.failing--
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		for _, e := range b.Events {
+			es.keys[e.IdempotencyKey]++
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(es.Close)
+	return es
+}
+
+func (es *eventsServer) fail(n int) { es.mu.Lock(); es.failing = n; es.mu.Unlock() }
+
+func (es *eventsServer) accepted() int { es.mu.Lock(); defer es.mu.Unlock(); return len(es.keys) }
+
+func TestEventSenderCloseFlushesEverythingQueued(t *testing.T) {
+	t.Parallel()
+	es := newEventsServer(t)
+	s, err := NewEventSender(EventSenderConfig{ProviderURL: es.URL, SDKKey: "k", FlushInterval: time.Hour, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 25_500 // many full batches and a partial one, far beyond the old 10,000 buffer
+	for i := range n {
+		s.Exposure(Exposure{ExperimentKey: "e", Variant: "on", UserID: "u" + strconv.Itoa(i)})
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if es.accepted() != n || s.Sent() != n || s.Dropped() != 0 || s.Pending() != 0 {
+		t.Fatalf("accepted %d sent %d dropped %d pending %d, want %d sent", es.accepted(), s.Sent(), s.Dropped(), s.Pending(), n)
+	}
+	s.Exposure(Exposure{ExperimentKey: "e", Variant: "on", UserID: "late"})
+	if s.Dropped() != 1 {
+		t.Fatal("an event after Close is counted as dropped")
+	}
+}
+
+// An outage longer than one batch's attempts keeps the events queued (in
+// order, same keys); they are delivered once the provider is back.
+func TestEventSenderKeepsEventsThroughAnOutage(t *testing.T) {
+	t.Parallel()
+	es := newEventsServer(t)
+	es.fail(10)
+	s, _ := NewEventSender(EventSenderConfig{ProviderURL: es.URL, SDKKey: "k", FlushInterval: time.Hour, MaxAttempts: 2,
+		InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond, Logger: quietLogger()})
+	for i := range 900 { // under BatchSize: only Flush sends
+		s.Exposure(Exposure{ExperimentKey: "e", Variant: "on", UserID: "u" + strconv.Itoa(i)})
+	}
+	ctx := context.Background()
+	for range 5 { // 2 attempts each: 10 failures
+		if err := s.Flush(ctx); err == nil {
+			t.Fatal("a flush during the outage reports it")
+		}
+		if s.Dropped() != 0 {
+			t.Fatalf("dropped %d during an outage", s.Dropped())
+		}
+	}
+	if s.Pending() != 900 {
+		t.Fatalf("pending %d, want all 900 kept", s.Pending())
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if es.accepted() != 900 || s.Dropped() != 0 {
+		t.Fatalf("accepted %d dropped %d", es.accepted(), s.Dropped())
+	}
+}
+
+// Close gives up when its context ends, and says how many were lost.
+func TestEventSenderCloseGivesUpWithContext(t *testing.T) {
+	t.Parallel()
+	es := newEventsServer(t)
+	es.fail(1 << 30)
+	s, _ := NewEventSender(EventSenderConfig{ProviderURL: es.URL, SDKKey: "k", FlushInterval: time.Hour, MaxAttempts: 1 << 20,
+		InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, Logger: quietLogger()})
+	for i := range 10 {
+		s.Track("u"+strconv.Itoa(i), "purchase", nil)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err := s.Close(ctx)
+	if err == nil || !strings.Contains(err.Error(), "10 events not delivered") || s.Dropped() != 10 {
+		t.Fatalf("err %v dropped %d", err, s.Dropped())
+	}
+}
+
+func TestEventSenderQueueBoundDropsAndCounts(t *testing.T) {
+	t.Parallel()
+	es := newEventsServer(t)
+	s, _ := NewEventSender(EventSenderConfig{ProviderURL: es.URL, SDKKey: "k", FlushInterval: time.Hour, BatchSize: 1000,
+		Buffer: 100, Logger: quietLogger()})
+	for i := range 150 {
+		s.Track("u"+strconv.Itoa(i), "purchase", nil)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s.Dropped() != 50 || es.accepted() != 100 {
+		t.Fatalf("dropped %d accepted %d", s.Dropped(), es.accepted())
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -88,13 +87,16 @@ func (d *dedupeSet) remove(h uint64) {
 }
 
 // exposer deduplicates exposures and hands them to the hook on one
-// goroutine, never blocking the evaluating goroutine.
+// goroutine, never blocking the evaluating goroutine. Its queue grows with
+// a burst up to ExposureBuffer entries; only beyond that (the hook cannot
+// keep up for a sustained time) is an exposure dropped, counted and
+// warned about, and offered again on that user's next evaluation.
 type exposer struct {
 	seen    *dedupeSet
-	ch      chan Exposure
+	q       *queue[Exposure]
 	hook    func(Exposure)
 	log     *slog.Logger
-	dropped atomic.Uint64
+	dropped dropCounter
 	done    chan struct{}
 	stopped chan struct{}
 }
@@ -102,9 +104,10 @@ type exposer struct {
 func newExposer(hook func(Exposure), buffer, dedupe int, log *slog.Logger) *exposer {
 	e := &exposer{
 		seen:    newDedupeSet(dedupe),
-		ch:      make(chan Exposure, buffer),
+		q:       newQueue[Exposure](buffer),
 		hook:    hook,
 		log:     log,
+		dropped: dropCounter{log: log, what: "exposures (ExposureBuffer full: the OnExposure hook cannot keep up)"},
 		done:    make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
@@ -118,14 +121,12 @@ func (e *exposer) offer(experiment, flag, variant, user, env string) {
 	if !e.seen.add(h) {
 		return
 	}
-	select {
-	case e.ch <- Exposure{
+	if !e.q.push(Exposure{
 		ExperimentKey: experiment, FlagKey: flag, Variant: variant,
 		UserID: user, Environment: env, Timestamp: time.Now(),
-	}:
-	default:
+	}) {
 		e.seen.remove(h) // offer it again on the next evaluation
-		e.dropped.Add(1)
+		e.dropped.add(1, "buffer full")
 	}
 }
 
@@ -133,17 +134,23 @@ func (e *exposer) run() {
 	defer close(e.stopped)
 	for {
 		select {
-		case x := <-e.ch:
-			e.call(x)
+		case <-e.q.ready:
+			e.deliver()
 		case <-e.done:
-			for { // deliver what is already queued, then stop
-				select {
-				case x := <-e.ch:
-					e.call(x)
-				default:
-					return
-				}
-			}
+			e.deliver() // what is already queued, then stop
+			return
+		}
+	}
+}
+
+func (e *exposer) deliver() {
+	for {
+		xs := e.q.pop(256)
+		if xs == nil {
+			return
+		}
+		for _, x := range xs {
+			e.call(x)
 		}
 	}
 }

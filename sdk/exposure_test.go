@@ -1,6 +1,9 @@
 package waypost
 
 import (
+	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -106,4 +109,61 @@ func TestExposureRepeatDoesNotAllocate(t *testing.T) {
 	c.Bool("exp", "user-1", false)
 	n := testing.AllocsPerRun(100, func() { c.Bool("exp", "user-1", false) })
 	require.Zero(t, n)
+}
+
+// A burst far larger than the old 1,024-entry buffer, while the hook is
+// stuck: nothing is dropped, and Close delivers every exposure.
+func TestExposureBurstWithSlowHookLosesNothing(t *testing.T) {
+	const users = 100_000
+	release := make(chan struct{})
+	var mu sync.Mutex
+	got := map[string]bool{}
+	set := experimentSet()
+	c, err := New(t.Context(), Config{
+		Offline: true, Bootstrap: &set, Logger: testLogger(t),
+		OnExposure: func(e Exposure) { <-release; mu.Lock(); got[e.UserID] = true; mu.Unlock() },
+	})
+	require.NoError(t, err)
+	for i := range users {
+		c.Bool("exp", "user-"+strconv.Itoa(i), false)
+	}
+	require.Zero(t, c.DroppedExposures())
+	close(release)
+	require.NoError(t, c.Close())
+	require.Len(t, got, users)
+}
+
+func TestExposureQueueFullWarnsOnce(t *testing.T) {
+	var buf syncBuffer
+	release := make(chan struct{})
+	set := experimentSet()
+	c, err := New(t.Context(), Config{
+		Offline: true, Bootstrap: &set, ExposureBuffer: 10, Logger: slog.New(slog.NewTextHandler(&buf, nil)),
+		OnExposure: func(e Exposure) { <-release },
+	})
+	require.NoError(t, err)
+	for i := range 1000 {
+		c.Bool("exp", "user-"+strconv.Itoa(i), false)
+	}
+	require.Greater(t, c.DroppedExposures(), uint64(700))
+	close(release)
+	require.NoError(t, c.Close())
+	require.Equal(t, 1, strings.Count(buf.String(), "waypost: dropping exposures"), buf.String())
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

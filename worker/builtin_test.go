@@ -31,7 +31,8 @@ func TestBuiltinStoreEndToEnd(t *testing.T) {
 	h.must(201, "POST", "/experiments", map[string]any{"key": "b", "flag": "f", "environment": "production",
 		"primary_metrics": []string{"purchase"}, "planned_sample_size": 1000})
 	h.must(200, "POST", "/experiments/b/start", nil)
-	_, err := h.pool.Exec(ctx, "UPDATE experiments SET started_at = now() - interval '2 days'")
+	_, err := h.pool.Exec(ctx, `WITH x AS (UPDATE experiments SET started_at = now() - interval '2 days' RETURNING id)
+	  UPDATE experiment_phases SET started_at = now() - interval '2 days' WHERE experiment_id IN (SELECT id FROM x)`)
 	require.NoError(t, err)
 
 	base := time.Now().UTC().Add(-36 * time.Hour)

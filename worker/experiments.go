@@ -83,9 +83,14 @@ func (j *Jobs) insert(ctx context.Context, args river.JobArgs) (model.Job, error
 	return model.Job{JobID: res.Job.ID, Duplicate: res.UniqueSkippedAsDuplicate}, nil
 }
 
-// RefreshResults enqueues a results refresh of one experiment.
-func (j *Jobs) RefreshResults(ctx context.Context, experimentID int64) (model.Job, error) {
-	return j.insert(ctx, ResultsArgs{ExperimentID: experimentID})
+// RefreshResults enqueues a results refresh of one experiment, for its
+// current phase or the window w.
+func (j *Jobs) RefreshResults(ctx context.Context, experimentID int64, w model.AnalysisWindow) (model.Job, error) {
+	args := ResultsArgs{ExperimentID: experimentID}
+	if !w.IsZero() {
+		args.Window = &w
+	}
+	return j.insert(ctx, args)
 }
 
 // RefreshExposures enqueues the exposures pipeline for one experiment.

@@ -82,7 +82,8 @@ INSERT INTO exposures SELECT 'other', user_id, variant, ts FROM exposures;`)
 	h.must(201, "POST", "/experiments", map[string]any{"key": "night", "flag": "f", "environment": "production",
 		"primary_metrics": []string{"m"}})
 	h.must(200, "POST", "/experiments/night/start", nil)
-	_, err := h.pool.Exec(ctx, `UPDATE experiments SET started_at = date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - interval '3 days' + interval '30 minutes'`)
+	_, err := h.pool.Exec(ctx, `WITH x AS (UPDATE experiments SET started_at = date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - interval '3 days' + interval '30 minutes' RETURNING id, started_at)
+	  UPDATE experiment_phases p SET started_at = x.started_at FROM x WHERE p.experiment_id = x.id`)
 	require.NoError(t, err)
 
 	// Three workers, one schedule: River's leader alone enqueues it.
@@ -90,7 +91,7 @@ INSERT INTO exposures SELECT 'other', user_id, variant, ts FROM exposures;`)
 	for i := 0; i < 3; i++ {
 		h.startWorker(worker.ExperimentOptions{ExposuresSchedule: onceAt{at: at}})
 	}
-	require.Eventually(t, func() bool { return len(exposureRows(t, h)) == 6 }, 30*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return len(exposureRows(t, h)) == 8 }, 30*time.Second, 50*time.Millisecond)
 	time.Sleep(2 * time.Second)
 	var jobs int
 	require.NoError(t, h.pool.QueryRow(ctx, "SELECT count(*) FROM river_job WHERE kind = 'experiment_exposures'").Scan(&jobs))
@@ -103,6 +104,8 @@ INSERT INTO exposures SELECT 'other', user_id, variant, ts FROM exposures;`)
 		fmt.Sprintf("off %s 5 5", day(3)), fmt.Sprintf("on %s 5 5", day(3)),
 		fmt.Sprintf("off %s 10 15", day(2)), fmt.Sprintf("on %s 10 15", day(2)),
 		fmt.Sprintf("off %s 2 17", day(1)), fmt.Sprintf("on %s 3 18", day(1)),
+		// Today so far (a partial day: counted up to now).
+		fmt.Sprintf("off %s 3 20", day(0)), fmt.Sprintf("on %s 2 20", day(0)),
 	}
 	summary := func(rows []dayRow) []string {
 		var out []string
@@ -127,6 +130,7 @@ INSERT INTO exposures SELECT 'other', user_id, variant, ts FROM exposures;`)
 	require.Equal(t, before, exposureRows(t, h))
 
 	series := h.must(200, "GET", "/experiments/night/exposures", nil).body["items"].([]any)
-	require.Len(t, series, 6)
+	require.Len(t, series, 8)
 	require.Equal(t, map[string]any{"variant": "on", "day": day(1), "new_users": float64(3), "total_users": float64(18)}, series[5])
+	require.Equal(t, map[string]any{"variant": "on", "day": day(0), "new_users": float64(2), "total_users": float64(20), "partial": true}, series[7])
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
@@ -52,7 +53,8 @@ func setupExperiment(t *testing.T, h *harness, key string) string {
 	h.must(200, "POST", "/experiments/"+key+"/start", nil)
 	// The fixture's exposures are from the last day: date the start before
 	// them (exposures before the start do not count).
-	_, err := h.pool.Exec(context.Background(), "UPDATE experiments SET started_at = now() - interval '2 days' WHERE key = $1", key)
+	_, err := h.pool.Exec(context.Background(), `WITH x AS (UPDATE experiments SET started_at = now() - interval '2 days' WHERE key = $1 RETURNING id)
+	  UPDATE experiment_phases SET started_at = now() - interval '2 days' WHERE experiment_id IN (SELECT id FROM x)`, key)
 	require.NoError(t, err)
 	return dsn
 }
@@ -152,7 +154,7 @@ func TestRefreshFailuresKeepLastResults(t *testing.T) {
 		"sql": `SELECT user_id, ts AS "timestamp" FROM events WHERE wipe(user_id)`})
 	h.must(201, "POST", "/experiments", map[string]any{"key": "exp-writer", "flag": "f-exp", "environment": "development",
 		"primary_metrics": []string{"writer"}})
-	w, _ := h.refresh("exp-writer")
+	w, _ := h.refresh("exp-writer", map[string]any{"start": time.Now().Add(-48 * time.Hour)}) // a draft: a preview
 	require.Equal(t, "failed", w["status"])
 	require.Equal(t, "query_error", w["error_code"])
 	require.Contains(t, w["error"], "read-only transaction")

@@ -164,9 +164,13 @@ func (h *harness) waitRefresh(exp string, jobID float64) map[string]any {
 
 // refresh enqueues a results refresh and waits for it; it returns the
 // history entry of that refresh and the page.
-func (h *harness) refresh(exp string) (map[string]any, map[string]any) {
+func (h *harness) refresh(exp string, window ...map[string]any) (map[string]any, map[string]any) {
 	h.t.Helper()
-	job := h.must(202, "POST", "/experiments/"+exp+"/refresh", nil).body
+	var body any
+	if len(window) > 0 {
+		body = window[0]
+	}
+	job := h.must(202, "POST", "/experiments/"+exp+"/refresh", body).body
 	page := h.waitRefresh(exp, job["job_id"].(float64))
 	// River records the job's completion asynchronously; until then an
 	// identical insert is a duplicate (the double-click protection).

@@ -99,7 +99,8 @@ func TestPipelineThroughAPIAgainstScipy(t *testing.T) {
 			// Pin the analysis window to the dataset's (as a psql user could).
 			end, err := time.Parse(time.RFC3339, ds.AnalysisEnd)
 			require.NoError(t, err)
-			_, err = h.pool.Exec(ctx, "UPDATE experiments SET started_at = $2::timestamptz - interval '30 days', stopped_at = $2 WHERE key = $1", ds.ExperimentKey, end)
+			_, err = h.pool.Exec(ctx, `WITH x AS (UPDATE experiments SET started_at = $2::timestamptz - interval '30 days', stopped_at = $2 WHERE key = $1 RETURNING id, started_at, stopped_at)
+			  UPDATE experiment_phases p SET started_at = x.started_at, ended_at = x.stopped_at FROM x WHERE p.experiment_id = x.id`, ds.ExperimentKey, end)
 			require.NoError(t, err)
 
 			entry, page := h.refresh(ds.ExperimentKey)

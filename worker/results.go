@@ -13,6 +13,7 @@ import (
 	"github.com/waypost/waypost/internal/errs"
 	"github.com/waypost/waypost/internal/eventsdb"
 	"github.com/waypost/waypost/internal/metricsql"
+	"github.com/waypost/waypost/internal/model"
 	"github.com/waypost/waypost/internal/store"
 )
 
@@ -20,6 +21,9 @@ import (
 // of every running experiment when ExperimentID is 0 (the schedule).
 type ResultsArgs struct {
 	ExperimentID int64 `json:"experiment_id"`
+	// Window, when set, analyses a chosen phase or an explicit window
+	// instead of the current phase.
+	Window *model.AnalysisWindow `json:"window,omitempty"`
 }
 
 // Kind is the River job kind.
@@ -50,7 +54,11 @@ func (w *resultsWorker) Work(ctx context.Context, job *river.Job[ResultsArgs]) e
 	}
 	id := job.Args.ExperimentID
 	now := w.now()
-	plan, target, err := w.st.AnalysisPlan(ctx, id, now)
+	var window model.AnalysisWindow
+	if job.Args.Window != nil {
+		window = *job.Args.Window
+	}
+	plan, target, err := w.st.AnalysisPlanFor(ctx, id, now, window)
 	if errs.IsKind(err, errs.KindNotFound) {
 		return river.JobCancel(err)
 	}

@@ -78,10 +78,19 @@ func (s Settings) options(m Metric, control string, weights []int) stats.Options
 // Plan is everything a refresh needs; it is stored with the refresh as its
 // inputs.
 type Plan struct {
-	ExperimentID  int64      `json:"experiment_id"`
-	ExperimentKey string     `json:"experiment_key"`
-	StartedAt     *time.Time `json:"started_at"`
-	StoppedAt     *time.Time `json:"stopped_at"`
+	ExperimentID  int64  `json:"experiment_id"`
+	ExperimentKey string `json:"experiment_key"`
+	// Phase is the experiment phase analysed (0: none yet); StartedAt and
+	// StoppedAt are that phase's start and end.
+	Phase int `json:"phase,omitempty"`
+	// Window says what was analysed: "phase" (the current or a chosen
+	// phase) or "explicit" (a start and end given for the refresh).
+	Window string `json:"window,omitempty"`
+	// Preview is set for a draft: historic data analysed before the
+	// experiment ever ran (nobody was assigned by it).
+	Preview   bool       `json:"preview,omitempty"`
+	StartedAt *time.Time `json:"started_at"`
+	StoppedAt *time.Time `json:"stopped_at"`
 	// Variants in flag order with their intended weights (basis points);
 	// the first variant with a positive weight is the control.
 	Variants          []string  `json:"variants"`

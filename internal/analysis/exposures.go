@@ -21,12 +21,13 @@ type Day struct {
 }
 
 // ExposureWindow returns the days a daily-exposures run covers: from the
-// start day to the last complete UTC day before now, or to the stop
-// time's day for a stopped experiment. end is exclusive (an instant); ok
-// is false when there is no complete day yet.
+// start day up to now (today's partial day included, so "count now"
+// counts up to now and the chart's last point matches the results), or to
+// the stop time for a stopped experiment. end is exclusive (an instant);
+// ok is false when the window is empty.
 func ExposureWindow(started time.Time, stopped *time.Time, now time.Time) (first, last time.Time, end time.Time, ok bool) {
 	first = started.UTC().Truncate(24 * time.Hour)
-	end = now.UTC().Truncate(24 * time.Hour)
+	end = now.UTC()
 	if stopped != nil && stopped.Before(end) {
 		end = *stopped
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/waypost/waypost/internal/errs"
 )
@@ -376,6 +377,64 @@ func (r *PowerRequest) Validate() error {
 	return nil
 }
 
+// NewPhase is the body of POST .../phases: end the running experiment's
+// phase and start the next with a changed plan (weights and/or traffic;
+// what is not given stays). The flag's rollout follows the new weights.
+type NewPhase struct {
+	Weights   *[]Weight `json:"weights"`
+	TrafficBP *int      `json:"traffic"`
+}
+
+// Validate checks the new plan against the flag's variants.
+func (r *NewPhase) Validate(vs []Variant) error {
+	if r.Weights == nil && r.TrafficBP == nil {
+		return errs.Invalid("", "nothing to change: give weights or traffic")
+	}
+	if r.Weights != nil {
+		ws, err := NormalizeRollout("weights", *r.Weights, vs)
+		if err != nil {
+			return err
+		}
+		r.Weights = &ws
+	}
+	if t := r.TrafficBP; t != nil && (*t < 1 || *t > TotalWeight) {
+		return errs.Invalid("traffic", "must be from 1 to %d basis points", TotalWeight)
+	}
+	return nil
+}
+
+// AnalysisWindow is the optional body of POST .../refresh: analyse one
+// phase (by number) or an explicit window [start, end) instead of the
+// current phase. A draft has no phase: its refresh needs start, and is a
+// preview of historic data (labelled so in the refresh's inputs).
+type AnalysisWindow struct {
+	Phase *int       `json:"phase,omitempty"`
+	Start *time.Time `json:"start,omitempty"`
+	End   *time.Time `json:"end,omitempty"`
+}
+
+// Validate checks the window; now bounds it.
+func (w *AnalysisWindow) Validate(now time.Time) error {
+	if w.Phase != nil && (w.Start != nil || w.End != nil) {
+		return errs.Invalid("phase", "give either a phase or a window (start, end), not both")
+	}
+	if w.Phase != nil && *w.Phase < 1 {
+		return errs.Invalid("phase", "must be a phase number (1 or more)")
+	}
+	if w.End != nil && w.Start == nil {
+		return errs.Invalid("start", "is required with end")
+	}
+	if w.Start != nil && w.Start.After(now) {
+		return errs.Invalid("start", "must not be in the future")
+	}
+	if w.Start != nil && w.End != nil && !w.End.After(*w.Start) {
+		return errs.Invalid("end", "must be after start")
+	}
+	return nil
+}
+
+// IsZero reports whether no window was given (the current phase).
+func (w AnalysisWindow) IsZero() bool { return w.Phase == nil && w.Start == nil && w.End == nil }
 var dimensionColumn = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
 // Corrections are the multiple-testing corrections.

@@ -81,6 +81,33 @@ type Experiment struct {
 	Version             int64      `json:"version"`
 	CreatedAt           time.Time  `json:"created_at"`
 	UpdatedAt           time.Time  `json:"updated_at"`
+	// Phases, oldest first; the last one is the current phase.
+	Phases []Phase `json:"phases"`
+	// FlagEnabled says whether the flag is on in the experiment's
+	// environment (off: everyone gets the off variant).
+	FlagEnabled bool `json:"flag_enabled"`
+	// Outcome says in words what a stop or ship did (stop responses only).
+	Outcome string `json:"outcome,omitempty"`
+}
+
+// Phase is one period of an experiment with a fixed plan. Interrupted is
+// set when the kill switch turned the flag off during the phase.
+type Phase struct {
+	Number      int          `json:"number"`
+	Weights     []Weight     `json:"weights"`
+	TrafficBP   int          `json:"traffic"`
+	StartedAt   time.Time    `json:"started_at"`
+	StartedBy   string       `json:"started_by"`
+	EndedAt     *time.Time   `json:"ended_at"`
+	EndedBy     *string      `json:"ended_by"`
+	EndReason   *string      `json:"end_reason"`
+	Interrupted *Interrupted `json:"interrupted"`
+}
+
+// Interrupted says who turned the flag off during a phase, and when.
+type Interrupted struct {
+	At time.Time `json:"at"`
+	By string    `json:"by"`
 }
 
 // ExposureDay is one point of the sample-size-over-time chart.
@@ -89,6 +116,9 @@ type ExposureDay struct {
 	Day        string `json:"day"`
 	NewUsers   int64  `json:"new_users"`
 	TotalUsers int64  `json:"total_users"`
+	// Partial marks a day not over yet (today while the experiment runs):
+	// its counts are up to the last count.
+	Partial bool `json:"partial,omitempty"`
 }
 
 // Refresh is one results refresh (history entry). Results is set on the
@@ -105,6 +135,18 @@ type Refresh struct {
 	Inputs     json.RawMessage `json:"inputs"`
 	Statements json.RawMessage `json:"statements"`
 	Results    json.RawMessage `json:"results,omitempty"`
+	// URL is GET .../refreshes/{job_id}: this refresh with its results.
+	URL string `json:"url,omitempty"`
+}
+
+// RefreshStatus is GET .../refreshes/{job_id}: where a refresh job is
+// (queued, running, succeeded, failed) and, once it ran, its record
+// (duration, error, inputs, statements and results).
+type RefreshStatus struct {
+	JobID   int64    `json:"job_id"`
+	State   string   `json:"state"`
+	Error   *string  `json:"error,omitempty"`
+	Refresh *Refresh `json:"refresh"`
 }
 
 // ResultsPage is GET .../results: the latest successful results and the

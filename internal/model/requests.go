@@ -136,6 +136,11 @@ type UpdateState struct {
 	Enabled    *bool     `json:"enabled"`
 	OffVariant *string   `json:"off_variant"`
 	Rollout    *[]Weight `json:"rollout"`
+	// NewExperimentPhase confirms a rollout change while an experiment
+	// runs on the flag here: its phase ends and a new one starts with the
+	// new rollout. Without it such a change is refused (409
+	// experiment_running).
+	NewExperimentPhase bool `json:"new_experiment_phase"`
 }
 
 // Validate checks and normalises the request against the flag's variants.

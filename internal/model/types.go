@@ -113,4 +113,5 @@ var EventTypes = []string{
 	"flag_created", "flag_updated", "flag_archived", "flag_restored",
 	"flag_toggled", "rollout_changed", "off_variant_changed",
 	"assignment_added", "assignment_changed", "assignment_removed",
+	"experiment_started", "experiment_stopped", "experiment_phase_changed", "experiment_interrupted",
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -37,6 +39,14 @@ func (s *Store) toExperiment(ctx context.Context, q *db.Queries, x db.GetExperim
 			out.SecondaryMetrics = append(out.SecondaryMetrics, m.Key)
 		}
 	}
+	if out.Phases, err = listPhases(ctx, q, x.ID); err != nil {
+		return out, err
+	}
+	st, err := q.GetFlagState(ctx, db.GetFlagStateParams{FlagID: x.FlagID, EnvironmentID: x.EnvironmentID})
+	if err != nil {
+		return out, fmt.Errorf("experiment %q flag state: %w", x.Key, err)
+	}
+	out.FlagEnabled = st.Enabled
 	return out, nil
 }
 
@@ -198,6 +208,9 @@ func (s *Store) UpdateExperiment(ctx context.Context, projectKey, key string, in
 		if (in.Flag != "" && in.Flag != x.FlagKey) || (in.Environment != "" && in.Environment != x.EnvironmentKey) {
 			return errs.Invalid("flag", "an experiment's flag and environment cannot change; create another experiment")
 		}
+		if x.Status == "running" {
+			return experimentRunningErr(fmt.Sprintf("experiment %q is running: its plan changes only as a new phase (POST .../phases); stop it to edit the rest", key), nil)
+		}
 		if x.Status != "draft" {
 			return errs.Invalid("status", "only draft experiments can be edited (this one is %s)", x.Status)
 		}
@@ -247,16 +260,16 @@ func (s *Store) DeleteExperiment(ctx context.Context, projectKey, key string) er
 			return fmt.Errorf("delete experiment: %w", err)
 		}
 		if n == 0 {
-			return errs.Invalid("status", "a running experiment cannot be deleted; stop it first")
+			return experimentRunningErr(fmt.Sprintf("experiment %q is running and cannot be deleted; stop it first", key), nil)
 		}
 		return nil
 	})
 }
 
 // lockForTransition locks an experiment row for a status change, re-reads
-// it under the lock, checks that it is in status from, and resolves its
-// flag and environment.
-func lockForTransition(ctx context.Context, q *db.Queries, projectKey, key, from, verb string) (db.GetExperimentRow, flagEnv, error) {
+// it under the lock, checks that it is in one of the statuses from, and
+// resolves its flag and environment.
+func lockForTransition(ctx context.Context, q *db.Queries, projectKey, key, verb string, from ...string) (db.GetExperimentRow, flagEnv, error) {
 	p, err := project(ctx, q, projectKey)
 	if err != nil {
 		return db.GetExperimentRow{}, flagEnv{}, err
@@ -271,21 +284,22 @@ func lockForTransition(ctx context.Context, q *db.Queries, projectKey, key, from
 	if x, err = experimentRow(ctx, q, p.ID, key); err != nil {
 		return x, flagEnv{}, err
 	}
-	if x.Status != from {
-		return x, flagEnv{}, errs.Invalid("status", "only a %s experiment can %s (this one is %s)", from, verb, x.Status)
+	if !slices.Contains(from, x.Status) {
+		return x, flagEnv{}, errs.Invalid("status", "only a %s experiment can %s (this one is %s)", strings.Join(from, " or "), verb, x.Status)
 	}
 	fe, err := resolveFlagEnv(ctx, q, projectKey, x.FlagKey, x.EnvironmentKey)
 	return x, fe, err
 }
 
 // StartExperiment sets the flag's rollout to the experiment's weights and
-// marks it running, in one transaction (the triggers log both and bump the
-// revision, so SDKs receive "experiment": {key, traffic}). The flag must
-// be on in the environment; at most one experiment per flag and
-// environment runs (a unique index enforces it).
+// marks it running with a new phase, in one transaction (the triggers log
+// both and bump the revision, so SDKs receive "experiment": {key,
+// traffic}). The flag must be on in the environment; at most one
+// experiment per flag and environment runs (a unique index enforces it).
+// A stopped experiment restarts as its next phase.
 func (s *Store) StartExperiment(ctx context.Context, projectKey, key string) (model.Experiment, error) {
 	err := s.change(ctx, func(q *db.Queries) error {
-		x, fe, err := lockForTransition(ctx, q, projectKey, key, "draft", "start")
+		x, fe, err := lockForTransition(ctx, q, projectKey, key, "start", "draft", "stopped")
 		if err != nil {
 			return err
 		}
@@ -307,6 +321,9 @@ func (s *Store) StartExperiment(ctx context.Context, projectKey, key string) (mo
 		if err := q.StartExperiment(ctx, db.StartExperimentParams{ID: x.ID, RolloutBefore: st.Rollout}); err != nil {
 			return startErr(err, x)
 		}
+		if err := openPhase(ctx, q, x.ID, "", ws, int(x.TrafficBp)); err != nil {
+			return err
+		}
 		if err := q.SetRollout(ctx, db.SetRolloutParams{FlagID: fe.flag.ID, EnvironmentID: fe.env.ID, Rollout: rollout}); err != nil {
 			return mapErr(fmt.Errorf("set rollout: %w", err))
 		}
@@ -321,18 +338,20 @@ func (s *Store) StartExperiment(ctx context.Context, projectKey, key string) (mo
 func startErr(err error, x db.GetExperimentRow) error {
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) && pg.Code == "23505" && pg.ConstraintName == "experiments_one_running" {
-		return &errs.Error{Kind: errs.KindConflict, Code: "experiment_running",
-			Message: fmt.Sprintf("flag %q already has a running experiment in %s; stop it first", x.FlagKey, x.EnvironmentKey), Err: err}
+		return experimentRunningErr(fmt.Sprintf("flag %q already has a running experiment in %s; stop it first", x.FlagKey, x.EnvironmentKey), err)
 	}
 	return mapErr(fmt.Errorf("start experiment: %w", err))
 }
 
 // StopExperiment stops a running experiment in one transaction with the
-// rollout change: ship set serves that variant to 100%, otherwise the
-// rollout from before the start is restored.
+// rollout change: ship set serves that variant to 100% and turns the flag
+// on (so the shipped variant is what everyone gets, even after the kill
+// switch), otherwise the rollout from before the start is restored. The
+// result's Outcome says what is served now.
 func (s *Store) StopExperiment(ctx context.Context, projectKey, key string, in model.StopExperiment) (model.Experiment, error) {
+	var outcome string
 	err := s.change(ctx, func(q *db.Queries) error {
-		x, fe, err := lockForTransition(ctx, q, projectKey, key, "running", "stop")
+		x, fe, err := lockForTransition(ctx, q, projectKey, key, "stop", "running")
 		if err != nil {
 			return err
 		}
@@ -348,6 +367,13 @@ func (s *Store) StopExperiment(ctx context.Context, projectKey, key string, in m
 				ws = nil // the variants changed since: keep the current rollout
 			}
 		}
+		reason := "stopped"
+		if in.Ship != nil {
+			reason = "shipped"
+		}
+		if err := q.EndPhase(ctx, db.EndPhaseParams{ExperimentID: x.ID, EndReason: reason}); err != nil {
+			return fmt.Errorf("end phase: %w", err)
+		}
 		if err := q.StopExperiment(ctx, db.StopExperimentParams{ID: x.ID, ShippedVariant: in.Ship}); err != nil {
 			return mapErr(fmt.Errorf("stop experiment: %w", err))
 		}
@@ -357,12 +383,46 @@ func (s *Store) StopExperiment(ctx context.Context, projectKey, key string, in m
 				return mapErr(fmt.Errorf("set rollout: %w", err))
 			}
 		}
-		return nil
+		outcome, err = stopOutcome(ctx, q, fe, in.Ship)
+		return err
 	})
 	if err != nil {
 		return model.Experiment{}, err
 	}
-	return s.GetExperiment(ctx, projectKey, key)
+	x, err := s.GetExperiment(ctx, projectKey, key)
+	x.Outcome = outcome
+	return x, err
+}
+
+// stopOutcome turns the flag on when a variant ships, and says in words
+// what the environment serves now.
+func stopOutcome(ctx context.Context, q *db.Queries, fe flagEnv, ship *string) (string, error) {
+	st, err := q.GetFlagState(ctx, db.GetFlagStateParams{FlagID: fe.flag.ID, EnvironmentID: fe.env.ID})
+	if err != nil {
+		return "", fmt.Errorf("get flag state: %w", err)
+	}
+	if ship == nil {
+		if !st.Enabled {
+			return fmt.Sprintf("Experiment stopped. The flag is off in %s: everyone gets %q.", fe.env.Key, st.OffVariant), nil
+		}
+		return fmt.Sprintf("Experiment stopped. The rollout from before the experiment is restored in %s (the flag is on).", fe.env.Key), nil
+	}
+	msg := fmt.Sprintf("%q now ships to everyone in %s (the flag is on).", *ship, fe.env.Key)
+	if !st.Enabled {
+		on := true
+		if _, err := q.UpdateFlagState(ctx, db.UpdateFlagStateParams{FlagID: fe.flag.ID, EnvironmentID: fe.env.ID, Enabled: &on}); err != nil {
+			return "", mapErr(fmt.Errorf("turn flag on: %w", err))
+		}
+		msg = fmt.Sprintf("%q now ships to everyone in %s: the flag was off and has been turned on.", *ship, fe.env.Key)
+	}
+	n, err := q.CountAssignments(ctx, db.CountAssignmentsParams{FlagID: fe.flag.ID, EnvironmentID: fe.env.ID})
+	if err != nil {
+		return "", fmt.Errorf("count assignments: %w", err)
+	}
+	if n > 0 {
+		msg += fmt.Sprintf(" %d users with custom assignments keep their assigned variant.", n)
+	}
+	return msg, nil
 }
 
 // ExperimentID resolves an experiment key to its id.

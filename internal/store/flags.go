@@ -282,7 +282,7 @@ func reshapeRollouts(ctx context.Context, q *db.Queries, cur model.Flag, next []
 			continue
 		}
 		if err := q.SetRolloutForFlag(ctx, db.SetRolloutForFlagParams{FlagID: flagID, EnvironmentID: st.EnvironmentID, Rollout: b}); err != nil {
-			return fmt.Errorf("rewrite rollout: %w", err)
+			return mapErr(fmt.Errorf("rewrite rollout: %w", err))
 		}
 	}
 	return nil
@@ -302,7 +302,7 @@ func (s *Store) SetArchived(ctx context.Context, projectKey, flagKey string, arc
 			return err
 		}
 		if _, err := q.SetFlagArchived(ctx, db.SetFlagArchivedParams{ID: f.ID, Archived: archived}); err != nil {
-			return fmt.Errorf("set archived: %w", err)
+			return mapErr(fmt.Errorf("set archived: %w", err))
 		}
 		out, err = getFlag(ctx, q, projectKey, flagKey)
 		return err

@@ -22,6 +22,12 @@ import (
 // experiment id: the plan (analysis end = stop time, or now while it
 // runs) and where its events are.
 func (s *Store) AnalysisPlan(ctx context.Context, id int64, now time.Time) (analysis.Plan, eventsdb.Target, error) {
+	return s.AnalysisPlanFor(ctx, id, now, model.AnalysisWindow{})
+}
+
+// AnalysisPlanFor is AnalysisPlan for a chosen window: a phase by number,
+// or an explicit start and end (a draft's refresh is then a preview).
+func (s *Store) AnalysisPlanFor(ctx context.Context, id int64, now time.Time, w model.AnalysisWindow) (analysis.Plan, eventsdb.Target, error) {
 	q := s.queries()
 	x, err := q.GetExperimentByID(ctx, id)
 	if isNoRows(err) {
@@ -41,8 +47,38 @@ func (s *Store) AnalysisPlan(ctx context.Context, id int64, now time.Time) (anal
 		p.AnalysisEnd = *x.StoppedAt
 	}
 	p.SetTimeout(t.StatementTimeout)
+	weights := x.Weights
+	// Results are per phase: the latest one by default (its start, end and
+	// split), or the one asked for; a draft has none.
+	ph, err := q.LatestPhase(ctx, x.ID)
+	if w.Phase != nil {
+		ph, err = q.GetPhase(ctx, db.GetPhaseParams{ExperimentID: x.ID, Number: int32(*w.Phase)})
+		if isNoRows(err) {
+			return p, t, errs.Invalid("phase", "experiment %q has no phase %d", x.Key, *w.Phase)
+		}
+	}
+	switch {
+	case isNoRows(err):
+	case err != nil:
+		return p, t, fmt.Errorf("phase: %w", err)
+	default:
+		start := ph.StartedAt
+		p.Phase, p.Window, p.StartedAt, p.StoppedAt, weights = int(ph.Number), "phase", &start, ph.EndedAt, ph.Weights
+		if ph.EndedAt != nil {
+			p.AnalysisEnd = *ph.EndedAt
+		}
+	}
+	if w.Start != nil {
+		start := w.Start.UTC()
+		p.Window, p.StartedAt = "explicit", &start
+		if w.End != nil && w.End.Before(p.AnalysisEnd) {
+			end := w.End.UTC()
+			p.StoppedAt, p.AnalysisEnd = &end, end
+		}
+	}
+	p.Preview = x.Status == "draft"
 	var ws []model.Weight
-	if err := json.Unmarshal(x.Weights, &ws); err != nil {
+	if err := json.Unmarshal(weights, &ws); err != nil {
 		return p, t, fmt.Errorf("weights: %w", err)
 	}
 	for _, w := range ws {
@@ -149,9 +185,69 @@ func (s *Store) Results(ctx context.Context, projectKey, key string, limit int) 
 		return out, fmt.Errorf("result history: %w", err)
 	}
 	for _, r := range rows {
-		out.History = append(out.History, toRefresh(db.ExperimentResult{ID: r.ID, ExperimentID: r.ExperimentID, JobID: r.JobID,
+		h := toRefresh(db.ExperimentResult{ID: r.ID, ExperimentID: r.ExperimentID, JobID: r.JobID,
 			Status: r.Status, ErrorCode: r.ErrorCode, Error: r.Error, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
-			DurationMs: r.DurationMs, Inputs: r.Inputs, Statements: r.Statements}))
+			DurationMs: r.DurationMs, Inputs: r.Inputs, Statements: r.Statements})
+		if r.JobID != nil {
+			h.URL = refreshURL(projectKey, key, *r.JobID)
+		}
+		out.History = append(out.History, h)
+	}
+	if out.Latest != nil && out.Latest.JobID != nil {
+		out.Latest.URL = refreshURL(projectKey, key, *out.Latest.JobID)
+	}
+	return out, nil
+}
+
+func refreshURL(projectKey, key string, jobID int64) string {
+	return fmt.Sprintf("/api/v1/projects/%s/experiments/%s/refreshes/%d", projectKey, key, jobID)
+}
+
+// RefreshStatus returns where results refresh job jobID of an experiment
+// is: queued or running in River, or its recorded outcome with the
+// results. A job of another experiment is not found.
+func (s *Store) RefreshStatus(ctx context.Context, projectKey, key string, jobID int64) (model.RefreshStatus, error) {
+	id, err := s.ExperimentID(ctx, projectKey, key)
+	if err != nil {
+		return model.RefreshStatus{}, err
+	}
+	out := model.RefreshStatus{JobID: jobID}
+	r, err := s.queries().RefreshByJob(ctx, db.RefreshByJobParams{ExperimentID: id, JobID: &jobID})
+	switch {
+	case err == nil:
+		ref := toRefresh(r)
+		ref.URL = refreshURL(projectKey, key, jobID)
+		out.State, out.Refresh, out.Error = r.Status, &ref, r.Error
+		return out, nil
+	case !isNoRows(err):
+		return out, fmt.Errorf("refresh of job %d: %w", jobID, err)
+	}
+	// Not started yet (or it ended without a record): ask River. Its
+	// table is not part of the sqlc schema, hence the plain query.
+	var state string
+	var expID int64
+	var lastErr *string
+	err = s.pool.QueryRow(ctx, `SELECT state::text, coalesce((args->>'experiment_id')::bigint, 0),
+	       errors[array_upper(errors, 1)]->>'error'
+	  FROM river_job WHERE id = $1 AND kind = 'experiment_results'`, jobID).Scan(&state, &expID, &lastErr)
+	if isNoRows(err) || (err == nil && expID != id) {
+		return out, errs.NotFound("refresh job %d of experiment %q", jobID, key)
+	}
+	if err != nil {
+		return out, fmt.Errorf("river job %d: %w", jobID, err)
+	}
+	switch state {
+	case "running":
+		out.State = "running"
+	case "completed", "cancelled", "discarded":
+		out.State = "failed"
+		if lastErr == nil {
+			msg := "the job ended without recording a refresh (was the experiment deleted?)"
+			lastErr = &msg
+		}
+		out.Error = lastErr
+	default: // available, scheduled, retryable, pending
+		out.State = "queued"
 	}
 	return out, nil
 }
@@ -214,8 +310,10 @@ func (s *Store) ExposureSeries(ctx context.Context, projectKey, key string) ([]m
 		return nil, err
 	}
 	out := make([]model.ExposureDay, len(days))
+	today := time.Now().UTC().Truncate(24 * time.Hour)
 	for i, d := range days {
-		out[i] = model.ExposureDay{Variant: d.Variant, Day: d.Day.Format(time.DateOnly), NewUsers: d.NewUsers, TotalUsers: d.TotalUsers}
+		out[i] = model.ExposureDay{Variant: d.Variant, Day: d.Day.Format(time.DateOnly), NewUsers: d.NewUsers, TotalUsers: d.TotalUsers,
+			Partial: !d.Day.Before(today)}
 	}
 	return out, nil
 }

@@ -69,6 +69,11 @@ func (s *Store) UpdateState(ctx context.Context, projectKey, flagKey, envKey str
 			if params.Rollout, err = json.Marshal(*in.Rollout); err != nil {
 				return fmt.Errorf("encode rollout: %w", err)
 			}
+			if in.NewExperimentPhase {
+				if err := newPhaseForRollout(ctx, q, fe, *in.Rollout); err != nil {
+					return err
+				}
+			}
 		}
 		if _, err := q.UpdateFlagState(ctx, params); err != nil {
 			if isNoRows(err) {

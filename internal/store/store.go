@@ -111,6 +111,8 @@ func mapErr(err error) error {
 				Message: "already exists", Err: err}
 		case "23514": // check_violation
 			return &errs.Error{Kind: errs.KindInvalid, Code: "invalid", Message: pgErr.Message, Err: err}
+		case "WPX01": // raised by migration 010's guards of a running experiment
+			return experimentRunningErr(pgErr.Message, err)
 		case "40001", "40P01": // serialization failure, deadlock
 			return &errs.Error{Kind: errs.KindConflict, Code: "retry", Message: "concurrent change, please retry", Err: err}
 		}

@@ -109,7 +109,9 @@ SELECT m.*, em.is_primary, c.key AS connection_key
 DELETE FROM experiments WHERE id = $1 AND status <> 'running';
 
 -- name: StartExperiment :exec
-UPDATE experiments SET status = 'running', started_at = now(), rollout_before = sqlc.arg(rollout_before)
+-- Also restarts a stopped experiment (a new phase): started_at keeps the first start.
+UPDATE experiments SET status = 'running', started_at = coalesce(started_at, now()), stopped_at = NULL,
+       shipped_variant = NULL, rollout_before = sqlc.arg(rollout_before)
  WHERE id = $1;
 
 -- name: StopExperiment :exec
@@ -156,6 +158,9 @@ SELECT * FROM experiment_results WHERE experiment_id = $1 AND status = 'succeede
 -- name: ResultHistory :many
 SELECT id, experiment_id, job_id, status, error_code, error, started_at, finished_at, duration_ms, inputs, statements
   FROM experiment_results WHERE experiment_id = $1 ORDER BY id DESC LIMIT $2;
+
+-- name: RefreshByJob :one
+SELECT * FROM experiment_results WHERE experiment_id = $1 AND job_id = $2 ORDER BY id DESC LIMIT 1;
 
 -- name: GetAnalysisSettings :one
 SELECT * FROM experiment_analysis_settings WHERE experiment_id = $1;

@@ -557,7 +557,8 @@ async function main() {
     await page.getByLabel("Baseline conversion rate (%)").fill("20");
     await page.getByLabel("Users per day (all traffic)").fill("500");
     await expectVisible(page.getByTestId("power-result").getByText(/users per variant/), "the power estimate");
-    await expectVisible(page.getByTestId("power-result").getByText(/days/), "the estimate in days (after the debounced users per day)");
+    // The estimate is debounced: the first answer may predate "users per day"; wait for the one with days.
+    await expectVisible(page.getByTestId("power-result").getByText(/days/).first(), "the estimate gives days", 15000);
     await shot("24-new-experiment");
     await page.getByRole("button", { name: "Create draft experiment" }).click();
     await page.waitForURL(new RegExp(`/experiments/${expKey}$`));
@@ -573,7 +574,10 @@ async function main() {
       return;
     }
     // Pretend the experiment started four days ago, so the exposures chart has days to draw.
-    if (dbURL) execFileSync("psql", [dbURL, "-qc", `UPDATE experiments SET started_at = now() - interval '4 days' WHERE key = '${expKey}'`], { stdio: "inherit" });
+    // (Results are per phase: the phase's start moves with it.)
+    if (dbURL)
+      execFileSync("psql", [dbURL, "-qc", `WITH x AS (UPDATE experiments SET started_at = now() - interval '4 days' WHERE key = '${expKey}' RETURNING id)
+        UPDATE experiment_phases SET started_at = now() - interval '4 days' WHERE experiment_id IN (SELECT id FROM x)`], { stdio: "inherit" });
     const key = await api("/projects/default/environments/production/sdk-keys", { method: "POST", data: { name: "e2e events", kind: "server" } });
     const secret = (await key.json()).secret;
     const now = Date.now();
@@ -605,16 +609,64 @@ async function main() {
     await shot("25-experiment-results");
   });
 
-  await step("stop the experiment and ship a variant, after confirming", async () => {
+  await step("a rollout change during the experiment is refused, then confirmed as a new phase", async () => {
+    await page.goto(`/p/default/production/flags/${expFlag}`);
+    const green = page.getByLabel("Green button percent");
+    await green.fill("80");
+    await green.press("Tab");
+    await page.getByRole("button", { name: "Save targeting" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Save in Production" }).click();
+    const banner = page.getByRole("alert").filter({ hasText: "An experiment is running on this flag in Production." });
+    await expectVisible(banner, "the experiment-running refusal");
+    assert((await banner.innerText()).includes(`experiment "${expKey}" is running`), "the refusal names the experiment");
+    let f = await (await api(`/projects/default/flags/${expFlag}`)).json();
+    assert(f.environments.find((e) => e.environment === "production").rollout.find((w) => w.variant === "green").weight === 5000, "nothing saved");
+    await shot("27-rollout-refused");
+    await banner.getByRole("button", { name: "Save as a new experiment phase" }).click();
+    await expectGone(banner, "the refusal");
+    f = await (await api(`/projects/default/flags/${expFlag}`)).json();
+    assert(f.environments.find((e) => e.environment === "production").rollout.find((w) => w.variant === "green").weight === 8000, "the new rollout is served");
+    await page.goto(`/p/default/production/experiments/${expKey}`);
+    await expectVisible(page.getByRole("list", { name: "Phases" }).getByText(/Phase 2: .*Green button 80%.*\(current\)/), "phase 2 on the experiment page");
+    await expectVisible(page.getByRole("list", { name: "Phases" }).getByText(/Phase 1: .*\(plan changed\)/), "phase 1 ended");
+  });
+
+  await step("the kill switch interrupts the phase: shown on the flag and the experiment pages", async () => {
+    await page.goto(`/p/default/production/flags/${expFlag}`);
+    await page.getByRole("switch", { name: `${expFlag} in Production` }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Turn off in Production" }).click();
+    await expectVisible(page.getByRole("status").filter({ hasText: /phase 2 interrupted by/ }), "the interruption on the flag page");
+    await shot("28-flag-interrupted");
+    await page.goto(`/p/default/production/experiments/${expKey}`);
+    await expectVisible(page.getByRole("alert").filter({ hasText: /Phase 2 interrupted: the kill switch turned the flag off/ }), "the interruption on the experiment page");
+    await shot("29-experiment-interrupted");
+  });
+
+  await step("stop the experiment and ship a variant on the killed flag: the served value matches the message", async () => {
     await page.getByRole("button", { name: "Stop experiment" }).click();
     const dialog = page.getByRole("dialog");
+    await expectVisible(dialog.getByText(/The flag is off in production/), "the dialog says the flag is off");
     await dialog.getByLabel("After stopping").selectOption("green");
     await dialog.getByRole("button", { name: "Stop and ship Green button" }).click();
     await expectVisible(page.locator(".status-stopped"), "the stopped status");
     await expectVisible(page.getByText("shipped Green button"), "the shipped variant");
+    await expectVisible(page.getByText(/"green" now ships to everyone in production: the flag was off and has been turned on/), "the outcome message");
     const f = await (await api(`/projects/default/flags/${expFlag}`)).json();
     const st = f.environments.find((e) => e.environment === "production");
     assert(st.rollout.find((w) => w.variant === "green").weight === 10000, `green ships to 100%: ${JSON.stringify(st.rollout)}`);
+    assert(st.enabled === true, "the flag is on, so everyone gets green as the message says");
+    if (providerURL) {
+      const key = await api("/projects/default/environments/production/sdk-keys", { method: "POST", data: { name: "e2e ofrep", kind: "server" } });
+      const secret = (await key.json()).secret;
+      let value;
+      for (let i = 0; i < 100 && value !== "green"; i++) {
+        const r = await page.request.post(`${providerURL}/ofrep/v1/evaluate/flags/${expFlag}`, {
+          headers: { Authorization: `Bearer ${secret}`, "Content-Type": "application/json" }, data: { context: { targetingKey: "someone" } } });
+        value = r.ok() ? (await r.json()).value : undefined;
+        if (value !== "green") await page.waitForTimeout(100);
+      }
+      assert(value === "green", `the provider serves green: ${value}`);
+    }
     await nav("Experiments").click();
     await page.waitForURL(/\/experiments$/);
     await expectVisible(page.getByRole("link", { name: "Checkout button test" }), "the experiment in the list");

@@ -115,6 +115,26 @@ export interface Experiment {
   version: number;
   created_at: string;
   updated_at: string;
+  /** Oldest first; the last is the current phase. */
+  phases?: Phase[];
+  /** Whether the flag is on in the experiment's environment. */
+  flag_enabled?: boolean;
+  /** Stop responses: what the environment serves now, in words. */
+  outcome?: string;
+}
+
+/** A period of an experiment with a fixed plan. */
+export interface Phase {
+  number: number;
+  weights: Weight[];
+  traffic: number;
+  started_at: string;
+  started_by: string;
+  ended_at: string | null;
+  ended_by: string | null;
+  end_reason: "new_phase" | "stopped" | "shipped" | null;
+  /** Set when the kill switch turned the flag off during the phase. */
+  interrupted: { at: string; by: string } | null;
 }
 
 export interface SaveExperiment {
@@ -137,6 +157,8 @@ export interface ExposureDay {
   day: string;
   new_users: number;
   total_users: number;
+  /** A day not over yet (today): counted up to the last count. */
+  partial?: boolean;
 }
 
 export type StatStatus = "ok" | "insufficient_data" | "one_arm" | "zero_variance" | "zero_control_mean" | "zero_denominator" | "invalid_data";

@@ -89,6 +89,10 @@ export const EVENT_TYPES = [
   "assignment_added",
   "assignment_changed",
   "assignment_removed",
+  "experiment_started",
+  "experiment_stopped",
+  "experiment_phase_changed",
+  "experiment_interrupted",
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -127,4 +131,6 @@ export interface UpdateState {
   enabled?: boolean;
   off_variant?: string;
   rollout?: Weight[];
+  /** Confirms a rollout change while an experiment runs: its phase ends and a new one starts. */
+  new_experiment_phase?: boolean;
 }

@@ -24,6 +24,10 @@ export const EVENT_LABELS: Record<string, string> = {
   assignment_added: "Assignment added",
   assignment_changed: "Assignment changed",
   assignment_removed: "Assignment removed",
+  experiment_started: "Experiment started",
+  experiment_stopped: "Experiment stopped",
+  experiment_phase_changed: "Experiment phase changed",
+  experiment_interrupted: "Experiment interrupted",
 };
 
 type Obj = Record<string, unknown>;
@@ -38,6 +42,10 @@ function rolloutText(v: unknown): string {
     .filter((w) => w.weight > 0)
     .map((w) => `${w.variant} ${w.weight / 100}%`)
     .join(" · ");
+}
+
+function pct(bp: unknown): string {
+  return typeof bp === "number" ? `${bp / 100}%` : "—";
 }
 
 /** One line saying what happened. */
@@ -68,6 +76,16 @@ export function eventSummary(e: FlagEvent): string {
       return `${String(a.user_id)}: ${String(b.variant)} → ${String(a.variant)}`;
     case "assignment_removed":
       return `Removed the assignment of ${String(b.user_id)} (was ${String(b.variant)})`;
+    case "experiment_started":
+      return `Started experiment “${String(a.experiment)}”: ${rolloutText(a.weights) || "—"}, ${pct(a.traffic)} of users`;
+    case "experiment_stopped":
+      return a.shipped_variant
+        ? `Stopped experiment “${String(a.experiment)}” and shipped ${String(a.shipped_variant)} to everyone`
+        : `Stopped experiment “${String(a.experiment)}”`;
+    case "experiment_phase_changed":
+      return `Experiment “${String(a.experiment)}” phase ${String(b.phase)} → ${String(a.phase)}: ${rolloutText(b.weights) || "—"}, ${pct(b.traffic)} → ${rolloutText(a.weights) || "—"}, ${pct(a.traffic)} of users`;
+    case "experiment_interrupted":
+      return `Kill switch: experiment “${String(a.experiment)}” phase ${String(a.phase)} interrupted (flag turned off)`;
   }
   return e.type;
 }

@@ -54,6 +54,38 @@ describe("FlagPage", () => {
     expect(screen.getByLabelText("On percent")).toHaveValue("0");
   });
 
+  it("a rollout change refused by a running experiment can be confirmed as a new phase", async () => {
+    const saved = { ...flag().environments[1], rollout: [{ variant: "off", weight: 2000 }, { variant: "on", weight: 8000 }], version: 2 };
+    const calls = mockFetch(
+      on("GET", /\/flags\/new-checkout$/, 200, flag()),
+      on("GET", /\/experiments$/, 200, { items: [], next_cursor: "" }),
+      on("GET", /\/assignments/, 200, page),
+      (c) =>
+        c.method === "PATCH" && /\/environments\/development$/.test(c.url)
+          ? (c.body as { new_experiment_phase?: boolean }).new_experiment_phase
+            ? { status: 200, body: saved }
+            : {
+                status: 409,
+                body: { error: { code: "experiment_running", message: 'experiment "checkout-test" is running on this flag in this environment (phase 1): changing the rollout would break it; confirm a new phase, or stop the experiment first' } },
+              }
+          : undefined,
+    );
+    renderPage(<FlagPage />, { path, route, env: "development" });
+    const on_ = await screen.findByLabelText("On percent");
+    await userEvent.clear(on_);
+    await userEvent.type(on_, "80");
+    await userEvent.click(screen.getByRole("button", { name: "Save targeting" }));
+    expect(await screen.findByText("An experiment is running on this flag in Development.")).toBeInTheDocument();
+    expect(screen.getByText(/experiment "checkout-test" is running/)).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Save as a new experiment phase" }));
+    await waitFor(() => expect(screen.queryByText("An experiment is running on this flag in Development.")).not.toBeInTheDocument());
+    const patches = calls.filter((c) => c.method === "PATCH");
+    expect(patches).toHaveLength(2);
+    expect(patches[0].body).toEqual({ version: 1, rollout: [{ variant: "off", weight: 2000 }, { variant: "on", weight: 8000 }] });
+    expect(patches[1].body).toEqual({ version: 1, rollout: [{ variant: "off", weight: 2000 }, { variant: "on", weight: 8000 }], new_experiment_phase: true });
+    await waitFor(() => expect(screen.getByLabelText("On percent")).toHaveValue("80"));
+  });
+
   it("a 422 on a rollout weight is shown on the rollout editor", async () => {
     mockFetch(
       on("GET", /\/flags\/new-checkout$/, 200, flag()),

@@ -182,6 +182,8 @@ function TargetingPanel({ flag, state, env, onState }: { flag: Flag; state: Flag
   const [conflict, setConflict] = useState(false);
   const [busy, setBusy] = useState(false);
   const [confirming, setConfirming] = useState(false);
+  // A running experiment refused the rollout change (409 experiment_running).
+  const [experimentRunning, setExperimentRunning] = useState<string | null>(null);
   const ref = useRef<HTMLElement>(null);
 
   // Variants edited elsewhere on the page: drop a draft that no longer fits.
@@ -196,7 +198,7 @@ function TargetingPanel({ flag, state, env, onState }: { flag: Flag; state: Flag
   const dirty = rolloutDirty || offDirty;
   const readOnly = !!flag.archived_at;
 
-  const save = async () => {
+  const save = async (newPhase = false) => {
     setBusy(true);
     setError(undefined);
     setConflict(false);
@@ -205,14 +207,19 @@ function TargetingPanel({ flag, state, env, onState }: { flag: Flag; state: Flag
         version: state.version,
         rollout: rolloutDirty ? toWeights(flag.variants, current) : undefined,
         off_variant: offDirty ? off : undefined,
+        new_experiment_phase: newPhase || undefined,
       });
       onState(s);
       setWeights(null);
       setOffVariant(null);
       setConfirming(false);
-      toast(`Targeting saved in ${env.name}`);
+      setExperimentRunning(null);
+      toast(newPhase ? `Targeting saved in ${env.name}; the experiment continues in a new phase` : `Targeting saved in ${env.name}`);
     } catch (e) {
-      if (e instanceof ApiError && e.isConflict && e.current) {
+      if (e instanceof ApiError && e.status === 409 && e.code === "experiment_running") {
+        setExperimentRunning(e.message);
+        setConfirming(false);
+      } else if (e instanceof ApiError && e.isConflict && e.current) {
         onState(e.current as FlagState);
         setWeights(null);
         setOffVariant(null);
@@ -246,6 +253,23 @@ function TargetingPanel({ flag, state, env, onState }: { flag: Flag; state: Flag
           <span>Your edits were not saved. The form now shows the current targeting; make your change again.</span>
         </div>
       )}
+      {experimentRunning && (
+        <div className="banner banner-warn" role="alert">
+          <strong>An experiment is running on this flag in {env.name}.</strong>
+          <span>{experimentRunning}</span>
+          <span>
+            Saving anyway ends the experiment&apos;s current phase and starts a new one with this rollout; results are then per phase.
+          </span>
+          <div className="form-actions">
+            <button type="button" className="btn btn-primary" disabled={busy} onClick={() => void save(true)}>
+              Save as a new experiment phase
+            </button>
+            <button type="button" className="btn btn-ghost" disabled={busy} onClick={() => setExperimentRunning(null)}>
+              Keep the current rollout
+            </button>
+          </div>
+        </div>
+      )}
       <ErrorBanner error={error} labels={{ rollout: "Rollout", off_variant: "Off variant", version: "Version" }} />
       <RolloutEditor
         variants={flag.variants}
@@ -271,7 +295,7 @@ function TargetingPanel({ flag, state, env, onState }: { flag: Flag; state: Flag
           type="button"
           className="btn btn-primary"
           disabled={!dirty || busy || readOnly}
-          onClick={() => (env.key === "production" ? setConfirming(true) : void save())}
+          onClick={() => (env.key === "production" ? setConfirming(true) : void save(false))}
         >
           {busy ? "Saving…" : `Save targeting`}
         </button>
@@ -294,7 +318,7 @@ function TargetingPanel({ flag, state, env, onState }: { flag: Flag; state: Flag
           title={`Change targeting in ${env.name}?`}
           confirmLabel={`Save in ${env.name}`}
           onCancel={() => setConfirming(false)}
-          onConfirm={save}
+          onConfirm={() => save(false)}
         >
           <ul className="change-list">
             {rolloutDirty && (

@@ -14,6 +14,7 @@ import { useToast } from "../../components/Toast";
 import { ResultsTable, ResultWarnings } from "./ResultsTable";
 import { ExposuresChart } from "./ExposuresChart";
 import { StatusBadge } from "./StatusBadge";
+import { PhaseNotice } from "./PhaseNotice";
 import { AnalysisSettingsCard } from "./AnalysisSettingsCard";
 import { ResultsOverTimeChart } from "./ResultsOverTimeChart";
 
@@ -100,6 +101,7 @@ function Header({ x, names, onChange }: { x: Experiment; names: Record<string, s
           {x.shipped_variant && <> · shipped {names[x.shipped_variant] ?? x.shipped_variant}</>}
         </p>
         {x.hypothesis && <p className="flag-description">{x.hypothesis}</p>}
+        <PhaseNotice x={x} />
       </div>
       <div className="btn-group">
         {x.status === "draft" && (
@@ -112,17 +114,22 @@ function Header({ x, names, onChange }: { x: Experiment; names: Record<string, s
             Stop experiment
           </button>
         )}
+        {x.status === "stopped" && (
+          <button type="button" className="btn" onClick={() => setConfirm("start")}>
+            Restart as a new phase
+          </button>
+        )}
       </div>
       {confirm === "start" && (
         <ConfirmDialog
-          title={`Start “${x.name}”?`}
-          confirmLabel="Start experiment"
+          title={x.status === "stopped" ? `Restart “${x.name}” as a new phase?` : `Start “${x.name}”?`}
+          confirmLabel={x.status === "stopped" ? "Restart as a new phase" : "Start experiment"}
           onCancel={() => setConfirm(null)}
           onConfirm={async () => {
             const nx = await xapi.startExperiment(ws.project, x.key);
             onChange(nx);
             setConfirm(null);
-            toast(`${x.name} started`);
+            toast(x.status === "stopped" ? `${x.name} restarted: phase ${nx.phases?.length ?? ""}` : `${x.name} started`);
           }}
         >
           <p>
@@ -141,11 +148,16 @@ function Header({ x, names, onChange }: { x: Experiment; names: Record<string, s
             const nx = await xapi.stopExperiment(ws.project, x.key, ship || undefined);
             onChange(nx);
             setConfirm(null);
-            toast(ship ? `${x.name} stopped; ${names[ship] ?? ship} ships to everyone` : `${x.name} stopped`);
+            toast(nx.outcome ?? `${x.name} stopped`);
           }}
         >
-          <p>Results stop counting events after now. This cannot be undone.</p>
-          <Field label="After stopping" hint="Shipping serves one variant to 100% of users in this environment.">
+          <p>Results of this phase stop counting events after now. A stopped experiment can be restarted as a new phase.</p>
+          {x.flag_enabled === false && (
+            <p className="banner banner-warn">
+              The flag is off in {x.environment} (kill switch): everyone gets the off variant. Shipping a variant turns the flag on.
+            </p>
+          )}
+          <Field label="After stopping" hint="Shipping serves one variant to everyone in this environment (turning the flag on if it is off).">
             <select value={ship} onChange={(e) => setShip(e.target.value)}>
               <option value="">Restore the rollout from before the experiment</option>
               {x.weights.map((w) => (
@@ -160,6 +172,8 @@ function Header({ x, names, onChange }: { x: Experiment; names: Record<string, s
     </div>
   );
 }
+
+const PHASE_END: Record<string, string> = { new_phase: "plan changed", stopped: "stopped", shipped: "shipped" };
 
 function Plan({ x, names }: { x: Experiment; names: Record<string, string> }) {
   const ws = useWorkspace();
@@ -193,6 +207,37 @@ function Plan({ x, names }: { x: Experiment; names: Record<string, string> }) {
         <dd>
           <Link to={ws.to("connections")}>{x.connection === "builtin" ? "the built-in events store" : x.connection}</Link>
         </dd>
+        {(x.phases ?? []).length > 0 && (
+          <>
+            <dt>Phases</dt>
+            <dd>
+              <ol className="change-list" aria-label="Phases">
+                {(x.phases ?? []).map((ph) => (
+                  <li key={ph.number}>
+                    Phase {ph.number}: {ph.weights.filter((w) => w.weight > 0).map((w) => `${names[w.variant] ?? w.variant} ${percent(w.weight)}%`).join(" · ")},{" "}
+                    {percent(ph.traffic)}% traffic · from <span title={dateTime(ph.started_at)}>{dateTime(ph.started_at)}</span>
+                    {ph.ended_at ? (
+                      <>
+                        {" "}
+                        to <span title={dateTime(ph.ended_at)}>{dateTime(ph.ended_at)}</span> ({PHASE_END[ph.end_reason ?? ""] ?? ph.end_reason})
+                      </>
+                    ) : (
+                      " (current)"
+                    )}
+                    {ph.interrupted && (
+                      <>
+                        {" "}
+                        <span className="status status-warn">
+                          interrupted by {ph.interrupted.by}, {dateTime(ph.interrupted.at)}
+                        </span>
+                      </>
+                    )}
+                  </li>
+                ))}
+              </ol>
+            </dd>
+          </>
+        )}
       </dl>
     </section>
   );

@@ -89,9 +89,16 @@ export function ExposuresChart({ items, order, names = {} }: { items: ExposureDa
   if (series.days.length === 0) {
     return <p className="muted">No exposures counted yet. The exposures job runs nightly; “Count exposures now” runs it at once.</p>;
   }
+  const partialDay = items.find((i) => i.partial)?.day;
   return (
     <figure className="chart-figure">
       <div ref={ref} className="chart" role="img" aria-label={`Users per variant over ${series.days.length} days`} />
+      {partialDay && (
+        <figcaption className="muted small">
+          The last point ({partialDay}) is today, a partial day counted up to the last “Count exposures now”; the results count users up to their own
+          refresh, so the two can differ by the users who arrived in between.
+        </figcaption>
+      )}
       <details>
         <summary>Show as a table</summary>
         <div className="table-wrap">

@@ -6,11 +6,14 @@ import { useApi } from "../../lib/useApi";
 import { relativeTime } from "../../lib/format";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { StatusBadge } from "./StatusBadge";
+import { PhaseNotice, currentPhase } from "./PhaseNotice";
 
 /** The flag page's list of its experiments in the selected environment, with "New experiment". */
 export function FlagExperiments({ flag }: { flag: Flag }) {
   const ws = useWorkspace();
-  const list = useApi((s) => xapi.listExperiments(ws.project, s), [ws.project]);
+  // Reloaded when the flag's state here changes: the kill switch interrupts a running experiment's phase.
+  const stateVersion = flag.environments.find((e) => e.environment === ws.env)?.version;
+  const list = useApi((s) => xapi.listExperiments(ws.project, s), [ws.project, stateVersion]);
   const items = (list.data?.items ?? []).filter((x) => x.flag === flag.key && x.environment === ws.env);
   return (
     <section className="card" aria-labelledby="flag-experiments-title">
@@ -32,7 +35,9 @@ export function FlagExperiments({ flag }: { flag: Flag }) {
               <span className="muted small">
                 {x.started_at ? `started ${relativeTime(x.started_at)}` : `created ${relativeTime(x.created_at)}`}
                 {x.shipped_variant ? ` · shipped ${x.shipped_variant}` : ""}
-              </span>
+                {x.status === "running" && currentPhase(x) ? ` · phase ${currentPhase(x)!.number}` : ""}
+              </span>{" "}
+              <PhaseNotice x={x} compact />
             </li>
           ))}
         </ul>

@@ -39,5 +39,6 @@ export {
   type ErrorCode,
   type ValueType,
 } from "./eval.js";
+export { EventSender, type EventSenderOptions } from "./events.js";
 export { SSEParser, type SSEEvent, type SSEHandlers } from "./sse.js";
 export { TestData } from "./testdata.js";

@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import { EVENT_LABELS, eventSummary } from "./EventsPage";
+import { EVENT_TYPES, type FlagEvent } from "../api/types";
+
+const ev = (type: string, before: unknown, after: unknown): FlagEvent =>
+  ({ id: 1, flag: "color", environment: "production", type, actor: "alice", source: "api", before, after, created_at: "2026-12-01T10:00:00Z" }) as FlagEvent;
+
+describe("events log: experiment events in words", () => {
+  it("every event type the filter offers has a label", () => {
+    for (const t of EVENT_TYPES) expect(EVENT_LABELS[t], t).toBeTruthy();
+  });
+
+  it("says started, phase changed, interrupted, stopped and shipped with percentages", () => {
+    const w = (a: number, b: number) => [{ variant: "red", weight: a }, { variant: "blue", weight: b }];
+    expect(eventSummary(ev("experiment_started", { experiment: "x", status: "draft" }, { experiment: "x", status: "running", traffic: 10000, weights: w(5000, 5000) }))).toBe(
+      "Started experiment “x”: red 50% · blue 50%, 100% of users",
+    );
+    expect(
+      eventSummary(ev("experiment_phase_changed", { experiment: "x", phase: 1, weights: w(5000, 5000), traffic: 10000 }, { experiment: "x", phase: 2, weights: w(2000, 8000), traffic: 2500 })),
+    ).toBe("Experiment “x” phase 1 → 2: red 50% · blue 50%, 100% → red 20% · blue 80%, 25% of users");
+    expect(eventSummary(ev("experiment_interrupted", {}, { experiment: "x", phase: 2, enabled: false }))).toBe(
+      "Kill switch: experiment “x” phase 2 interrupted (flag turned off)",
+    );
+    expect(eventSummary(ev("experiment_stopped", {}, { experiment: "x", status: "stopped", shipped_variant: "blue" }))).toBe(
+      "Stopped experiment “x” and shipped blue to everyone",
+    );
+    expect(eventSummary(ev("experiment_stopped", {}, { experiment: "x", status: "stopped", shipped_variant: null }))).toBe("Stopped experiment “x”");
+  });
+});

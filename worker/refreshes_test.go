@@ -1,0 +1,117 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/waypost/waypost/internal/analysis"
+	"github.com/waypost/waypost/internal/model"
+	"github.com/waypost/waypost/worker"
+)
+
+// A refresh job can be asked about (queued, then succeeded with its
+// results); a window chooses what is analysed; a draft's refresh needs a
+// window start and is labelled a preview.
+func TestRefreshJobStatusWindowsAndDraftPreview(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHarness(t)
+	var envID int64
+	require.NoError(t, h.pool.QueryRow(ctx, "SELECT id FROM environments WHERE key = 'production'").Scan(&envID))
+	h.must(201, "POST", "/flags", map[string]any{"key": "f"})
+	h.must(200, "PATCH", "/flags/f/environments/production", map[string]any{"enabled": true})
+	h.must(201, "POST", "/metrics", map[string]any{"key": "purchase", "type": "count",
+		"sql": `SELECT user_id, "timestamp" FROM events_metric WHERE metric = 'purchase'`})
+	h.must(201, "POST", "/experiments", map[string]any{"key": "d", "flag": "f", "environment": "production",
+		"primary_metrics": []string{"purchase"}})
+
+	// Historic exposures under the draft's key, one a minute.
+	base := time.Now().UTC().Add(-36 * time.Hour).Truncate(time.Minute)
+	var events []model.Event
+	for i := 0; i < 100; i++ {
+		ts := base.Add(time.Duration(i) * time.Minute)
+		events = append(events, model.Event{Type: "exposure", IdempotencyKey: fmt.Sprintf("x%d", i), ExperimentKey: "d",
+			UserID: fmt.Sprintf("u%d", i), Variant: []string{"off", "on"}[i%2], Timestamp: &ts})
+	}
+	_, err := h.st.IngestEvents(ctx, envID, events)
+	require.NoError(t, err)
+
+	// Refused: a draft without a window, a bad window, a phase it lacks.
+	r := h.must(422, "POST", "/experiments/d/refresh", nil)
+	require.Contains(t, r.errMessage(), "is a draft")
+	require.Contains(t, r.errMessage(), "preview historic data")
+	h.must(422, "POST", "/experiments/d/refresh", map[string]any{"start": base, "end": base.Add(-time.Hour)})
+	h.must(422, "POST", "/experiments/d/refresh", map[string]any{"start": base, "phase": 1})
+	h.must(422, "POST", "/experiments/d/refresh", map[string]any{"start": time.Now().Add(time.Hour)})
+
+	// Queued until a worker runs it.
+	job := h.must(202, "POST", "/experiments/d/refresh", map[string]any{"start": base.Add(-time.Hour)}).body
+	path := fmt.Sprintf("/experiments/d/refreshes/%.0f", job["job_id"].(float64))
+	st := h.must(200, "GET", path, nil).body
+	require.Equal(t, "queued", st["state"])
+	require.Nil(t, st["refresh"])
+	h.must(404, "GET", "/experiments/d/refreshes/987654321", nil)
+	h.must(422, "GET", "/experiments/d/refreshes/zero", nil)
+
+	h.startWorker(worker.ExperimentOptions{})
+	waitState := func(path string) map[string]any {
+		var st map[string]any
+		require.Eventually(t, func() bool {
+			st = h.must(200, "GET", path, nil).body
+			return st["state"] == "succeeded" || st["state"] == "failed"
+		}, 60*time.Second, 50*time.Millisecond)
+		require.Equal(t, "succeeded", st["state"], "%v", st)
+		return st
+	}
+	users := func(st map[string]any) (map[string]any, analysis.Results) {
+		ref := st["refresh"].(map[string]any)
+		var res analysis.Results
+		b, _ := json.Marshal(ref["results"])
+		require.NoError(t, json.Unmarshal(b, &res))
+		return ref, res
+	}
+	ref, res := users(waitState(path))
+	in := ref["inputs"].(map[string]any)
+	require.Equal(t, true, in["preview"], "a draft's refresh is a preview")
+	require.Equal(t, "explicit", in["window"])
+	require.NotNil(t, ref["duration_ms"])
+	require.Equal(t, map[string]int64{"off": 50, "on": 50}, res.Users)
+
+	// An explicit end: only the first 40 minutes (40 users).
+	job = h.waitIdle(t, "d", map[string]any{"start": base.Add(-time.Hour), "end": base.Add(39*time.Minute + 30*time.Second)})
+	_, res = users(waitState(fmt.Sprintf("/experiments/d/refreshes/%.0f", job["job_id"].(float64))))
+	require.Equal(t, map[string]int64{"off": 20, "on": 20}, res.Users)
+
+	// History entries link to their refresh.
+	page := h.must(200, "GET", "/experiments/d/results", nil).body
+	for _, e := range page["history"].([]any) {
+		u := e.(map[string]any)["url"].(string)
+		require.Contains(t, u, "/api/v1/projects/default/experiments/d/refreshes/")
+	}
+
+	// Once running, a refresh analyses the current phase (not a preview);
+	// phase 2 does not exist yet.
+	h.must(200, "POST", "/experiments/d/start", nil)
+	h.must(422, "POST", "/experiments/d/refresh", map[string]any{"phase": 2})
+	job = h.waitIdle(t, "d", map[string]any{"phase": 1})
+	ref, res = users(waitState(fmt.Sprintf("/experiments/d/refreshes/%.0f", job["job_id"].(float64))))
+	in = ref["inputs"].(map[string]any)
+	require.Nil(t, in["preview"])
+	require.EqualValues(t, 1, in["phase"])
+	require.Equal(t, map[string]int64{"off": 0, "on": 0}, res.Users, "the historic exposures predate phase 1")
+}
+
+// waitIdle enqueues a refresh with body once no identical job is queued.
+func (h *harness) waitIdle(t *testing.T, exp string, body map[string]any) map[string]any {
+	var job map[string]any
+	require.Eventually(t, func() bool {
+		job = h.must(202, "POST", "/experiments/"+exp+"/refresh", body).body
+		return job["duplicate"] == false
+	}, 30*time.Second, 50*time.Millisecond)
+	return job
+}
