@@ -56,7 +56,7 @@ func TestPutThenPatch(t *testing.T) {
 	require.Equal(t, []ChangeEvent{
 		{Revision: 2, ChangedKeys: []string{"a"}},
 		{Revision: 3, ChangedKeys: []string{"a", "b", "c"}},
-	}, changes.get())
+	}, changes.wait(t, 2))
 	_, streams := fp.counts()
 	require.Equal(t, 1, streams, "a matching patch does not reconnect")
 }
@@ -92,7 +92,7 @@ func TestOlderRevisionsIgnored(t *testing.T) {
 	waitRevision(t, c, 6) // events are applied in order: 3 and 4 came first
 
 	require.True(t, c.Bool("a", "u", false))
-	require.Equal(t, []ChangeEvent{{Revision: 6, ChangedKeys: []string{"a"}}}, changes.get())
+	require.Equal(t, []ChangeEvent{{Revision: 6, ChangedKeys: []string{"a"}}}, changes.wait(t, 1))
 	_, streams := fp.counts()
 	require.Equal(t, 1, streams, "older events neither apply nor reconnect")
 }
@@ -265,7 +265,7 @@ func TestBootstrapThenProviderReportsChanges(t *testing.T) {
 	})
 	waitRevision(t, c, 2)
 	require.Equal(t, SourceProvider, c.Status().Source)
-	require.Equal(t, []ChangeEvent{{Revision: 2, ChangedKeys: []string{"gone", "new"}}}, changes.get())
+	require.Equal(t, []ChangeEvent{{Revision: 2, ChangedKeys: []string{"gone", "new"}}}, changes.wait(t, 1))
 }
 
 func TestNotReadyBeforeAnyFlags(t *testing.T) {

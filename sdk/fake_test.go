@@ -280,6 +280,18 @@ func (r *changeRecorder) record(e ChangeEvent) {
 	r.mu.Unlock()
 }
 
+// wait returns the events once n have been recorded: listeners run after
+// the new flag set is in place, so a test that saw the revision may still
+// be ahead of the callback.
+func (r *changeRecorder) wait(t *testing.T, n int) []ChangeEvent {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(r.get()) < n && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	return r.get()
+}
+
 func (r *changeRecorder) get() []ChangeEvent {
 	r.mu.Lock()
 	defer r.mu.Unlock()
