@@ -72,7 +72,7 @@ func (b *testBundle) do(t *testing.T, method, path string, body any, headers ...
 	}
 	req, err := http.NewRequest(method, b.url+path, rd)
 	require.NoError(t, err)
-	if rd != nil {
+	if rd != nil || method != http.MethodGet {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	for i := 0; i+1 < len(headers); i += 2 {

@@ -22,12 +22,14 @@ CREATE TABLE events (user_id text, ts timestamptz, value numeric, label text, ui
 INSERT INTO events VALUES ('u1', '2026-01-02Z', 3.5, 'a', 1);
 `
 
-func setup(t *testing.T) (context.Context, *pgx.Conn) {
+// setup loads the fixture (and extra SQL) and returns a connection as a
+// role that may only read it (user SQL refuses superusers).
+func setup(t *testing.T, extra ...string) (context.Context, *pgx.Conn) {
 	t.Helper()
 	connString := dbtest.NewDatabase(t)
-	dbtest.MustExec(t, connString, fixture)
+	dbtest.MustExec(t, connString, fixture+strings.Join(extra, "\n"))
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, connString)
+	conn, err := pgx.Connect(ctx, dbtest.ReaderURL(t, connString))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,10 +257,7 @@ func TestRunSmall(t *testing.T) {
 // same key, say) do not count.
 func TestExposuresBeforeStartAreIgnored(t *testing.T) {
 	t.Parallel()
-	ctx, conn := setup(t)
-	if _, err := conn.Exec(ctx, `INSERT INTO exposures VALUES ('e', 'old', 'control', '2025-06-01Z', 3)`); err != nil {
-		t.Fatal(err)
-	}
+	ctx, conn := setup(t, `INSERT INTO exposures VALUES ('e', 'old', 'control', '2025-06-01Z', 3);`)
 	s := spec(okExposures, `SELECT user_id, ts AS "timestamp", value FROM events`)
 	counts, err := metricsql.Run(ctx, conn, s, 5*time.Second)
 	if err != nil {

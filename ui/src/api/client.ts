@@ -49,7 +49,9 @@ export function withQuery(path: string, q?: Query): string {
 
 export async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json", "X-Waypost-Actor": actor() };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  // Every changing request says JSON, with or without a body: the API
+  // answers 415 otherwise (a cross-site form cannot send this header).
+  if (body !== undefined || method !== "GET") headers["Content-Type"] = "application/json";
   let res: Response;
   try {
     res = await fetch(API_BASE + path, {
