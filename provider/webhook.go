@@ -82,6 +82,9 @@ func (c *replayCache) firstTime(sig string, now time.Time) bool {
 func (p *Provider) webhook(w http.ResponseWriter, r *http.Request) {
 	// Headers first: nothing of the body is read for a request that is
 	// unsigned, stale, or announces more than an announcement can hold.
+	// Until the signature is verified the connection closes after the
+	// answer, so net/http does not read (discard) an unread body either.
+	w.Header().Set("Connection", "close")
 	now := time.Now()
 	secs, err := strconv.ParseInt(r.Header.Get(headerTimestamp), 10, 64)
 	sig := strings.TrimSpace(r.Header.Get(headerSignature))
@@ -112,6 +115,7 @@ func (p *Provider) webhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "unauthorized", "bad signature")
 		return
 	}
+	w.Header().Del("Connection")
 	if !p.replay.firstTime(sig, now) {
 		p.metrics.webhook("replay")
 		writeError(w, http.StatusConflict, "replay", "this webhook was already received")

@@ -112,6 +112,8 @@ func mapErr(err error) error {
 				Message: "already exists", Err: err}
 		case "23514": // check_violation
 			return &errs.Error{Kind: errs.KindInvalid, Code: "invalid", Message: pgErr.Message, Err: err}
+		case "22021", "22P05": // invalid byte sequence (NUL), untranslatable character
+			return &errs.Error{Kind: errs.KindInvalid, Code: "invalid_text", Message: "text the database cannot store (a NUL character or invalid encoding)", Err: err}
 		case "40001", "40P01": // serialization failure, deadlock
 			return &errs.Error{Kind: errs.KindConflict, Code: "retry", Message: "concurrent change, please retry", Err: err}
 		}
