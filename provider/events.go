@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/waypost/waypost/internal/errs"
-	"github.com/waypost/waypost/internal/model"
 	"github.com/waypost/waypost/internal/jsontext"
+	"github.com/waypost/waypost/internal/model"
 )
 
 // events serves POST /v1/events: batched exposure and metric events for
