@@ -26,6 +26,9 @@ import (
 // environment revisions on, with payload {"environment_id":1,"revision":42}.
 const RevisionChannel = "waypost_revision"
 
+// reloadTimeout bounds one environment read.
+const reloadTimeout = 10 * time.Second
+
 // snapshotEvery bounds how often the snapshot file is rewritten.
 const snapshotEvery = time.Second
 
@@ -194,6 +197,9 @@ func (r *reloader) run(ctx context.Context) {
 
 // reloadEnv reads envID's flags and keys (one snapshot) and applies them.
 func (r *reloader) reloadEnv(ctx context.Context, envID int64, cause string) (bool, error) {
+	// A frozen database must not hold the reloader: give up and retry.
+	ctx, cancel := context.WithTimeout(ctx, reloadTimeout)
+	defer cancel()
 	es, err := r.p.st.EnvironmentState(ctx, envID)
 	if errs.IsKind(err, errs.KindNotFound) {
 		r.p.dropKeys(envID) // environment deleted: its keys are gone
