@@ -72,8 +72,12 @@ func TestProviderStartsFromSnapshotWhileDatabaseIsDown(t *testing.T) {
 	addr := freeAddr(t)
 	stop, _ := runProviderRole(t, proxy.URL(dsn), addr, snapshot)
 	require.Eventually(t, func() bool { _, err := os.Stat(snapshot); return err == nil }, 20*time.Second, 20*time.Millisecond, "snapshot written")
-	code, held := flagsRevision(t, addr, k.Secret)
-	require.Equal(t, 200, code)
+	var held int64
+	require.Eventually(t, func() bool {
+		var code int
+		code, held = flagsRevision(t, addr, k.Secret)
+		return code == 200
+	}, 20*time.Second, 20*time.Millisecond, "serving")
 	stop()
 
 	proxy.Down()
