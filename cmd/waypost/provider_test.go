@@ -104,7 +104,9 @@ func TestProviderStartsFromSnapshotWhileDatabaseIsDown(t *testing.T) {
 	require.Eventually(t, func() bool {
 		b, err := os.ReadFile(snapshot)
 		return err == nil && json.Valid(b) && len(b) > 0 && func() bool {
-			var f struct{ Environments map[string]struct{ Revision int64 } }
+			var f struct {
+				Environments map[string]struct{ Revision int64 }
+			}
 			_ = json.Unmarshal(b, &f)
 			for _, e := range f.Environments {
 				if e.Revision > held {
