@@ -30,6 +30,10 @@ func TestNoCompiledInWebhookSecret(t *testing.T) {
 }
 
 func TestWebhookSecretIsRequiredAndLongEnough(t *testing.T) {
+	for _, k := range []string{"WAYPOST_WEBHOOK_SECRET", "WAYPOST_WEBHOOK_SECRET_FILE", "WAYPOST_MANAGER_ADDR", "WAYPOST_PROVIDER_ADDR", "WAYPOST_PROVIDER_URL"} {
+		t.Setenv(k, "")
+		require.NoError(t, os.Unsetenv(k))
+	}
 	require.Error(t, parse(t).RequireWebhookSecret(), "missing")
 	require.Error(t, parse(t, "-webhook-secret", "0123456789abcdef0123456789abcde").RequireWebhookSecret(), "31 bytes")
 	require.NoError(t, parse(t, "-webhook-secret", "0123456789abcdef0123456789abcdef").RequireWebhookSecret())
