@@ -5,20 +5,26 @@ GO       ?= go
 SQLC     ?= $(shell command -v sqlc 2>/dev/null || echo $(HOME)/go/bin/sqlc)
 SQLC_VERSION := v1.31.1
 
-.PHONY: run test test-go test-ui test-js check generate sqlc-install postgres ui build
+.PHONY: run test test-go test-ui test-js lint-api check generate sqlc-install postgres ui build
 
 ## run: start PostgreSQL if needed, apply migrations, run manager + worker + provider
 run: postgres ui
 	$(GO) run ./cmd/waypost all
 
 ## test: every test (Go with -race on real PostgreSQL, generated code freshness, UI and JS SDKs)
-test: postgres check test-go test-ui test-js
+test: postgres check test-go test-ui test-js lint-api
+
+## The SDK is its own modules (sdk/, sdk/openfeature/): `./...` from the
+## root does not reach them, so they are tested (and vetted) on their own.
+GO_SDK_MODULES := sdk sdk/openfeature
 
 test-go:
 	$(GO) test -race -count=1 ./...
+	@for m in $(GO_SDK_MODULES); do echo "== go test $$m"; (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
 
 check:
 	$(GO) vet ./...
+	@for m in $(GO_SDK_MODULES); do (cd $$m && $(GO) vet ./... && $(GO) mod tidy -diff) || exit 1; done
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@if [ -x "$(SQLC)" ]; then $(SQLC) diff && echo "sqlc: generated code is fresh"; \
 	 else echo "sqlc not installed: run 'make sqlc-install' to check generated code"; [ -z "$$CI" ] || exit 1; fi
@@ -28,6 +34,11 @@ test-ui:
 
 test-js:
 	@if [ -f sdk/js/package.json ]; then scripts/test-js.sh; fi
+
+## lint-api: api/openapi.json passes Redocly's strict recommended rules (needs npm)
+lint-api:
+	@if command -v npm >/dev/null; then cd tools/openapi && npm ci --no-audit --no-fund --silent && npm run --silent lint; \
+	 else echo "npm not installed: skipping the OpenAPI lint"; [ -z "$$CI" ] || exit 1; fi
 
 ## generate: regenerate db/ from sql/ with sqlc
 generate:

@@ -114,7 +114,6 @@ func TestMalformedRequestsAre400(t *testing.T) {
 	require.Empty(t, b.mustDo(t, 200, "GET", "/api/v1/projects/default/flags", nil).items())
 	b.mustDo(t, 404, "GET", "/api/v1/nothing-here", nil)
 	b.mustDo(t, 405, "PUT", "/api/v1/projects", nil)
-	require.Equal(t, "X-Waypost-Actor", b.mustDo(t, 400, "GET", "/api/v1/projects", nil, "X-Waypost-Actor", "<script>").errField())
 }
 
 func TestListFlagsFiltersAndPages(t *testing.T) {

@@ -7,28 +7,31 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/waypost/waypost/internal/authtest"
 )
 
 func TestFlagEventsLog(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	actor := []string{"X-Waypost-Actor", "jill@solarflair.example"}
+	owner := b
+	b = b.withToken(authtest.User(t, b.st, "jill@solarflair.example", false, "default", "editor"))
 
-	b.mustDo(t, 201, "POST", "/api/v1/projects/default/flags", map[string]any{"key": "quote"}, actor...)
-	b.mustDo(t, 200, "PATCH", "/api/v1/projects/default/flags/quote/environments/production", map[string]any{"enabled": true}, actor...)
-	b.mustDo(t, 200, "PATCH", "/api/v1/projects/default/flags/quote/environments/production", map[string]any{"version": 2,
+	b.mustDo(t, 201, "POST", "/api/v1/projects/default/flags", map[string]any{"key": "quote"})
+	b.mustDo(t, 200, "PATCH", "/api/v1/projects/default/flags/quote/environments/production", map[string]any{"enabled": true})
+	owner.mustDo(t, 200, "PATCH", "/api/v1/projects/default/flags/quote/environments/production", map[string]any{"version": 2,
 		"rollout": []map[string]any{{"variant": "on", "weight": 5000}, {"variant": "off", "weight": 5000}}})
 	b.mustDo(t, 200, "POST", "/api/v1/projects/default/flags/quote/environments/production/assignments",
-		map[string]any{"assignments": []map[string]any{{"user_id": "jack", "variant": "on"}}}, actor...)
+		map[string]any{"assignments": []map[string]any{{"user_id": "jack", "variant": "on"}}})
 	b.mustDo(t, 200, "POST", "/api/v1/projects/default/flags/quote/environments/production/assignments",
-		map[string]any{"assignments": []map[string]any{{"user_id": "jack", "variant": "off"}}}, actor...)
+		map[string]any{"assignments": []map[string]any{{"user_id": "jack", "variant": "off"}}})
 	b.mustDo(t, 200, "POST", "/api/v1/projects/default/flags/quote/environments/production/assignments/remove",
-		map[string]any{"user_ids": []string{"jack"}}, actor...)
-	b.mustDo(t, 200, "PATCH", "/api/v1/projects/default/flags/quote", map[string]any{"version": 1, "description": "New quote form"}, actor...)
-	b.mustDo(t, 200, "POST", "/api/v1/projects/default/flags/quote/archive", nil, actor...)
-	b.mustDo(t, 200, "POST", "/api/v1/projects/default/flags/quote/restore", nil, actor...)
-	b.mustDo(t, 200, "PATCH", "/api/v1/projects/default/flags/quote/environments/production", map[string]any{"version": 3, "off_variant": "on"}, actor...)
+		map[string]any{"user_ids": []string{"jack"}})
+	b.mustDo(t, 200, "PATCH", "/api/v1/projects/default/flags/quote", map[string]any{"version": 1, "description": "New quote form"})
+	b.mustDo(t, 200, "POST", "/api/v1/projects/default/flags/quote/archive", nil)
+	b.mustDo(t, 200, "POST", "/api/v1/projects/default/flags/quote/restore", nil)
+	b.mustDo(t, 200, "PATCH", "/api/v1/projects/default/flags/quote/environments/production", map[string]any{"version": 3, "off_variant": "on"})
 
 	// A change made with plain SQL is logged too, with the database role as actor.
 	_, err := b.pool.Exec(ctx, `UPDATE flag_states SET enabled = false
@@ -52,9 +55,10 @@ func TestFlagEventsLog(t *testing.T) {
 	require.Equal(t, map[string]any{"enabled": false, "version": 5.0}, newest["after"])
 	require.Equal(t, "production", newest["environment"])
 	toggle := r.items()[9].(map[string]any)
-	require.Equal(t, "jill@solarflair.example", toggle["actor"], "API changes are logged with the actor")
+	require.Regexp(t, `^jill@solarflair\.example \(token test \d+\)$`, toggle["actor"],
+		"API changes are logged with the authenticated user and the token acting")
 	require.Equal(t, "api", toggle["source"])
-	require.Equal(t, "api", r.items()[8].(map[string]any)["actor"], "no actor header: logged as api")
+	require.Regexp(t, `^owner@waypost\.test \(token test \d+\)$`, r.items()[8].(map[string]any)["actor"], "each change has its own person")
 	created := r.items()[10].(map[string]any)
 	require.Nil(t, created["environment"])
 	require.Nil(t, created["before"])
@@ -89,5 +93,6 @@ func TestFlagEventsLog(t *testing.T) {
 	require.Equal(t, "since", b.mustDo(t, 422, "GET", "/api/v1/projects/default/events?since=yesterday", nil).errField())
 	require.Equal(t, "cursor", b.mustDo(t, 422, "GET", "/api/v1/projects/default/events?cursor=-3", nil).errField())
 	b.mustDo(t, 404, "GET", "/api/v1/projects/default/events?environment=nope", nil)
-	b.mustDo(t, 404, "GET", "/api/v1/projects/nope/events", nil)
+	owner.mustDo(t, 404, "GET", "/api/v1/projects/nope/events", nil)
+	b.mustDo(t, 403, "GET", "/api/v1/projects/nope/events", nil) // not a member: no project is visible
 }

@@ -234,3 +234,31 @@ func (s *Server) powerEstimate() http.HandlerFunc {
 		return out, nil
 	})
 }
+
+func (s *Server) getAnalysisSettings() http.HandlerFunc {
+	return s.handle(200, pExperiment, func(r *http.Request, k []string) (any, error) {
+		return s.store.AnalysisSettings(r.Context(), k[0], k[1])
+	})
+}
+
+// putAnalysisSettings overlays the body on the current settings, so a
+// client may send only the fields it changes.
+func (s *Server) putAnalysisSettings() http.HandlerFunc {
+	return s.handle(200, pExperiment, func(r *http.Request, k []string) (any, error) {
+		cur, err := s.store.AnalysisSettings(r.Context(), k[0], k[1])
+		if err != nil {
+			return nil, err
+		}
+		if err := decode(nil, r, &cur); err != nil {
+			return nil, err
+		}
+		return s.store.SaveAnalysisSettings(r.Context(), k[0], k[1], cur)
+	})
+}
+
+func (s *Server) resultsOverTime() http.HandlerFunc {
+	return s.handle(200, pExperiment, func(r *http.Request, k []string) (any, error) {
+		points, err := s.store.ResultsOverTime(r.Context(), k[0], k[1])
+		return map[string]any{"items": points}, err
+	})
+}

@@ -101,3 +101,48 @@ func TestExperimentsCRUDAndValidation(t *testing.T) {
 	r = b.mustDo(t, 422, "POST", p+"/power", map[string]any{"metric_type": "revenue", "baseline_mean": 10, "minimum_detectable_effect": 0.05})
 	require.Equal(t, "baseline_variance", r.errField())
 }
+
+func TestAnalysisSettingsAndRatioMetrics(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	p := "/api/v1/projects/default"
+
+	// A ratio metric: numerator and denominator both checked on the events database.
+	r := b.mustDo(t, 422, "POST", p+"/metrics", map[string]any{"key": "rpo", "type": "revenue", "sql": builtinMetricSQL,
+		"denominator": map[string]any{"type": "orders", "sql": builtinMetricSQL}})
+	require.Equal(t, "denominator.type", r.errField())
+	r = b.mustDo(t, 422, "POST", p+"/metrics", map[string]any{"key": "rpo", "type": "binomial", "sql": builtinMetricSQL,
+		"denominator": map[string]any{"type": "count", "sql": builtinMetricSQL}})
+	require.Equal(t, "denominator", r.errField())
+	r = b.mustDo(t, 422, "POST", p+"/metrics", map[string]any{"key": "rpo", "type": "revenue", "sql": builtinMetricSQL,
+		"denominator": map[string]any{"type": "revenue", "sql": `SELECT user_id, "timestamp" FROM events_metric`}})
+	require.Equal(t, "denominator.sql", r.errField())
+	require.Contains(t, r.raw, `missing column \"value\"`)
+	m := b.mustDo(t, 201, "POST", p+"/metrics", map[string]any{"key": "rpo", "type": "revenue", "sql": builtinMetricSQL,
+		"denominator": map[string]any{"type": "count", "sql": builtinMetricSQL}}).body
+	require.Equal(t, map[string]any{"type": "count", "sql": builtinMetricSQL}, m["denominator"])
+	m = b.mustDo(t, 200, "PUT", p+"/metrics/rpo", map[string]any{"type": "revenue", "sql": builtinMetricSQL}).body
+	require.Nil(t, m["denominator"], "replacing without a denominator makes it a plain metric again")
+
+	b.mustDo(t, 201, "POST", p+"/flags", map[string]any{"key": "color", "kind": "string", "variants": []map[string]any{
+		{"key": "red", "value": "red"}, {"key": "blue", "value": "blue"}}})
+	b.mustDo(t, 201, "POST", p+"/experiments", map[string]any{"key": "x", "flag": "color", "environment": "production",
+		"primary_metrics": []string{"rpo"}})
+	s := b.mustDo(t, 200, "GET", p+"/experiments/x/analysis-settings", nil).body
+	require.Equal(t, map[string]any{"sequential": true, "sequential_tuning": float64(5000), "cuped": false, "cuped_window_days": float64(14),
+		"bayesian": true, "prior_proper": false, "prior_mean": float64(0), "prior_std_dev": 0.3, "correction": "holm-bonferroni", "dimension": ""}, s)
+	// Partial updates keep the other fields; bad values are refused with the field named.
+	s = b.mustDo(t, 200, "PUT", p+"/experiments/x/analysis-settings", map[string]any{"cuped": true, "cuped_window_days": 7,
+		"correction": "benjamini-hochberg"}).body
+	require.Equal(t, true, s["cuped"])
+	require.EqualValues(t, 7, s["cuped_window_days"])
+	require.Equal(t, true, s["sequential"])
+	for field, v := range map[string]any{"cuped_window_days": 0, "sequential_tuning": -5, "prior_std_dev": 0, "correction": "bonferroni", "dimension": "country; --"} {
+		r = b.mustDo(t, 422, "PUT", p+"/experiments/x/analysis-settings", map[string]any{field: v})
+		require.Equal(t, field, r.errField())
+	}
+	r = b.mustDo(t, 400, "PUT", p+"/experiments/x/analysis-settings", map[string]any{"cupid": true})
+	require.Contains(t, r.raw, "unknown field")
+	require.Equal(t, "benjamini-hochberg", b.mustDo(t, 200, "GET", p+"/experiments/x/analysis-settings", nil).body["correction"])
+	b.mustDo(t, 404, "GET", p+"/experiments/nope/analysis-settings", nil)
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/waypost/waypost/internal/auth"
 	"github.com/waypost/waypost/internal/errs"
 	"github.com/waypost/waypost/internal/model"
 	"github.com/waypost/waypost/internal/store"
@@ -36,7 +37,16 @@ var (
 func (s *Server) listProjects() http.HandlerFunc {
 	return s.handle(200, pNone, func(r *http.Request, _ []string) (any, error) {
 		ps, err := s.store.ListProjects(r.Context())
-		return page[model.Project]{Items: ps}, err
+		if err != nil {
+			return nil, err
+		}
+		roles, err := s.store.ProjectRoles(r.Context(), auth.From(r.Context()))
+		if err != nil {
+			return nil, err
+		}
+		// Only the projects the caller has a role in.
+		ps = slices.DeleteFunc(ps, func(p model.Project) bool { return roles[p.Key] == auth.RoleNone })
+		return page[model.Project]{Items: ps}, nil
 	})
 }
 

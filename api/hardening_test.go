@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/waypost/waypost/api"
+	"github.com/waypost/waypost/internal/authtest"
 	"github.com/waypost/waypost/internal/dbtest"
 	"github.com/waypost/waypost/internal/store"
 )
@@ -62,7 +63,8 @@ func TestChangeWithoutJSONContentTypeIs415(t *testing.T) {
 // 503 (/healthz stays a liveness probe); recovery needs no restart.
 func TestDatabaseDownIs503WithRetryAfter(t *testing.T) {
 	t.Parallel()
-	_, dsn := dbtest.NewMigrated(t)
+	direct, dsn := testDB(t)
+	token := authtest.Owner(t, store.New(direct))
 	proxy := dbtest.NewProxy(t, dsn)
 	cfg, err := pgxpool.ParseConfig(proxy.URL(dsn))
 	require.NoError(t, err)
@@ -74,7 +76,7 @@ func TestDatabaseDownIs503WithRetryAfter(t *testing.T) {
 	srv.SetRequestTimeout(500 * time.Millisecond)
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	b := &testBundle{url: ts.URL, pool: pool, dsn: dsn}
+	b := &testBundle{url: ts.URL, pool: pool, dsn: dsn, token: token}
 	b.mustDo(t, 200, "GET", "/api/v1/projects", nil)
 	b.mustDo(t, 200, "GET", "/readyz", nil)
 

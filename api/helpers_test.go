@@ -3,17 +3,21 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/waypost/waypost/api"
+	"github.com/waypost/waypost/internal/authtest"
 	"github.com/waypost/waypost/internal/dbtest"
 	"github.com/waypost/waypost/internal/store"
 )
@@ -22,15 +26,83 @@ type testBundle struct {
 	url  string
 	pool *pgxpool.Pool
 	dsn  string
+	st   *store.Store
+	api  *api.Server
+	// token is sent as Authorization: Bearer on every request (setup: an
+	// instance owner's personal token); "" sends no credentials.
+	token string
+	logs  *syncBuffer // everything the API logged (debug level)
 }
 
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// setup starts the API on a fresh database; its requests act as an
+// instance owner. b.anon() sends none, b.as(t, role) acts with a role in
+// the default project.
 func setup(t *testing.T) *testBundle {
 	t.Helper()
-	pool, dsn := dbtest.NewMigrated(t)
-	srv := httptest.NewServer(api.New(store.New(pool), slog.New(slog.NewTextHandler(io.Discard, nil))))
+	pool, dsn := testDB(t)
+	st := store.New(pool)
+	logs := &syncBuffer{}
+	a := api.New(st, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
-	return &testBundle{url: srv.URL, pool: pool, dsn: dsn}
+	return &testBundle{url: srv.URL, pool: pool, dsn: dsn, st: st, api: a, token: authtest.Owner(t, st), logs: logs}
 }
+
+// testDB is a fresh migrated database whose store hashes passwords cheaply.
+func testDB(t *testing.T) (*pgxpool.Pool, string) {
+	t.Helper()
+	return dbtest.NewMigrated(t)
+}
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// anon is b without credentials.
+func (b *testBundle) anon() *testBundle {
+	c := *b
+	c.token = ""
+	return &c
+}
+
+// withToken is b acting with token.
+func (b *testBundle) withToken(token string) *testBundle {
+	c := *b
+	c.token = token
+	return &c
+}
+
+// as is b acting as a new user with role in the default project (role
+// "owner": a new instance owner; "none": a user with no role).
+func (b *testBundle) as(t *testing.T, role string) *testBundle {
+	t.Helper()
+	email := fmt.Sprintf("%s-%d@waypost.test", role, userSeq.Add(1))
+	switch role {
+	case "owner":
+		return b.withToken(authtest.User(t, b.st, email, true, "", ""))
+	case "none":
+		return b.withToken(authtest.User(t, b.st, email, false, "", ""))
+	}
+	return b.withToken(authtest.User(t, b.st, email, false, "default", role))
+}
+
+var userSeq atomic.Int64
 
 type response struct {
 	status int
@@ -74,6 +146,9 @@ func (b *testBundle) do(t *testing.T, method, path string, body any, headers ...
 	require.NoError(t, err)
 	if rd != nil || method != http.MethodGet {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if b.token != "" {
+		req.Header.Set("Authorization", "Bearer "+b.token)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])

@@ -50,6 +50,12 @@ func statusOf(k errs.Kind) int {
 		return http.StatusServiceUnavailable
 	case errs.KindUnsupportedMediaType:
 		return http.StatusUnsupportedMediaType
+	case errs.KindUnauthenticated:
+		return http.StatusUnauthorized
+	case errs.KindForbidden:
+		return http.StatusForbidden
+	case errs.KindTooManyRequests:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }

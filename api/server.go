@@ -9,7 +9,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -26,7 +25,9 @@ type Server struct {
 	store  *store.Store
 	log    *slog.Logger
 	router chi.Router
+	mux    *chi.Mux // the same router, for finding a request's route pattern (access.go)
 	jobs   Jobs
+	auth   authState
 	// dbTimeout bounds each request's work on Waypost's database
 	// (DefaultRequestTimeout; see SetRequestTimeout).
 	dbTimeout time.Duration
@@ -45,15 +46,20 @@ func (s *Server) SetRequestTimeout(d time.Duration) { s.dbTimeout = d }
 // features) can be mounted on Router().
 func New(st *store.Store, log *slog.Logger) *Server {
 	s := &Server{store: st, log: log, dbTimeout: DefaultRequestTimeout}
+	s.auth.byAddr = newThrottle(loginAddrEvery, loginAddrBurst)
+	s.auth.byAccount = newThrottle(loginAccountEvery, loginAccountBurst)
+	s.SetAuth(AuthOptions{})
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, s.recoverer, actorMiddleware)
+	s.mux = r
+	r.Use(middleware.RequestID, s.recoverer, s.deadline, s.access)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	r.Get("/readyz", s.readyz)
 	r.Route("/api/v1", func(r chi.Router) {
-		r.Use(s.requireJSON, s.deadline)
+		r.Use(s.requireJSON)
 		r.Get("/openapi.json", serveOpenAPI)
+		s.accountRoutes(r)
 		r.Get("/projects", s.listProjects())
 		r.Post("/projects", s.createProject())
 		r.Route("/projects/{project}", func(r chi.Router) {
@@ -99,7 +105,11 @@ func New(st *store.Store, log *slog.Logger) *Server {
 			r.Get("/experiments/{experiment}/results", s.experimentResults())
 			r.Post("/experiments/{experiment}/exposures/refresh", s.enqueue("exposures"))
 			r.Get("/experiments/{experiment}/exposures", s.experimentExposures())
+			r.Get("/experiments/{experiment}/analysis-settings", s.getAnalysisSettings())
+			r.Put("/experiments/{experiment}/analysis-settings", s.putAnalysisSettings())
+			r.Get("/experiments/{experiment}/results/over-time", s.resultsOverTime())
 			r.Post("/power", s.powerEstimate())
+			s.projectAccountRoutes(r)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
@@ -189,25 +199,4 @@ func runsUserSQL(r *http.Request) bool {
 	}
 	p := r.URL.Path
 	return strings.HasSuffix(p, "/test") || strings.Contains(p, "/connections") || strings.Contains(p, "/metrics")
-}
-
-var actorPattern = regexp.MustCompile(`^[\pL\pN@._:+ -]{1,200}$`)
-
-// actorMiddleware decides who is acting. Until authentication lands, a
-// caller may name itself with the X-Waypost-Actor header (validated); else
-// it is "api". An authentication middleware will replace this one and set
-// the authenticated user with store.WithActor.
-func actorMiddleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		actor := "api"
-		if h := r.Header.Get("X-Waypost-Actor"); h != "" {
-			if !actorPattern.MatchString(h) {
-				writeJSON(w, http.StatusBadRequest, errorBody{Error: errorDetail{Code: "bad_request", Field: "X-Waypost-Actor",
-					Message: "header must be 1 to 200 letters, digits, spaces or @._:+-"}})
-				return
-			}
-			actor = h
-		}
-		next.ServeHTTP(w, r.WithContext(store.WithActor(r.Context(), actor)))
-	})
 }

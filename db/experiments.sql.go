@@ -243,7 +243,7 @@ func (q *Queries) DeleteMetric(ctx context.Context, id int64) (int64, error) {
 }
 
 const experimentMetrics = `-- name: ExperimentMetrics :many
-SELECT m.id, m.project_id, m.connection_id, m.key, m.name, m.description, m.type, m.sql, m.conversion_window_hours, m.direction, m.cap_kind, m.cap_value, m.guardrail, m.version, m.created_at, m.updated_at, em.is_primary, c.key AS connection_key
+SELECT m.id, m.project_id, m.connection_id, m.key, m.name, m.description, m.type, m.sql, m.conversion_window_hours, m.direction, m.cap_kind, m.cap_value, m.guardrail, m.version, m.created_at, m.updated_at, m.denominator_sql, m.denominator_type, em.is_primary, c.key AS connection_key
   FROM experiment_metrics em JOIN metrics m ON m.id = em.metric_id
   JOIN events_connections c ON c.id = m.connection_id
  WHERE em.experiment_id = $1 ORDER BY em.position
@@ -266,6 +266,8 @@ type ExperimentMetricsRow struct {
 	Version               int64
 	CreatedAt             time.Time
 	UpdatedAt             time.Time
+	DenominatorSql        *string
+	DenominatorType       *string
 	IsPrimary             bool
 	ConnectionKey         string
 }
@@ -296,6 +298,8 @@ func (q *Queries) ExperimentMetrics(ctx context.Context, experimentID int64) ([]
 			&i.Version,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.DenominatorSql,
+			&i.DenominatorType,
 			&i.IsPrimary,
 			&i.ConnectionKey,
 		); err != nil {
@@ -364,6 +368,30 @@ func (q *Queries) FinishRefresh(ctx context.Context, arg FinishRefreshParams) er
 		arg.Results,
 	)
 	return err
+}
+
+const getAnalysisSettings = `-- name: GetAnalysisSettings :one
+SELECT experiment_id, sequential, sequential_tuning, cuped, cuped_window_days, bayesian, prior_proper, prior_mean, prior_std_dev, correction, dimension, updated_at FROM experiment_analysis_settings WHERE experiment_id = $1
+`
+
+func (q *Queries) GetAnalysisSettings(ctx context.Context, experimentID int64) (ExperimentAnalysisSetting, error) {
+	row := q.db.QueryRow(ctx, getAnalysisSettings, experimentID)
+	var i ExperimentAnalysisSetting
+	err := row.Scan(
+		&i.ExperimentID,
+		&i.Sequential,
+		&i.SequentialTuning,
+		&i.Cuped,
+		&i.CupedWindowDays,
+		&i.Bayesian,
+		&i.PriorProper,
+		&i.PriorMean,
+		&i.PriorStdDev,
+		&i.Correction,
+		&i.Dimension,
+		&i.UpdatedAt,
+	)
+	return i, err
 }
 
 const getConnection = `-- name: GetConnection :one
@@ -596,7 +624,7 @@ func (q *Queries) GetExperimentByID(ctx context.Context, id int64) (GetExperimen
 }
 
 const getMetric = `-- name: GetMetric :one
-SELECT m.id, m.project_id, m.connection_id, m.key, m.name, m.description, m.type, m.sql, m.conversion_window_hours, m.direction, m.cap_kind, m.cap_value, m.guardrail, m.version, m.created_at, m.updated_at, c.key AS connection_key FROM metrics m JOIN events_connections c ON c.id = m.connection_id
+SELECT m.id, m.project_id, m.connection_id, m.key, m.name, m.description, m.type, m.sql, m.conversion_window_hours, m.direction, m.cap_kind, m.cap_value, m.guardrail, m.version, m.created_at, m.updated_at, m.denominator_sql, m.denominator_type, c.key AS connection_key FROM metrics m JOIN events_connections c ON c.id = m.connection_id
  WHERE m.project_id = $1 AND m.key = $2
 `
 
@@ -622,6 +650,8 @@ type GetMetricRow struct {
 	Version               int64
 	CreatedAt             time.Time
 	UpdatedAt             time.Time
+	DenominatorSql        *string
+	DenominatorType       *string
 	ConnectionKey         string
 }
 
@@ -645,6 +675,8 @@ func (q *Queries) GetMetric(ctx context.Context, arg GetMetricParams) (GetMetric
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.DenominatorSql,
+		&i.DenominatorType,
 		&i.ConnectionKey,
 	)
 	return i, err
@@ -857,7 +889,7 @@ func (q *Queries) ListExposureDays(ctx context.Context, experimentID int64) ([]L
 }
 
 const listMetrics = `-- name: ListMetrics :many
-SELECT m.id, m.project_id, m.connection_id, m.key, m.name, m.description, m.type, m.sql, m.conversion_window_hours, m.direction, m.cap_kind, m.cap_value, m.guardrail, m.version, m.created_at, m.updated_at, c.key AS connection_key FROM metrics m JOIN events_connections c ON c.id = m.connection_id
+SELECT m.id, m.project_id, m.connection_id, m.key, m.name, m.description, m.type, m.sql, m.conversion_window_hours, m.direction, m.cap_kind, m.cap_value, m.guardrail, m.version, m.created_at, m.updated_at, m.denominator_sql, m.denominator_type, c.key AS connection_key FROM metrics m JOIN events_connections c ON c.id = m.connection_id
  WHERE m.project_id = $1 ORDER BY m.key
 `
 
@@ -878,6 +910,8 @@ type ListMetricsRow struct {
 	Version               int64
 	CreatedAt             time.Time
 	UpdatedAt             time.Time
+	DenominatorSql        *string
+	DenominatorType       *string
 	ConnectionKey         string
 }
 
@@ -907,6 +941,8 @@ func (q *Queries) ListMetrics(ctx context.Context, projectID int64) ([]ListMetri
 			&i.Version,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.DenominatorSql,
+			&i.DenominatorType,
 			&i.ConnectionKey,
 		); err != nil {
 			return nil, err
@@ -997,12 +1033,85 @@ func (q *Queries) ResultHistory(ctx context.Context, arg ResultHistoryParams) ([
 	return items, nil
 }
 
+const resultsOverTime = `-- name: ResultsOverTime :many
+SELECT DISTINCT ON (metric, variant, (analysis_end AT TIME ZONE 'UTC')::date)
+       refresh_id, analysis_end, metric, variant, method, status,
+       -- numbers may be NULL (no relative effect when the control mean is 0)
+       jsonb_build_object('relative_effect', relative_effect, 'relative_ci_low', relative_ci_low,
+                          'relative_ci_high', relative_ci_high, 'absolute_effect', absolute_effect,
+                          'p_value', p_value)::jsonb AS numbers
+  FROM experiment_results_over_time
+ WHERE experiment_id = $1
+ ORDER BY metric, variant, (analysis_end AT TIME ZONE 'UTC')::date, analysis_end DESC, refresh_id DESC
+`
+
+type ResultsOverTimeRow struct {
+	RefreshID   int64
+	AnalysisEnd time.Time
+	Metric      string
+	Variant     string
+	Method      string
+	Status      string
+	Numbers     json.RawMessage
+}
+
+// The last successful refresh of each UTC day, per metric and variant.
+func (q *Queries) ResultsOverTime(ctx context.Context, experimentID int64) ([]ResultsOverTimeRow, error) {
+	rows, err := q.db.Query(ctx, resultsOverTime, experimentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ResultsOverTimeRow{}
+	for rows.Next() {
+		var i ResultsOverTimeRow
+		if err := rows.Scan(
+			&i.RefreshID,
+			&i.AnalysisEnd,
+			&i.Metric,
+			&i.Variant,
+			&i.Method,
+			&i.Status,
+			&i.Numbers,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const setDefaultConnection = `-- name: SetDefaultConnection :exec
 UPDATE events_connections SET is_default = true WHERE id = $1
 `
 
 func (q *Queries) SetDefaultConnection(ctx context.Context, id int64) error {
 	_, err := q.db.Exec(ctx, setDefaultConnection, id)
+	return err
+}
+
+const setMetricDenominator = `-- name: SetMetricDenominator :exec
+UPDATE metrics SET denominator_sql = $3, denominator_type = $4
+ WHERE project_id = $1 AND key = $2
+`
+
+type SetMetricDenominatorParams struct {
+	ProjectID       int64
+	Key             string
+	DenominatorSql  *string
+	DenominatorType *string
+}
+
+func (q *Queries) SetMetricDenominator(ctx context.Context, arg SetMetricDenominatorParams) error {
+	_, err := q.db.Exec(ctx, setMetricDenominator,
+		arg.ProjectID,
+		arg.Key,
+		arg.DenominatorSql,
+		arg.DenominatorType,
+	)
 	return err
 }
 
@@ -1186,6 +1295,49 @@ func (q *Queries) UpdateMetric(ctx context.Context, arg UpdateMetricParams) (int
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const upsertAnalysisSettings = `-- name: UpsertAnalysisSettings :exec
+INSERT INTO experiment_analysis_settings (experiment_id, sequential, sequential_tuning, cuped, cuped_window_days,
+                                          bayesian, prior_proper, prior_mean, prior_std_dev, correction, dimension)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (experiment_id) DO UPDATE
+   SET sequential = EXCLUDED.sequential, sequential_tuning = EXCLUDED.sequential_tuning,
+       cuped = EXCLUDED.cuped, cuped_window_days = EXCLUDED.cuped_window_days,
+       bayesian = EXCLUDED.bayesian, prior_proper = EXCLUDED.prior_proper, prior_mean = EXCLUDED.prior_mean,
+       prior_std_dev = EXCLUDED.prior_std_dev, correction = EXCLUDED.correction, dimension = EXCLUDED.dimension,
+       updated_at = now()
+`
+
+type UpsertAnalysisSettingsParams struct {
+	ExperimentID     int64
+	Sequential       bool
+	SequentialTuning float64
+	Cuped            bool
+	CupedWindowDays  float64
+	Bayesian         bool
+	PriorProper      bool
+	PriorMean        float64
+	PriorStdDev      float64
+	Correction       string
+	Dimension        *string
+}
+
+func (q *Queries) UpsertAnalysisSettings(ctx context.Context, arg UpsertAnalysisSettingsParams) error {
+	_, err := q.db.Exec(ctx, upsertAnalysisSettings,
+		arg.ExperimentID,
+		arg.Sequential,
+		arg.SequentialTuning,
+		arg.Cuped,
+		arg.CupedWindowDays,
+		arg.Bayesian,
+		arg.PriorProper,
+		arg.PriorMean,
+		arg.PriorStdDev,
+		arg.Correction,
+		arg.Dimension,
+	)
+	return err
 }
 
 const upsertExposureDay = `-- name: UpsertExposureDay :execrows

@@ -11,6 +11,24 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+// Bearer tokens (wpt_...) for scripts and CI. Personal: user_id set, acts as the user (optionally read-only or one project). Service: no user, a role in one project.
+type ApiToken struct {
+	ID   int64
+	Name string
+	// First characters of the token, shown to recognise it.
+	Prefix     string
+	TokenHash  []byte
+	UserID     *int64
+	ProjectID  *int64
+	Role       *string
+	ReadOnly   bool
+	CreatedBy  string
+	CreatedAt  time.Time
+	ExpiresAt  *time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
 // Forced variant for one user id, per flag and environment. Wins over rollout; an off flag is still off.
 type CustomAssignment struct {
 	FlagID        int64
@@ -30,6 +48,8 @@ type Environment struct {
 	Revision  int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Only project admins change flags (state, assignments) in a protected environment.
+	Protected bool
 }
 
 // Where a project's exposures and metric events live: the built-in store (kind builtin) or the user's own PostgreSQL. Every query on it runs READ ONLY with statement_timeout_ms.
@@ -121,6 +141,29 @@ type Experiment struct {
 	UpdatedAt     time.Time
 }
 
+// How an experiment's results are analysed. An experiment without a row uses the column defaults (sequential testing on).
+type ExperimentAnalysisSetting struct {
+	ExperimentID int64
+	// Always-valid sequential testing (confidence sequences, Waudby-Smith et al. 2023, as gbstats): peeking keeps the false-positive rate at alpha.
+	Sequential bool
+	// N*: total users (all arms compared) at which the confidence sequence is narrowest (gbstats default 5000).
+	SequentialTuning float64
+	// CUPED variance reduction with the same metric over a pre-exposure window as covariate (Deng et al. 2013).
+	Cuped bool
+	// Length of the pre-exposure window, ending at each user's first exposure.
+	CupedWindowDays float64
+	Bayesian        bool
+	// Bayesian view: false = flat (improper) prior, gbstats' default; true = Gaussian prior N(prior_mean, prior_std_dev²) on the relative effect.
+	PriorProper bool
+	PriorMean   float64
+	PriorStdDev float64
+	// Multiple-testing correction across metrics and variants shown as the adjusted p-value (both are computed and stored).
+	Correction string
+	// Optional column of the exposures query (country, browser, plan) to break results down by; the 20 most common values are shown, the rest grouped as (other).
+	Dimension *string
+	UpdatedAt time.Time
+}
+
 // The latest successful refresh of each experiment (a failed refresh keeps the previous results).
 type ExperimentLatestResult struct {
 	Project          string
@@ -158,6 +201,22 @@ type ExperimentResult struct {
 	Statements json.RawMessage
 	// Per metric: per-variant summaries, comparisons, Holm-adjusted p-values; SRM and power estimate.
 	Results json.RawMessage
+}
+
+// Per successful refresh, metric and treatment: the headline relative effect with its interval and p-value (cumulative up to analysis_end).
+type ExperimentResultsOverTime struct {
+	ExperimentID   int64
+	RefreshID      int64
+	AnalysisEnd    time.Time
+	Metric         string
+	Variant        string
+	Method         string
+	Status         string
+	RelativeEffect float64
+	RelativeCiLow  float64
+	RelativeCiHigh float64
+	AbsoluteEffect float64
+	PValue         float64
 }
 
 // Per experiment, variant and UTC day: users first exposed that day (variant of first exposure) and the running total. Upserted by the exposures job.
@@ -285,6 +344,10 @@ type Metric struct {
 	Version   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Ratio metrics: query returning user_id, "timestamp" (and value for duration/revenue); the metric is Σ numerator / Σ denominator per variant (delta method).
+	DenominatorSql *string
+	// Per-user denominator: count of events, or sum of value (duration, revenue), in the numerator's window.
+	DenominatorType *string
 }
 
 // One application's flag set. Flags are defined once per project.
@@ -293,6 +356,15 @@ type Project struct {
 	// Immutable slug used in URLs and by SDKs.
 	Key       string
 	Name      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// A user's role in a project: viewer (read all but secrets), editor (flags, assignments, metrics, experiments), admin (members, SDK keys, connections, environments).
+type ProjectMember struct {
+	ProjectID int64
+	UserID    int64
+	Role      string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -319,4 +391,51 @@ type SdkKey struct {
 	CreatedAt  time.Time
 	RevokedAt  *time.Time
 	LastUsedAt *time.Time
+}
+
+// Security log: logins, failed logins, logouts, users, role changes, token creation and revocation. Never holds a secret.
+type SecurityEvent struct {
+	ID        int64
+	At        time.Time
+	EventType string
+	// Who did it (user email, token name), or the email tried in a failed login.
+	Actor string
+	// What it was done to (user email, token name).
+	Subject    string
+	ProjectID  *int64
+	ClientAddr string
+	Detail     json.RawMessage
+}
+
+// Dashboard sign-ins. The cookie holds a random id; only its SHA-256 is stored. Deleted on logout.
+type Session struct {
+	IDHash []byte
+	UserID int64
+	// Per-session token the dashboard sends in X-CSRF-Token on every change.
+	CsrfToken  string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	// Absolute timeout; the idle timeout is checked against last_seen_at.
+	ExpiresAt  time.Time
+	ClientAddr string
+	UserAgent  string
+}
+
+// People who sign in to the manager (password or single sign-on).
+type User struct {
+	ID int64
+	// Lower-case; the login name.
+	Email string
+	Name  string
+	// argon2id PHC string ($argon2id$v=19$m=..,t=..,p=..$salt$hash); NULL: single sign-on only.
+	PasswordHash *string
+	// Instance owner: manages users and projects, admin in every project.
+	IsOwner bool
+	// issuer + "|" + sub of the OpenID Connect identity linked to this account.
+	OidcSubject *string
+	// Set: the account cannot sign in and its sessions and tokens stop working.
+	DisabledAt  *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	LastLoginAt *time.Time
 }

@@ -10,7 +10,7 @@ import (
 )
 
 const createEnvironment = `-- name: CreateEnvironment :one
-INSERT INTO environments (project_id, key, name) VALUES ($1, $2, $3) RETURNING id, project_id, key, name, revision, created_at, updated_at
+INSERT INTO environments (project_id, key, name) VALUES ($1, $2, $3) RETURNING id, project_id, key, name, revision, created_at, updated_at, protected
 `
 
 type CreateEnvironmentParams struct {
@@ -30,6 +30,7 @@ func (q *Queries) CreateEnvironment(ctx context.Context, arg CreateEnvironmentPa
 		&i.Revision,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Protected,
 	)
 	return i, err
 }
@@ -57,7 +58,7 @@ func (q *Queries) CreateProject(ctx context.Context, arg CreateProjectParams) (P
 }
 
 const getEnvironment = `-- name: GetEnvironment :one
-SELECT id, project_id, key, name, revision, created_at, updated_at FROM environments WHERE project_id = $1 AND key = $2
+SELECT id, project_id, key, name, revision, created_at, updated_at, protected FROM environments WHERE project_id = $1 AND key = $2
 `
 
 type GetEnvironmentParams struct {
@@ -76,6 +77,7 @@ func (q *Queries) GetEnvironment(ctx context.Context, arg GetEnvironmentParams) 
 		&i.Revision,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Protected,
 	)
 	return i, err
 }
@@ -98,7 +100,7 @@ func (q *Queries) GetProject(ctx context.Context, key string) (Project, error) {
 }
 
 const listEnvironments = `-- name: ListEnvironments :many
-SELECT id, project_id, key, name, revision, created_at, updated_at FROM environments WHERE project_id = $1 ORDER BY id
+SELECT id, project_id, key, name, revision, created_at, updated_at, protected FROM environments WHERE project_id = $1 ORDER BY id
 `
 
 func (q *Queries) ListEnvironments(ctx context.Context, projectID int64) ([]Environment, error) {
@@ -118,6 +120,7 @@ func (q *Queries) ListEnvironments(ctx context.Context, projectID int64) ([]Envi
 			&i.Revision,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.Protected,
 		); err != nil {
 			return nil, err
 		}
@@ -161,7 +164,7 @@ func (q *Queries) ListProjects(ctx context.Context) ([]Project, error) {
 
 const renameEnvironment = `-- name: RenameEnvironment :one
 UPDATE environments SET name = $3, updated_at = now()
- WHERE project_id = $1 AND key = $2 RETURNING id, project_id, key, name, revision, created_at, updated_at
+ WHERE project_id = $1 AND key = $2 RETURNING id, project_id, key, name, revision, created_at, updated_at, protected
 `
 
 type RenameEnvironmentParams struct {
@@ -181,6 +184,7 @@ func (q *Queries) RenameEnvironment(ctx context.Context, arg RenameEnvironmentPa
 		&i.Revision,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Protected,
 	)
 	return i, err
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/waypost/waypost/api"
+	"github.com/waypost/waypost/internal/authtest"
 	"github.com/waypost/waypost/internal/dbtest"
 	"github.com/waypost/waypost/internal/model"
 	"github.com/waypost/waypost/internal/store"
@@ -54,7 +55,7 @@ func newHarness(t *testing.T, withWorker bool) *harness {
 	inserter, err := worker.NewClient(pool, testLogger(), false, provider.WebhookJobs(pool, secret, testLogger()))
 	require.NoError(t, err)
 	provider.EnqueueWebhooksOnChange(st, inserter)
-	mgr := httptest.NewServer(api.New(st, testLogger()))
+	mgr := httptest.NewServer(authtest.AsOwner(t, st, api.New(st, testLogger())))
 	t.Cleanup(mgr.Close)
 	h := &harness{t: t, pool: pool, dsn: dsn, st: st, manager: mgr.URL}
 	if withWorker {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+
+	wpmetrics "github.com/waypost/waypost/internal/metrics"
 )
 
 // Handler returns the provider's HTTP routes (docs/protocol.md).
@@ -15,7 +17,7 @@ func (p *Provider) Handler() http.Handler {
 	r := chi.NewRouter()
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	r.Get("/readyz", p.readyz)
-	r.Get("/metrics", p.serveMetrics)
+	r.Method(http.MethodGet, "/metrics", wpmetrics.Handler(p.registry, ""))
 	r.Get("/v1/flags", p.getFlags)
 	r.Get("/v1/stream", p.stream)
 	r.Post("/internal/webhook", p.webhook)
@@ -28,7 +30,7 @@ func (p *Provider) Handler() http.Handler {
 		r.Get("/ofrep/v1/events", p.ofrepEvents)
 	})
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) { writeError(w, 404, "not_found", "no such route") })
-	return r
+	return p.http.Wrap(r)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -103,7 +105,7 @@ func (p *Provider) getFlags(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("ETag", st.etag)
 	w.Header().Set("Cache-Control", "no-cache")
-	if match := r.Header.Get("If-None-Match"); match != "" && match == st.etag {
+	if ifNoneMatch(r.Header.Values("If-None-Match"), st.etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -134,6 +136,16 @@ func (p *Provider) openStream(w http.ResponseWriter, r *http.Request, key keyHas
 		}
 	}
 	h := p.hub(envID)
+	if kind == streamOFREP && last == 0 {
+		// The client has just fetched the bulk evaluation (or re-fetches
+		// in full after any reconnect, as ADR-0008 requires): a
+		// refetchEvaluation now would only cause a needless re-fetch. Only
+		// later changes, or a Last-Event-ID behind the current revision,
+		// send one.
+		if st := h.cur.Load(); st != nil {
+			last = st.revision
+		}
+	}
 	s := &stream{hub: h, key: key, kind: kind, lastSent: last}
 	head := "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\nConnection: close\r\n"
 	for k, vs := range extraHeaders {

@@ -1,16 +1,17 @@
 package provider
 
 import (
-	"fmt"
-	"net/http"
-	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics are exposed in the Prometheus text format at /metrics. They are
-// plain atomics: the provider needs a dozen series, not a client library.
+// metrics are the provider's own series, served at /metrics with the
+// process and Go collectors (internal/metrics). Counters on the hot paths
+// are plain atomics read at scrape time by a collector, so an evaluation
+// or a broadcast never takes a lock for them.
 type metrics struct {
 	streams       atomic.Int64
 	closedLagging atomic.Int64
@@ -18,10 +19,10 @@ type metrics struct {
 	reloadFailed  atomic.Int64
 	ofrep         atomic.Int64
 
-	// Events written to streams, by kind: on the broadcast hot path, so
-	// plain atomics rather than a locked map.
+	// Events written to streams, by kind.
 	sentPut, sentPatch, sentPing, sentRefetch atomic.Int64
 	lastBroadcastNanos                        atomic.Int64
+	broadcast                                 prometheus.Histogram
 
 	mu       sync.Mutex
 	reloads  map[string]int64 // by cause
@@ -29,7 +30,14 @@ type metrics struct {
 }
 
 func newMetrics() *metrics {
-	return &metrics{reloads: map[string]int64{}, webhooks: map[string]int64{}}
+	return &metrics{
+		reloads: map[string]int64{}, webhooks: map[string]int64{},
+		broadcast: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "waypost_provider_broadcast_duration_seconds",
+			Help:    "Time from applying a revision to having handed it to the socket of every stream of its environment.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}),
+	}
 }
 
 func (m *metrics) reload(cause string) { m.inc(m.reloads, cause) }
@@ -41,55 +49,72 @@ func (m *metrics) inc(series map[string]int64, label string) {
 	m.mu.Unlock()
 }
 
-func (m *metrics) count(series map[string]int64, label string) int64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return series[label]
+// collector turns the provider's atomics and state into Prometheus
+// series at scrape time.
+type collector struct{ p *Provider }
+
+var (
+	descStreams       = prometheus.NewDesc("waypost_provider_streams", "Open SSE streams (full-definition and OFREP change streams).", nil, nil)
+	descReady         = prometheus.NewDesc("waypost_provider_ready", "1 when flag state is loaded and the provider is not shutting down.", nil, nil)
+	descClosedLagging = prometheus.NewDesc("waypost_provider_streams_closed_lagging_total", "Streams closed because their client stopped reading (write timeout).", nil, nil)
+	descAuthFailed    = prometheus.NewDesc("waypost_provider_auth_failures_total", "Requests refused for a missing, unknown or revoked SDK key.", nil, nil)
+	descReloadFailed  = prometheus.NewDesc("waypost_provider_reload_failures_total", "Flag sets that failed validation and were not applied.", nil, nil)
+	descOFREP         = prometheus.NewDesc("waypost_provider_ofrep_evaluations_total", "OFREP evaluation requests answered (single and bulk).", nil, nil)
+	descLastApply     = prometheus.NewDesc("waypost_provider_last_apply_unixnano", "When the newest revision was applied, in Unix nanoseconds (for latency measurements).", nil, nil)
+	descLastBroadcast = prometheus.NewDesc("waypost_provider_last_broadcast_seconds", "Time the last change took to be handed to every stream's socket.", nil, nil)
+	descReloads       = prometheus.NewDesc("waypost_provider_reloads_total", "Revisions applied, by how they arrived (initial, notify, webhook, check, reconnect...).", []string{"cause"}, nil)
+	descWebhooks      = prometheus.NewDesc("waypost_provider_webhooks_total", "Webhooks received from workers, by result.", []string{"result"}, nil)
+	descEventsSent    = prometheus.NewDesc("waypost_provider_events_sent_total", "Events written to streams, by kind (put, patch, ping, refetch).", []string{"kind"}, nil)
+	descRevision      = prometheus.NewDesc("waypost_provider_revision", "Revision of the flag set held, per project and environment.", []string{"project", "environment"}, nil)
+)
+
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descStreams, descReady, descClosedLagging, descAuthFailed, descReloadFailed, descOFREP,
+		descLastApply, descLastBroadcast, descReloads, descWebhooks, descEventsSent, descRevision} {
+		ch <- d
+	}
 }
 
-func (p *Provider) serveMetrics(w http.ResponseWriter, _ *http.Request) {
-	m := p.metrics
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-	fmt.Fprintf(w, "# HELP waypost_provider_streams Open SSE streams.\n# TYPE waypost_provider_streams gauge\nwaypost_provider_streams %d\n", m.streams.Load())
-	fmt.Fprintf(w, "# HELP waypost_provider_ready 1 when flag state is loaded.\n# TYPE waypost_provider_ready gauge\nwaypost_provider_ready %d\n", b2i(p.Ready()))
-	fmt.Fprintf(w, "# TYPE waypost_provider_streams_closed_lagging_total counter\nwaypost_provider_streams_closed_lagging_total %d\n", m.closedLagging.Load())
-	fmt.Fprintf(w, "# TYPE waypost_provider_auth_failures_total counter\nwaypost_provider_auth_failures_total %d\n", m.authFailed.Load())
-	fmt.Fprintf(w, "# TYPE waypost_provider_reload_failures_total counter\nwaypost_provider_reload_failures_total %d\n", m.reloadFailed.Load())
-	fmt.Fprintf(w, "# TYPE waypost_provider_ofrep_evaluations_total counter\nwaypost_provider_ofrep_evaluations_total %d\n", m.ofrep.Load())
-	fmt.Fprintf(w, "# HELP waypost_provider_last_apply_unixnano When the newest revision was applied (for latency measurements).\n# TYPE waypost_provider_last_apply_unixnano gauge\nwaypost_provider_last_apply_unixnano %d\n", p.lastApply.Load())
-	fmt.Fprintf(w, "# HELP waypost_provider_last_broadcast_seconds Time the last change took to be handed to every stream's socket.\n# TYPE waypost_provider_last_broadcast_seconds gauge\nwaypost_provider_last_broadcast_seconds %g\n", float64(m.lastBroadcastNanos.Load())/1e9)
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	p, m := c.p, c.p.metrics
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v int64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge(descStreams, float64(m.streams.Load()))
+	ready := 0.0
+	if p.Ready() {
+		ready = 1
+	}
+	gauge(descReady, ready)
+	counter(descClosedLagging, m.closedLagging.Load())
+	counter(descAuthFailed, m.authFailed.Load())
+	counter(descReloadFailed, m.reloadFailed.Load())
+	counter(descOFREP, m.ofrep.Load())
+	gauge(descLastApply, float64(p.lastApply.Load()))
+	gauge(descLastBroadcast, float64(m.lastBroadcastNanos.Load())/1e9)
 	m.mu.Lock()
-	writeSeries(w, "waypost_provider_reloads_total", "cause", m.reloads)
-	writeSeries(w, "waypost_provider_webhooks_total", "result", m.webhooks)
+	for _, series := range []struct {
+		d *prometheus.Desc
+		m map[string]int64
+	}{{descReloads, m.reloads}, {descWebhooks, m.webhooks}} {
+		keys := make([]string, 0, len(series.m))
+		for k := range series.m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			counter(series.d, series.m[k], k)
+		}
+	}
 	m.mu.Unlock()
-	writeSeries(w, "waypost_provider_events_sent_total", "kind", map[string]int64{
-		"put": m.sentPut.Load(), "patch": m.sentPatch.Load(), "ping": m.sentPing.Load(), "refetch": m.sentRefetch.Load()})
-	fmt.Fprintf(w, "# TYPE waypost_provider_revision gauge\n")
+	counter(descEventsSent, m.sentPut.Load(), "put")
+	counter(descEventsSent, m.sentPatch.Load(), "patch")
+	counter(descEventsSent, m.sentPing.Load(), "ping")
+	counter(descEventsSent, m.sentRefetch.Load(), "refetch")
 	for _, st := range p.world.Load().envs {
-		fmt.Fprintf(w, "waypost_provider_revision{project=%q,environment=%q} %d\n", st.project, st.key, st.revision)
+		gauge(descRevision, float64(st.revision), st.project, st.key)
 	}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	fmt.Fprintf(w, "# TYPE go_memstats_heap_inuse_bytes gauge\ngo_memstats_heap_inuse_bytes %d\n", ms.HeapInuse)
-	fmt.Fprintf(w, "# TYPE go_memstats_stack_inuse_bytes gauge\ngo_memstats_stack_inuse_bytes %d\n", ms.StackInuse)
-	fmt.Fprintf(w, "# TYPE go_goroutines gauge\ngo_goroutines %d\n", runtime.NumGoroutine())
-}
-
-func writeSeries(w http.ResponseWriter, name, label string, series map[string]int64) {
-	fmt.Fprintf(w, "# TYPE %s counter\n", name)
-	keys := make([]string, 0, len(series))
-	for k := range series {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Fprintf(w, "%s{%s=%q} %d\n", name, label, k, series[k])
-	}
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -63,7 +63,7 @@ type ofrepBody struct {
 
 // readContext parses {"context":{...}}; it returns the targeting key, or
 // an OFREP error code and details.
-func readContext(r *http.Request) (tk string, present bool, code, details string) {
+func readContext(r *http.Request) (tk string, code, details string) {
 	buf := bodyPool.Get().(*[]byte)
 	defer bodyPool.Put(buf)
 	body := (*buf)[:0]
@@ -74,34 +74,34 @@ func readContext(r *http.Request) (tk string, present bool, code, details string
 		n, err := r.Body.Read(body[len(body):cap(body)])
 		body = body[:len(body)+n]
 		if len(body) > maxOFREPBody {
-			return "", false, "GENERAL", "request body too large"
+			return "", "GENERAL", "request body too large"
 		}
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return "", false, "GENERAL", "could not read the request body"
+			return "", "GENERAL", "could not read the request body"
 		}
 	}
 	*buf = body
 	if len(bytes.TrimSpace(body)) == 0 {
-		return "", false, "", ""
+		return "", "", ""
 	}
 	var in ofrepBody
 	if err := json.Unmarshal(body, &in); err != nil {
 		var typ *json.UnmarshalTypeError
 		if errors.As(err, &typ) && strings.HasPrefix(typ.Field, "context") {
 			if typ.Field == "context.targetingKey" {
-				return "", false, "INVALID_CONTEXT", "targetingKey must be a string"
+				return "", "INVALID_CONTEXT", "targetingKey must be a string"
 			}
-			return "", false, "INVALID_CONTEXT", "context must be a JSON object"
+			return "", "INVALID_CONTEXT", "context must be a JSON object"
 		}
-		return "", false, "PARSE_ERROR", "the body must be a JSON object: " + err.Error()
+		return "", "PARSE_ERROR", "the body must be a JSON object: " + err.Error()
 	}
 	if in.Context == nil || in.Context.TargetingKey == nil {
-		return "", false, "", ""
+		return "", "", ""
 	}
-	return *in.Context.TargetingKey, true, "", ""
+	return *in.Context.TargetingKey, "", ""
 }
 
 var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
@@ -115,21 +115,27 @@ type evalOutcome struct {
 	status  int
 }
 
-// evaluateOFREP evaluates one flag for OFREP.
-func evaluateOFREP(st *envState, key, tk string, tkPresent bool) evalOutcome {
+// evaluateOFREP evaluates one flag for OFREP. A missing or empty
+// targeting key is an anonymous evaluation, exactly as in every SDK
+// (docs/evaluation.md): disabled flags answer DISABLED, partial rollouts
+// and experiments the off variant with reason DEFAULT. It is never
+// TARGETING_KEY_MISSING, so OFREP clients and local evaluation agree.
+func evaluateOFREP(st *envState, key, tk string) evalOutcome {
 	res := st.snap.Evaluate(key, tk)
 	if res.ErrorCode == eval.ErrorFlagNotFound {
 		return evalOutcome{key: key, status: http.StatusNotFound, failure: &ofrepFailure{Key: key, ErrorCode: "FLAG_NOT_FOUND",
 			ErrorDetails: "flag " + strconv.Quote(key) + " is not in this environment"}}
 	}
-	if res.Reason == eval.ReasonDefault && tk == "" && !tkPresent {
-		return evalOutcome{key: key, status: http.StatusBadRequest, failure: &ofrepFailure{Key: key, ErrorCode: "TARGETING_KEY_MISSING",
-			ErrorDetails: "this flag splits users: send context.targetingKey"}}
-	}
 	v, ok := res.Value()
 	if !ok {
 		return evalOutcome{key: key, status: http.StatusInternalServerError, failure: &ofrepFailure{Key: key, ErrorCode: "GENERAL",
 			ErrorDetails: "no variant could be served"}}
+	}
+	if v.Kind == eval.KindJSON && (len(v.Raw) == 0 || v.Raw[0] != '{') {
+		// Saved before the manager refused non-objects: OFREP's object
+		// type cannot carry it.
+		return evalOutcome{key: key, status: http.StatusInternalServerError, failure: &ofrepFailure{Key: key, ErrorCode: "GENERAL",
+			ErrorDetails: "json flag " + strconv.Quote(key) + " serves a value that is not a JSON object; save its variants as objects"}}
 	}
 	return evalOutcome{key: key, res: res, raw: v.Raw, status: http.StatusOK}
 }
@@ -167,12 +173,12 @@ func (p *Provider) ofrepOne(w http.ResponseWriter, r *http.Request) {
 			key = k
 		}
 	}
-	tk, present, code, details := readContext(r)
+	tk, code, details := readContext(r)
 	if code != "" {
 		writeJSON(w, http.StatusBadRequest, ofrepFailure{Key: key, ErrorCode: code, ErrorDetails: details})
 		return
 	}
-	out := evaluateOFREP(st, key, tk, present)
+	out := evaluateOFREP(st, key, tk)
 	p.metrics.ofrep.Add(1)
 	if out.failure != nil {
 		writeJSON(w, out.status, out.failure)
@@ -194,9 +200,17 @@ type ofrepBulk struct {
 	EventStreams []eventStream  `json:"eventStreams,omitempty"`
 }
 
+// eventStream is one ADR-0008 entry: an absolute url when the provider's
+// public URL is configured, else an endpoint whose requestUri the client
+// resolves against its own OFREP base URL.
 type eventStream struct {
-	Type string `json:"type"`
-	URL  string `json:"url"`
+	Type     string               `json:"type"`
+	URL      string               `json:"url,omitempty"`
+	Endpoint *eventStreamEndpoint `json:"endpoint,omitempty"`
+}
+
+type eventStreamEndpoint struct {
+	RequestURI string `json:"requestUri"`
 }
 
 func (p *Provider) ofrepBulk(w http.ResponseWriter, r *http.Request) {
@@ -204,10 +218,23 @@ func (p *Provider) ofrepBulk(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	tk, present, code, details := readContext(r)
+	tk, code, details := readContext(r)
 	if code != "" {
 		writeJSON(w, http.StatusBadRequest, ofrepFailure{ErrorCode: code, ErrorDetails: details})
 		return
+	}
+	// flagConfigEtag (ADR-0008) echoes the revision of a refetchEvaluation
+	// event. A revision this provider has not applied yet (another
+	// provider announced it) is waited for briefly; a differing one rules
+	// out a 304, whatever If-None-Match says.
+	configRev, named := parseConfigEtag(r.URL.Query().Get("flagConfigEtag"))
+	if named && configRev > st.revision {
+		if st = p.waitRevision(r.Context(), st.id, configRev); st == nil {
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{
+				"errorDetails": "this provider has not received revision " + strconv.FormatInt(configRev, 10) + " yet; retry"})
+			return
+		}
 	}
 	// The ETag covers the revision and the user: the same user at the same
 	// revision always gets the same answer.
@@ -215,32 +242,48 @@ func (p *Provider) ofrepBulk(w http.ResponseWriter, r *http.Request) {
 	etag := `"` + strconv.FormatInt(st.revision, 10) + "-" + hex.EncodeToString(sum[:8]) + `"`
 	w.Header().Set("ETag", etag)
 	w.Header().Set("Cache-Control", "no-cache")
-	if r.Header.Get("If-None-Match") == etag {
+	if (!named || configRev == st.revision) && ifNoneMatch(r.Header.Values("If-None-Match"), etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	keys := st.snap.Keys()
 	out := ofrepBulk{Flags: make([]any, 0, len(keys)), Metadata: map[string]any{"revision": st.revision}}
 	for _, k := range keys {
-		o := evaluateOFREP(st, k, tk, present)
+		o := evaluateOFREP(st, k, tk)
 		if o.failure != nil {
 			out.Flags = append(out.Flags, o.failure)
 		} else {
 			out.Flags = append(out.Flags, json.RawMessage(o.appendSuccess(nil)))
 		}
 	}
-	out.EventStreams = []eventStream{{Type: "sse", URL: externalBase(r) + "/ofrep/v1/events?sdk_key=" + url.QueryEscape(sdkKey(r, false))}}
+	out.EventStreams = []eventStream{p.eventStreamFor(sdkKey(r, false))}
 	p.metrics.ofrep.Add(1)
 	writeJSON(w, http.StatusOK, out)
 }
 
-// externalBase is the scheme and host the client used to reach us.
-func externalBase(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
-		scheme = "https"
+// eventStreamFor advertises the change stream for key. The request's Host
+// header plays no part: a forged Host must not redirect a client (and its
+// key) elsewhere.
+func (p *Provider) eventStreamFor(key string) eventStream {
+	path := "/ofrep/v1/events?sdk_key=" + url.QueryEscape(key)
+	if p.cfg.PublicURL != "" {
+		return eventStream{Type: "sse", URL: p.cfg.PublicURL + path}
 	}
-	return scheme + "://" + r.Host
+	return eventStream{Type: "sse", Endpoint: &eventStreamEndpoint{RequestURI: path}}
+}
+
+// parseConfigEtag reads a flagConfigEtag: the revision, bare or as an
+// entity tag ("42", W/"42"). Anything else is not ours and is ignored.
+func parseConfigEtag(s string) (int64, bool) {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "W/")
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, false
+	}
+	return n, true
 }
 
 // ofrepEvents is the OFREP change stream (ADR-0008): one

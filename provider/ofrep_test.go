@@ -77,9 +77,12 @@ func TestOFREPWithTheOpenFeatureGoClient(t *testing.T) {
 	require.Error(t, err)
 	require.True(t, missing.Value, "the caller's default")
 	require.Equal(t, openfeature.FlagNotFoundCode, missing.ErrorCode)
+	// No targeting key: an anonymous evaluation, as in every SDK: the off
+	// variant, reason DEFAULT (docs/evaluation.md), not an error.
 	noKey, err := c.StringValueDetails(ctx, "color", "none", openfeature.NewEvaluationContext("", nil))
-	require.Error(t, err)
-	require.Equal(t, openfeature.TargetingKeyMissingCode, noKey.ErrorCode)
+	require.NoError(t, err)
+	require.Equal(t, "#f00", noKey.Value)
+	require.Equal(t, openfeature.DefaultReason, noKey.Reason)
 	_, err = c.IntValueDetails(ctx, "color", 3, evalCtx)
 	require.Error(t, err, "a string flag asked as int is a type mismatch on the client")
 }
@@ -120,7 +123,7 @@ func TestOFREPErrorsAndETag(t *testing.T) {
 	require.Equal(t, "FLAG_NOT_FOUND", body["errorCode"])
 	require.Equal(t, "nope", body["key"])
 
-	// A 50% rollout needs a targeting key.
+	// A 50% rollout without a targeting key serves the off variant.
 	v := int64(1)
 	ws := []model.Weight{{Variant: "on", Weight: 5000}, {Variant: "off", Weight: 5000}}
 	on := true
@@ -128,8 +131,9 @@ func TestOFREPErrorsAndETag(t *testing.T) {
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return prov.p.Revision(h.prodID()) == h.revision() }, 10e9, 1e7)
 	status, _, body, _ = ofrepPost(t, one, client, `{"context":{}}`)
-	require.Equal(t, 400, status)
-	require.Equal(t, "TARGETING_KEY_MISSING", body["errorCode"])
+	require.Equal(t, 200, status)
+	require.Equal(t, "DEFAULT", body["reason"])
+	require.Equal(t, "off", body["variant"])
 
 	// Bulk: ETag per revision and user; 304 when unchanged; event stream advertised.
 	bulk := prov.url + "/ofrep/v1/evaluate/flags"
@@ -148,10 +152,9 @@ func TestOFREPErrorsAndETag(t *testing.T) {
 	require.NotEqual(t, etag, hdr2.Get("ETag"))
 
 	// The change stream tells browsers to re-fetch.
-	es, st := openStream(t, streams[0].(map[string]any)["url"].(string), "", "")
+	uri := streams[0].(map[string]any)["endpoint"].(map[string]any)["requestUri"].(string)
+	es, st := openStream(t, prov.url+uri, "", "")
 	require.Equal(t, 200, st)
-	first := es.next(t, false)
-	require.Equal(t, "message", first.name)
 	h.toggle("quote", false)
 	ev := es.waitRevision(t, h.revision())
 	require.JSONEq(t, `{"type":"refetchEvaluation","etag":"`+itoa(h.revision())+`"}`, ev.data)

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -12,6 +13,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	wpmetrics "github.com/waypost/waypost/internal/metrics"
 
 	"github.com/waypost/waypost/internal/store"
 	"github.com/waypost/waypost/sdk/eval"
@@ -34,6 +38,17 @@ type Config struct {
 	WriteTimeout      time.Duration // a write stuck this long closes the stream (250 ms)
 	Writers           int           // goroutines serving single-stream wake-ups: new streams, pings, revocations (4)
 	CORSOrigins       []string      // allowed browser origins for OFREP ("*" allows any)
+	// PublicURL is the provider's base URL as clients reach it; OFREP's
+	// eventStreams carry an absolute URL built from it. Empty: they carry
+	// a path (endpoint.requestUri) that clients resolve against their own
+	// configured base URL. Never derived from the request's Host header.
+	PublicURL string
+	// ConfigWait bounds how long a bulk evaluation waits for a revision a
+	// client names in flagConfigEtag that this provider has not yet
+	// applied (2 s); past it the answer is 503 with Retry-After.
+	ConfigWait time.Duration
+	// Version is reported in waypost_build_info ("dev" when empty).
+	Version string
 	// DisableNotify turns LISTEN/NOTIFY and the periodic check off, leaving
 	// webhooks as the only way in (used to test each path on its own).
 	DisableNotify bool
@@ -48,6 +63,9 @@ func (c *Config) defaults() {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 250 * time.Millisecond
+	}
+	if c.ConfigWait <= 0 {
+		c.ConfigWait = 2 * time.Second
 	}
 	if c.Writers <= 0 {
 		c.Writers = 4
@@ -86,10 +104,15 @@ type Provider struct {
 	reloader *reloader    // the one reader of environment states
 	snapWake chan struct{}
 
-	replay  *replayCache
-	metrics *metrics
+	replay   *replayCache
+	metrics  *metrics
+	registry *prometheus.Registry // served at /metrics
+	http     *wpmetrics.HTTP
 	// learned records when each revision was applied (for latency figures).
 	lastApply atomic.Int64
+	// applied is closed (and replaced) whenever a revision is applied, for
+	// requests waiting on a revision they know exists.
+	applied atomic.Pointer[chan struct{}]
 }
 
 // New validates cfg and returns a provider that serves nothing until Run
@@ -113,7 +136,15 @@ func New(cfg Config) (*Provider, error) {
 		st: store.New(cfg.Pool), snapWake: make(chan struct{}, 1),
 	}
 	p.reloader = &reloader{p: p, wake: make(chan struct{}, 1), wanted: map[int64]int64{}, cause: map[int64]string{}}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
+	p.registry = wpmetrics.NewRegistry("provider", cfg.Version)
+	p.registry.MustRegister(collector{p}, p.metrics.broadcast)
+	p.http = wpmetrics.NewHTTP(p.registry, "provider", "/v1/stream", "/ofrep/v1/events")
 	p.world.Store(&world{envs: map[int64]*envState{}, keys: map[keyHash]keyInfo{}})
+	applied := make(chan struct{})
+	p.applied.Store(&applied)
 	return p, nil
 }
 
@@ -162,17 +193,39 @@ func (p *Provider) applyEnv(envID int64, set *eval.FlagSet, keys map[keyHash]key
 		envs[k] = v
 	}
 	envs[envID] = st
-	next, removed := replaceKeys(cur.keys, envID, keys)
-	p.world.Store(&world{envs: envs, keys: next})
+	keysNext, removed := replaceKeys(cur.keys, envID, keys)
+	p.world.Store(&world{envs: envs, keys: keysNext})
 	p.lastApply.Store(time.Now().UnixNano())
+	appliedNext := make(chan struct{})
+	close(*p.applied.Swap(&appliedNext))
 	p.metrics.reload(cause)
 	if removed {
-		p.hub(envID).revokeMissing(next)
+		p.hub(envID).revokeMissing(keysNext)
 	}
 	p.hub(envID).broadcast(st)
 	p.snapshotDue()
 	p.log.Debug("applied revision", "environment", st.key, "revision", st.revision, "cause", cause)
 	return true, nil
+}
+
+// waitRevision returns the state of envID once it has at least revision
+// want, or nil when that does not happen within ConfigWait.
+func (p *Provider) waitRevision(ctx context.Context, envID, want int64) *envState {
+	timer := time.NewTimer(p.cfg.ConfigWait)
+	defer timer.Stop()
+	for {
+		ch := *p.applied.Load() // before reading state: a later apply closes it
+		if st := p.world.Load().envs[envID]; st != nil && st.revision >= want {
+			return st
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			return nil
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }
 
 // dropKeys removes every key of an environment that no longer exists.

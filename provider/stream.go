@@ -40,7 +40,11 @@ func (p *Provider) hub(envID int64) *hub {
 // full finishes in its own slow-lane goroutine (see flush).
 func (h *hub) broadcast(st *envState) {
 	start := time.Now()
-	defer func() { h.p.metrics.lastBroadcastNanos.Store(int64(time.Since(start))) }()
+	defer func() {
+		d := time.Since(start)
+		h.p.metrics.lastBroadcastNanos.Store(int64(d))
+		h.p.metrics.broadcast.Observe(d.Seconds())
+	}()
 	h.cur.Store(st)
 	h.mu.Lock()
 	streams := make([]*stream, 0, len(h.set))
@@ -179,7 +183,12 @@ func (s *stream) flush() {
 	}
 	p := s.hub.p
 	if s.revoked.Load() {
-		_ = s.sink.write(revokedEvent, time.Now().Add(p.cfg.WriteTimeout))
+		// OFREP streams just close: a named "error" event would fire a
+		// browser EventSource's error listener, which OFREP clients take
+		// for a transport fault. The reconnection is answered 401.
+		if s.kind != streamOFREP {
+			_ = s.sink.write(revokedEvent, time.Now().Add(p.cfg.WriteTimeout))
+		}
 		s.mu.Unlock()
 		s.shutdown("revoked")
 		return

@@ -22,6 +22,11 @@ go build -o "$BIN/waypost" ./cmd/waypost
 go build -o "$BIN/waypost-load" ./cmd/waypost-load
 psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
 "$BIN/waypost" migrate
+python3 -c 'import secrets; print(secrets.token_urlsafe(18))' >"$BIN/password"
+"$BIN/waypost" users create --owner --email bench@waypost.test --password-file "$BIN/password" >/dev/null
+WAYPOST_TOKEN=$("$BIN/waypost" tokens create --email bench@waypost.test --name bench)
+export WAYPOST_TOKEN
+A="Authorization: Bearer $WAYPOST_TOKEN"
 "$BIN/waypost" manager & pids+=($!)
 start_provider() { # $1: extra prefix (e.g. taskset)
   ( ulimit -n 20000; exec ${1:-} "$BIN/waypost" provider ) & PROVIDER_PID=$!; pids+=($PROVIDER_PID)
@@ -32,12 +37,12 @@ for _ in $(seq 1 100); do curl -sf "$M/healthz" >/dev/null && break; sleep 0.1; 
 
 # A realistic flag set: 20 flags, one of them toggled during the fan-out test.
 for i in $(seq 1 19); do
-  curl -sf -XPOST "$M/api/v1/projects/default/flags" -H "$J" -d "{\"key\":\"flag-$i\",\"tags\":[\"bench\"]}" >/dev/null
+  curl -sf -XPOST "$M/api/v1/projects/default/flags" -H "$J" -H "$A" -d "{\"key\":\"flag-$i\",\"tags\":[\"bench\"]}" >/dev/null
 done
-curl -sf -XPOST "$M/api/v1/projects/default/flags" -H "$J" -d '{"key":"load-flag"}' >/dev/null
-curl -sf -XPATCH "$M/api/v1/projects/default/flags/load-flag/environments/production" -H "$J" \
+curl -sf -XPOST "$M/api/v1/projects/default/flags" -H "$J" -H "$A" -d '{"key":"load-flag"}' >/dev/null
+curl -sf -XPATCH "$M/api/v1/projects/default/flags/load-flag/environments/production" -H "$J" -H "$A" \
   -d '{"version":1,"enabled":true,"rollout":[{"variant":"on","weight":5000},{"variant":"off","weight":5000}]}' >/dev/null
-KEY=$(curl -sf -XPOST "$M/api/v1/projects/default/environments/production/sdk-keys" -H "$J" -d '{"name":"bench","kind":"server"}' \
+KEY=$(curl -sf -XPOST "$M/api/v1/projects/default/environments/production/sdk-keys" -H "$J" -H "$A" -d '{"name":"bench","kind":"server"}' \
   | sed 's/.*"secret":"\([^"]*\)".*/\1/')
 
 echo "== 1. holding $STREAMS_HOLD streams"

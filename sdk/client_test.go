@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
 	"github.com/waypost/waypost/sdk/eval"
+	"github.com/waypost/waypost/sdk/internal/require"
 )
 
 func TestInitialFetchThenStream(t *testing.T) {

@@ -4,8 +4,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/stretchr/testify/require"
 	"github.com/waypost/waypost/sdk/eval"
+	"github.com/waypost/waypost/sdk/internal/require"
 )
 
 // experimentSet has "exp" (everybody in experiment "exp-key") and a plain

@@ -170,7 +170,18 @@ func (fp *fakeProvider) handler() http.Handler {
 				}
 				w.(http.Flusher).Flush()
 			case <-s.end:
-				return
+				// Events sent before close are written first: select picks
+				// at random among ready cases, and a send followed by close
+				// must not lose the send.
+				for {
+					select {
+					case raw := <-s.out:
+						_, _ = io.WriteString(w, raw)
+					default:
+						w.(http.Flusher).Flush()
+						return
+					}
+				}
 			case <-r.Context().Done():
 				return
 			}

@@ -8,7 +8,7 @@ import (
 	"testing/iotest"
 	"time"
 
-	"github.com/stretchr/testify/require"
+	"github.com/waypost/waypost/sdk/internal/require"
 )
 
 // parseAll returns every event of input (Data copied) and the final error.

@@ -17,6 +17,10 @@ import (
 	"github.com/waypost/waypost/sdk/eval"
 )
 
+// errStreamBlocked: something on the way answered the stream request with
+// something else than an event stream.
+var errStreamBlocked = errors.New("streaming blocked (a proxy?); polling /v1/flags meanwhile")
+
 // errHeartbeat: the stream delivered no bytes for HeartbeatTimeout.
 var errHeartbeat = errors.New("waypost: stream silent for longer than the heartbeat timeout")
 
@@ -25,8 +29,10 @@ var errHeartbeat = errors.New("waypost: stream silent for longer than the heartb
 func (c *Client) run(ctx context.Context) {
 	defer close(c.loopDone)
 	attempt := 0
+	blocked := false // the last stream was refused or silenced on the way (a proxy)
 	for {
-		connected, err := c.connect(ctx)
+		connected, err := c.connect(ctx, blocked)
+		blocked = errors.Is(err, errStreamBlocked) || errors.Is(err, errHeartbeat)
 		if ctx.Err() != nil {
 			return
 		}
@@ -74,7 +80,24 @@ func backoff(initial, max time.Duration, attempt int) time.Duration {
 // from the provider is held (afterwards the stream's put events, keyed by
 // Last-Event-ID, resynchronise a reconnecting client on their own). It
 // returns how long the stream was open and why it ended (never nil).
-func (c *Client) connect(ctx context.Context) (time.Duration, error) {
+//
+// Polling fallback: when the last stream was blocked on the way (answered
+// with another content type than text/event-stream, or silent past
+// HeartbeatTimeout, as behind a proxy that refuses or buffers SSE), the
+// attempt first polls GET /v1/flags with If-None-Match (a 304 when
+// nothing changed). A client whose stream stays blocked so follows changes
+// at the reconnection backoff's pace (InitialBackoff doubling to
+// MaxBackoff, full jitter). Other failures resynchronise through the next
+// stream's put, as before.
+func (c *Client) connect(ctx context.Context, blocked bool) (time.Duration, error) {
+	if blocked && c.heldRevision() >= 0 {
+		if err := c.fetch(ctx); err != nil {
+			if isFinal(err) || ctx.Err() != nil {
+				return 0, err
+			}
+			c.log.Debug("waypost: polling fallback fetch failed", "err", err)
+		}
+	}
 	if c.heldRevision() < 0 {
 		if err := c.fetch(ctx); err != nil {
 			if isFinal(err) || ctx.Err() != nil {
@@ -194,7 +217,7 @@ func (c *Client) stream(ctx context.Context) (time.Duration, error) {
 		return 0, statusError("get /v1/stream", resp)
 	}
 	if ct := resp.Header.Get("Content-Type"); !isEventStream(ct) {
-		return 0, fmt.Errorf("waypost: get /v1/stream: content type %q, want text/event-stream", ct)
+		return 0, fmt.Errorf("waypost: get /v1/stream: content type %q, want text/event-stream: %w", ct, errStreamBlocked)
 	}
 	timer.Reset(c.cfg.HeartbeatTimeout)
 	start := time.Now()

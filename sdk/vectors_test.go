@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/stretchr/testify/require"
 	"github.com/waypost/waypost/sdk/eval"
+	"github.com/waypost/waypost/sdk/internal/require"
 )
 
 // vectors mirrors the format of sdk/testdata/evaluation-cases.json

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/waypost/waypost/api"
+	"github.com/waypost/waypost/internal/authtest"
 	"github.com/waypost/waypost/internal/dbtest"
 	"github.com/waypost/waypost/internal/store"
 	"github.com/waypost/waypost/worker"
@@ -110,7 +111,8 @@ func TestConnectionAndMetricValidation(t *testing.T) {
 func TestPasswordNeedsSecretKey(t *testing.T) {
 	t.Parallel()
 	pool, _ := dbtest.NewMigrated(t)
-	srv := httptest.NewServer(api.New(store.New(pool), slog.New(slog.NewTextHandler(io.Discard, nil))))
+	st := store.New(pool)
+	srv := httptest.NewServer(authtest.AsOwner(t, st, api.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)))))
 	t.Cleanup(srv.Close)
 	dsn := newEventsDB(t, "x")
 	body := connectionBody(t, "ev", dsn, exposuresSQL)

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/waypost/waypost/api"
+	"github.com/waypost/waypost/internal/authtest"
 	"github.com/waypost/waypost/internal/dbtest"
 	"github.com/waypost/waypost/internal/eventsdb"
 	"github.com/waypost/waypost/internal/secret"
@@ -56,7 +57,7 @@ func newHarness(t *testing.T) *harness {
 	require.NoError(t, err)
 	srv := api.New(st, testLogger())
 	srv.SetJobs(worker.NewJobs(inserter))
-	hs := httptest.NewServer(srv)
+	hs := httptest.NewServer(authtest.AsOwner(t, st, srv))
 	t.Cleanup(hs.Close)
 	return &harness{t: t, pool: pool, dsn: dsn, st: st, url: hs.URL}
 }

@@ -44,7 +44,14 @@ func TestPipelineThroughAPIAgainstScipy(t *testing.T) {
 			require.NoError(t, ds.Load(ctx, conn))
 
 			ck := "events-" + strings.ReplaceAll(ds.Name, "_", "-")
-			h.must(201, "POST", "/connections", connectionBody(t, ck, eventsDSN, scipyref.ExposuresSQL))
+			// three_variants is also broken down by the user id's last
+			// digit, a dimension column of its exposures query.
+			exposuresSQL, dimension := scipyref.ExposuresSQL, ""
+			if ds.Name == "three_variants" {
+				exposuresSQL = `SELECT experiment_key, user_id, variant, ts AS "timestamp", right(user_id, 1) AS last_digit FROM exposures`
+				dimension = "last_digit"
+			}
+			h.must(201, "POST", "/connections", connectionBody(t, ck, eventsDSN, exposuresSQL))
 
 			flag := "flag-" + ds.ExperimentKey
 			var variants []map[string]any
@@ -64,6 +71,9 @@ func TestPipelineThroughAPIAgainstScipy(t *testing.T) {
 				} else if m.Cap != nil {
 					body["cap"] = map[string]any{"kind": "percentile", "value": *m.Cap.Percentile}
 				}
+				if m.Denominator != nil {
+					body["denominator"] = map[string]any{"type": m.Denominator.Type, "sql": m.DenominatorSQL()}
+				}
 				h.must(201, "POST", "/metrics", body)
 				keys = append(keys, key)
 			}
@@ -73,6 +83,17 @@ func TestPipelineThroughAPIAgainstScipy(t *testing.T) {
 			}
 			h.must(201, "POST", "/experiments", map[string]any{"key": ds.ExperimentKey, "flag": flag, "environment": "production",
 				"weights": weights, "primary_metrics": keys[:1], "secondary_metrics": keys[1:], "minimum_detectable_effect": 0.05})
+			// New experiments default to sequential testing; the scipy
+			// numbers are fixed-horizon (gbstats' TwoSidedTTest), so choose
+			// it through the API, with CUPED where the dataset has covariates.
+			settings := h.must(200, "GET", "/experiments/"+ds.ExperimentKey+"/analysis-settings", nil).body
+			require.Equal(t, true, settings["sequential"], "sequential testing is on for a new experiment")
+			cuped := false
+			for _, m := range ds.Metrics {
+				cuped = cuped || m.CUPEDWindowDays > 0
+			}
+			h.must(200, "PUT", "/experiments/"+ds.ExperimentKey+"/analysis-settings",
+				map[string]any{"sequential": false, "cuped": cuped, "cuped_window_days": 14, "dimension": dimension})
 			h.must(200, "POST", "/experiments/"+ds.ExperimentKey+"/start", nil)
 			h.must(200, "POST", "/experiments/"+ds.ExperimentKey+"/stop", nil)
 			// Pin the analysis window to the dataset's (as a psql user could).
@@ -91,6 +112,60 @@ func TestPipelineThroughAPIAgainstScipy(t *testing.T) {
 			require.Len(t, entry["statements"], len(ds.Metrics), "the SQL of every metric is stored")
 			for i, m := range ds.Metrics {
 				t.Run(m.Name, func(t *testing.T) { checkMetric(t, m, res.Metrics[i]) })
+			}
+			if dimension != "" {
+				// Per-value results: ten digits, users adding up to the overall counts.
+				for _, mr := range res.Metrics {
+					require.Len(t, mr.Dimensions, 10, mr.Key)
+					total := map[string]int64{}
+					for _, d := range mr.Dimensions {
+						require.Len(t, d.Result.Comparisons, len(ds.Variants)-1)
+						for _, v := range d.Result.Variants {
+							total[v.Variant] += v.Users
+						}
+					}
+					for _, v := range mr.Result.Variants {
+						require.Equal(t, v.Users, total[v.Variant], "%s %s users over the dimension values", mr.Key, v.Variant)
+					}
+				}
+				require.Contains(t, strings.Join(res.Warnings, "\n"), "breakdown by last_digit: 10 values")
+			}
+			// Results over time: one point per metric and treatment for the
+			// refresh's day, carrying the headline numbers of the results.
+			overTime := func() []any {
+				return h.must(200, "GET", "/experiments/"+ds.ExperimentKey+"/results/over-time", nil).body["items"].([]any)
+			}
+			points := overTime()
+			n := 0
+			for _, mr := range res.Metrics {
+				for _, c := range mr.Result.Comparisons {
+					n++
+					found := false
+					for _, p := range points {
+						pt := p.(map[string]any)
+						if pt["metric"] == mr.Key && pt["variant"] == c.Variant {
+							found = true
+							require.Equal(t, ds.AnalysisEnd[:10], pt["day"])
+							if c.RelativeEffect != nil {
+								require.InDelta(t, *c.RelativeEffect, pt["relative_effect"], 1e-12)
+							} else {
+								require.Nil(t, pt["relative_effect"])
+							}
+							if c.RelativeCI != nil {
+								require.InDelta(t, c.RelativeCI.Low, pt["relative_ci_low"], 1e-12)
+							} else {
+								require.Nil(t, pt["relative_ci_low"])
+							}
+						}
+					}
+					require.True(t, found, "no point for %s/%s", mr.Key, c.Variant)
+				}
+			}
+			require.Len(t, points, n)
+			if ds.Name == "tiny" {
+				// A second refresh of the same day replaces that day's point.
+				h.refresh(ds.ExperimentKey)
+				require.Len(t, overTime(), n)
 			}
 			if ds.SRM != nil {
 				require.NotNil(t, res.SRM)
@@ -115,6 +190,13 @@ func checkMetric(t *testing.T, m scipyref.Metric, got analysis.MetricResult) {
 	r := got.Result
 	require.Equal(t, want.ExcludedUsers, got.ExcludedUsers, "excluded users")
 	require.Equal(t, want.Status, string(r.Status), "status (%s)", r.Message)
+	if want.Status == "invalid_data" || want.Status == "zero_denominator" {
+		require.NotEmpty(t, got.Error, "a per-metric error in the results")
+	}
+	if m.CUPEDWindowDays > 0 || m.Denominator != nil || want.Status == "invalid_data" {
+		checkGbstatsMetric(t, m, got)
+		return
+	}
 	require.Len(t, r.Variants, len(want.Variants))
 	for i, w := range want.Variants {
 		g := r.Variants[i]
@@ -168,5 +250,18 @@ func approxInterval(t *testing.T, name string, got *stats.Interval, want []float
 	default:
 		approx(t, name+" low", got.Low, want[0])
 		approx(t, name+" high", got.High, want[1])
+	}
+}
+
+// checkGbstatsMetric checks a CUPED or ratio metric against the
+// gbstats-convention numbers of expected.json.
+func checkGbstatsMetric(t *testing.T, m scipyref.Metric, got analysis.MetricResult) {
+	want := m.Expected
+	r := got.Result
+	require.Len(t, r.Comparisons, len(want.Comparisons))
+	for i, w := range want.Comparisons {
+		for _, problem := range scipyref.Mismatches(r.Comparisons[i], w) {
+			t.Error(problem)
+		}
 	}
 }

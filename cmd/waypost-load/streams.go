@@ -180,12 +180,19 @@ func goMem(provider string) int64 {
 	return metric(provider, "go_memstats_heap_inuse_bytes") + metric(provider, "go_memstats_stack_inuse_bytes")
 }
 
+// managerDo sends a request to the manager as WAYPOST_TOKEN (an API token,
+// from `waypost tokens create`).
+func managerDo(req *http.Request) (*http.Response, error) {
+	req.Header.Set("Authorization", "Bearer "+os.Getenv("WAYPOST_TOKEN"))
+	return http.DefaultClient.Do(req)
+}
+
 // toggle sets the flag in production and returns the new revision.
 func toggle(manager, key string, on bool) (int64, error) {
 	req, _ := http.NewRequest("PATCH", manager+"/api/v1/projects/default/flags/"+key+"/environments/production",
 		strings.NewReader(fmt.Sprintf(`{"enabled":%t}`, on)))
 	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
+	res, err := managerDo(req)
 	if err != nil {
 		return 0, err
 	}
@@ -193,7 +200,8 @@ func toggle(manager, key string, on bool) (int64, error) {
 	if res.StatusCode != 200 {
 		return 0, fmt.Errorf("toggle: %s", res.Status)
 	}
-	res, err = http.Get(manager + "/api/v1/projects/default/environments")
+	req, _ = http.NewRequest("GET", manager+"/api/v1/projects/default/environments", nil)
+	res, err = managerDo(req)
 	if err != nil {
 		return 0, err
 	}

@@ -5,6 +5,8 @@
 //	waypost worker     run background jobs (River)
 //	waypost provider   serve flags to SDKs (SSE, OFREP)
 //	waypost all        migrate, then run manager, worker and provider in one process
+//	waypost users      create an account (waypost users create --owner --email ...)
+//	waypost tokens     create a personal API token (waypost tokens create --email ... --name ...)
 //	waypost version    print the version
 //
 // Configuration comes from flags or WAYPOST_* environment variables; run
@@ -37,6 +39,8 @@ commands:
   worker     run background jobs
   provider   serve flags to SDKs
   all        migrate, then run manager, worker and provider in one process
+  users      create an account: waypost users create --owner --email you@example.com
+  tokens     create an API token: waypost tokens create --email you@example.com --name ci
   version    print the version
 
 Run 'waypost <command> -h' for the configuration flags.
@@ -56,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"all":      runAll,
 	}
 	switch cmd {
+	case "users", "tokens":
+		return runAccounts(cmd, args[1:], os.Stdin, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "waypost", version)
 		return 0

@@ -102,8 +102,12 @@ func runManager(ctx context.Context, a *app) error {
 	provider.EnqueueWebhooksOnChange(st, inserter)
 	srv := api.New(st, a.log)
 	srv.SetJobs(worker.NewJobs(inserter))
+	if err := setupAuth(ctx, a, st, srv); err != nil {
+		return err
+	}
+	h := mountMetrics(srv, a.cfg.MetricsToken)
 	mountDashboard(srv)
-	return serveHTTP(ctx, a, "manager", a.cfg.ManagerAddr, srv)
+	return serveHTTP(ctx, a, "manager", a.cfg.ManagerAddr, h)
 }
 
 func runWorker(ctx context.Context, a *app) error {
@@ -131,7 +135,15 @@ func runWorker(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	return worker.Run(ctx, client)
+	if a.cfg.WorkerAddr == "" {
+		return worker.Run(ctx, client)
+	}
+	obs := worker.NewObserver(a.pool, client, version)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return worker.Run(gctx, client) })
+	g.Go(func() error { obs.Watch(gctx); return nil })
+	g.Go(func() error { return serveHTTP(gctx, a, "worker", a.cfg.WorkerAddr, obs.Handler()) })
+	return g.Wait()
 }
 
 // schedule parses a time-of-day option ("off" gives nil: no periodic job).
@@ -158,6 +170,7 @@ func runProvider(ctx context.Context, a *app) error {
 	p, err := provider.New(provider.Config{
 		Pool: a.pool, Log: a.log, WebhookSecret: a.cfg.WebhookSecret, WebhookURL: a.cfg.ProviderURL + "/internal/webhook",
 		SnapshotFile: a.cfg.SnapshotFile, CORSOrigins: a.cfg.CORSOrigins,
+		PublicURL: a.cfg.ProviderPublicURL, Version: version,
 	})
 	if err != nil {
 		return err

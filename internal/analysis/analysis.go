@@ -31,8 +31,48 @@ type Metric struct {
 	ConversionWindowHours *float64         `json:"conversion_window_hours,omitempty"`
 	Direction             stats.Direction  `json:"direction"`
 	Cap                   *metricsql.Cap   `json:"cap,omitempty"`
-	Guardrail             bool             `json:"guardrail"`
-	Primary               bool             `json:"primary"`
+	// Denominator makes it a ratio metric.
+	Denominator *metricsql.Denominator `json:"denominator,omitempty"`
+	Guardrail   bool                   `json:"guardrail"`
+	Primary     bool                   `json:"primary"`
+}
+
+// Settings choose the analyses of a plan (experiment_analysis_settings).
+type Settings struct {
+	Sequential       bool        `json:"sequential"`
+	SequentialTuning float64     `json:"sequential_tuning"`
+	CUPED            bool        `json:"cuped"`
+	CUPEDWindowDays  float64     `json:"cuped_window_days"`
+	Bayesian         bool        `json:"bayesian"`
+	Prior            stats.Prior `json:"prior"`
+	// Correction is "holm-bonferroni" (the default) or
+	// "benjamini-hochberg": which adjusted p-value is the headline one
+	// (both are computed).
+	Correction string `json:"correction"`
+	// Dimension, optional, is an exposures-query column to break every
+	// metric down by.
+	Dimension string `json:"dimension,omitempty"`
+}
+
+// DimensionResult is one dimension value's analysis of a metric.
+type DimensionResult struct {
+	Value         string       `json:"value"`
+	ExcludedUsers int64        `json:"excluded_users"`
+	Result        stats.Result `json:"result"`
+}
+
+// options are the stats options of metric m under s.
+func (s Settings) options(m Metric, control string, weights []int) stats.Options {
+	o := stats.Options{MetricType: m.Type, Direction: m.Direction, Control: control, WeightsBP: weights,
+		CUPED: s.CUPED && m.Denominator == nil, Ratio: m.Denominator != nil}
+	if s.Sequential {
+		o.Sequential = &stats.SequentialOptions{TuningParameter: s.SequentialTuning}
+	}
+	if s.Bayesian {
+		p := s.Prior
+		o.Bayesian = &p
+	}
+	return o
 }
 
 // Plan is everything a refresh needs; it is stored with the refresh as its
@@ -53,6 +93,7 @@ type Plan struct {
 	StatementTimeout  string    `json:"statement_timeout"`
 	AnalysisEnd       time.Time `json:"analysis_end"`
 	Metrics           []Metric  `json:"metrics"`
+	Settings          Settings  `json:"settings"`
 	timeout           time.Duration
 }
 
@@ -92,9 +133,29 @@ type MetricResult struct {
 	Guardrail     bool         `json:"guardrail"`
 	ExcludedUsers int64        `json:"excluded_users"`
 	Result        stats.Result `json:"result"`
-	// AdjustedPValues are Holm–Bonferroni adjusted across every
-	// comparison of every metric of the refresh, by treatment variant.
+	// AdjustedPValues are adjusted with the plan's correction (Holm–
+	// Bonferroni by default) across every comparison of every metric of
+	// the refresh, by treatment variant.
 	AdjustedPValues map[string]float64 `json:"adjusted_p_values"`
+	// Adjusted holds both corrections with their adjusted relative
+	// intervals (GrowthBook's adjustedCI), by treatment variant.
+	Adjusted map[string]Adjusted `json:"adjusted"`
+	// Dimensions is the breakdown by Settings.Dimension (most common
+	// values first, "(other)" and "(none)" included).
+	Dimensions []DimensionResult `json:"dimensions,omitempty"`
+	// Error is set when the metric could not be analysed (NaN or Inf in
+	// the events, a ratio without denominator, ...): the other metrics
+	// are still reported.
+	Error string `json:"error,omitempty"`
+}
+
+// Adjusted are one comparison's multiple-testing adjusted figures. A nil
+// interval is unbounded (adjusted p-value 1).
+type Adjusted struct {
+	HolmPValue float64         `json:"holm_p_value"`
+	HolmCI     *stats.Interval `json:"holm_ci"`
+	BHPValue   float64         `json:"bh_p_value"`
+	BHCI       *stats.Interval `json:"bh_ci"`
 }
 
 // Power is the power estimate of the first primary metric.
@@ -180,7 +241,12 @@ func Run(ctx context.Context, db metricsql.Beginner, plan Plan, usersPerDay floa
 	stmts := make([]Statement, len(plan.Metrics))
 	for i, m := range plan.Metrics {
 		specs[i] = metricsql.Spec{ExposuresSQL: plan.ExposuresSQL, MetricSQL: m.SQL, MetricType: m.Type,
-			ExperimentKey: plan.ExperimentKey, AnalysisEnd: plan.AnalysisEnd, ConversionWindowHours: m.ConversionWindowHours, Cap: m.Cap}
+			ExperimentKey: plan.ExperimentKey, AnalysisEnd: plan.AnalysisEnd, ConversionWindowHours: m.ConversionWindowHours, Cap: m.Cap,
+			Denominator: m.Denominator}
+		specs[i].Dimension = plan.Settings.Dimension
+		if plan.Settings.CUPED && m.Denominator == nil {
+			specs[i].CUPEDWindowDays = plan.Settings.CUPEDWindowDays
+		}
 		if plan.StartedAt != nil {
 			specs[i].AnalysisStart = *plan.StartedAt
 		}
@@ -218,8 +284,12 @@ func Run(ctx context.Context, db metricsql.Beginner, plan Plan, usersPerDay floa
 // Analyze turns the per-metric counts into the results document.
 func Analyze(plan Plan, counts []metricsql.Counts, usersPerDay float64, now time.Time) *Results {
 	control := plan.Control()
+	correction := plan.Settings.Correction
+	if correction == "" {
+		correction = "holm-bonferroni"
+	}
 	res := &Results{AnalysisEnd: plan.AnalysisEnd, Control: control, Users: map[string]int64{},
-		Correction: "holm-bonferroni across all metrics and comparisons", Warnings: []string{}, ComputedIn: map[string]string{}}
+		Correction: correction + " across all metrics and comparisons", Warnings: []string{}, ComputedIn: map[string]string{}}
 	type ref struct{ metric, comparison int }
 	var pvals []float64
 	var refs []ref
@@ -231,9 +301,29 @@ func Analyze(plan Plan, counts []metricsql.Counts, usersPerDay float64, now time
 			weights = nil
 			res.Warnings = append(res.Warnings, fmt.Sprintf("metric %s: exposures name variants the flag does not have; the SRM check is skipped", m.Key))
 		}
-		r := stats.Analyze(variants, stats.Options{MetricType: m.Type, Direction: m.Direction, Control: control, WeightsBP: weights})
+		r := stats.Analyze(variants, plan.Settings.options(m, control, weights))
 		mr := MetricResult{Key: m.Key, Name: m.Name, Primary: m.Primary, Guardrail: m.Guardrail,
-			ExcludedUsers: counts[i].ExcludedUsers, Result: r, AdjustedPValues: map[string]float64{}}
+			ExcludedUsers: counts[i].ExcludedUsers, Result: r, AdjustedPValues: map[string]float64{}, Adjusted: map[string]Adjusted{}}
+		for _, d := range counts[i].Dimensions {
+			dv := metricsql.Counts{Variants: d.Variants}.Ordered(plan.Variants)
+			dw := weights
+			if len(dv) != len(plan.Variants) {
+				dw = nil
+			}
+			mr.Dimensions = append(mr.Dimensions, DimensionResult{Value: d.Value, ExcludedUsers: d.ExcludedUsers,
+				Result: stats.Analyze(dv, plan.Settings.options(m, control, dw))})
+		}
+		if i == 0 && plan.Settings.Dimension != "" {
+			n := counts[i].DimensionValues
+			res.Warnings = append(res.Warnings, fmt.Sprintf("breakdown by %s: %d values; per-value results are exploratory and not corrected for the many comparisons, so some will look significant by chance", plan.Settings.Dimension, n))
+			if n > int64(metricsql.DefaultMaxDimensionValues) {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("breakdown by %s: only the %d most common of %d values are shown; the others are grouped as %s", plan.Settings.Dimension, metricsql.DefaultMaxDimensionValues, n, metricsql.OtherDimension))
+			}
+		}
+		if r.Status == stats.StatusInvalidData || r.Status == stats.StatusZeroDenominator {
+			mr.Error = r.Message
+			res.Warnings = append(res.Warnings, fmt.Sprintf("metric %s: %s", m.Key, r.Message))
+		}
 		for j, c := range r.Comparisons {
 			if c.PValue != nil {
 				pvals = append(pvals, *c.PValue)
@@ -255,10 +345,20 @@ func Analyze(plan Plan, counts []metricsql.Counts, usersPerDay float64, now time
 			}
 		}
 	}
-	adjusted := stats.HolmBonferroni(pvals)
+	holm, bh := stats.HolmBonferroni(pvals), stats.BenjaminiHochberg(pvals)
+	alpha := 1 - stats.DefaultConfidence
 	for k, rf := range refs {
 		c := res.Metrics[rf.metric].Result.Comparisons[rf.comparison]
-		res.Metrics[rf.metric].AdjustedPValues[c.Variant] = adjusted[k]
+		a := Adjusted{HolmPValue: holm[k], BHPValue: bh[k]}
+		if c.RelativeCI != nil && c.RelativeEffect != nil {
+			a.HolmCI = stats.AdjustedCI(holm[k], *c.RelativeEffect, alpha, *c.RelativeCI)
+			a.BHCI = stats.AdjustedCI(bh[k], *c.RelativeEffect, alpha, *c.RelativeCI)
+		}
+		res.Metrics[rf.metric].Adjusted[c.Variant] = a
+		res.Metrics[rf.metric].AdjustedPValues[c.Variant] = holm[k]
+		if correction == "benjamini-hochberg" {
+			res.Metrics[rf.metric].AdjustedPValues[c.Variant] = bh[k]
+		}
 	}
 	res.Power = power(plan, res, usersPerDay, now)
 	return res

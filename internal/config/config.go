@@ -40,6 +40,26 @@ type Config struct {
 	// refresh of every running experiment; "off" (default) disables it.
 	ResultsSchedule string
 	DebugAddr       string // net/http/pprof listen address; empty = off
+	// ProviderPublicURL is the provider's base URL as browsers and SDKs
+	// reach it (https://flags.example.com); OFREP's eventStreams URL is
+	// built from it. Empty: the stream is advertised as a path relative to
+	// the client's configured base URL, never from the request's Host.
+	ProviderPublicURL string
+	WorkerAddr        string // worker: listen address of /healthz, /readyz, /metrics; empty = no listener
+	MetricsToken      string // manager: bearer token required on /metrics; empty = open
+
+	// Accounts (issue 9).
+	Argon2Memory       uint64        // KiB per password hash
+	Argon2Time         uint64        // argon2id passes
+	Argon2Threads      uint64        // argon2id lanes
+	SessionIdle        time.Duration // a session unused this long ends
+	SessionMax         time.Duration // a session ends this long after sign-in
+	OIDCIssuer         string        // OpenID provider URL; empty: no single sign-on
+	OIDCClientID       string
+	OIDCClientSecret   string
+	OIDCRedirectURL    string   // public URL of /api/v1/auth/oidc/callback (default from manager-addr)
+	OIDCAllowedDomains []string // email domains allowed to sign in (empty: any)
+	OIDCRoleClaim      string   // claim naming the role in the default project (viewer, editor, admin, owner)
 }
 
 type option struct {
@@ -90,6 +110,42 @@ func (c *Config) Options(fs *flag.FlagSet) func() error {
 			set: timeOfDay(&c.ResultsSchedule), get: func() string { return c.ResultsSchedule }},
 		{name: "debug-addr", env: "WAYPOST_DEBUG_ADDR", usage: "serve Go profiling (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty",
 			set: addr(&c.DebugAddr), get: func() string { return c.DebugAddr }},
+		{name: "provider-public-url", env: "WAYPOST_PROVIDER_PUBLIC_URL", usage: "provider: public base URL of the provider (e.g. https://flags.example.com), used in OFREP eventStreams",
+			set: publicURL(&c.ProviderPublicURL), get: func() string { return c.ProviderPublicURL }},
+		{name: "worker-addr", env: "WAYPOST_WORKER_ADDR", usage: "worker: listen address of /healthz, /readyz and /metrics, e.g. 127.0.0.1:8082; off when empty",
+			set: addr(&c.WorkerAddr), get: func() string { return c.WorkerAddr }},
+		{name: "metrics-token", env: "WAYPOST_METRICS_TOKEN", usage: "manager: bearer token that /metrics requires (open when unset)",
+			secret: true, set: str(&c.MetricsToken), get: func() string { return c.MetricsToken }},
+		{name: "argon2-memory", env: "WAYPOST_ARGON2_MEMORY", usage: "KiB of memory per argon2id password hash (changing it rehashes at the next login)",
+			set: count(&c.Argon2Memory, 8, 4<<20), get: func() string { return fmt.Sprint(c.Argon2Memory) }},
+		{name: "argon2-time", env: "WAYPOST_ARGON2_TIME", usage: "argon2id passes per password hash",
+			set: count(&c.Argon2Time, 1, 100), get: func() string { return fmt.Sprint(c.Argon2Time) }},
+		{name: "argon2-threads", env: "WAYPOST_ARGON2_THREADS", usage: "argon2id lanes per password hash",
+			set: count(&c.Argon2Threads, 1, 255), get: func() string { return fmt.Sprint(c.Argon2Threads) }},
+		{name: "session-idle", env: "WAYPOST_SESSION_IDLE", usage: "a dashboard session unused this long ends",
+			set: dur(&c.SessionIdle), get: func() string { return c.SessionIdle.String() }},
+		{name: "session-max", env: "WAYPOST_SESSION_MAX", usage: "a dashboard session ends this long after sign-in",
+			set: dur(&c.SessionMax), get: func() string { return c.SessionMax.String() }},
+		{name: "oidc-issuer", env: "WAYPOST_OIDC_ISSUER", usage: "OpenID Connect issuer URL for single sign-on (empty: off)",
+			set: str(&c.OIDCIssuer), get: func() string { return c.OIDCIssuer }},
+		{name: "oidc-client-id", env: "WAYPOST_OIDC_CLIENT_ID", usage: "OpenID Connect client id",
+			set: str(&c.OIDCClientID), get: func() string { return c.OIDCClientID }},
+		{name: "oidc-client-secret", env: "WAYPOST_OIDC_CLIENT_SECRET", usage: "OpenID Connect client secret",
+			secret: true, set: str(&c.OIDCClientSecret), get: func() string { return c.OIDCClientSecret }},
+		{name: "oidc-redirect-url", env: "WAYPOST_OIDC_REDIRECT_URL", usage: "public URL of the manager's /api/v1/auth/oidc/callback (default: http://<manager-addr>/api/v1/auth/oidc/callback)",
+			set: str(&c.OIDCRedirectURL), get: func() string { return c.OIDCRedirectURL }},
+		{name: "oidc-allowed-domains", env: "WAYPOST_OIDC_ALLOWED_DOMAINS", usage: "comma-separated email domains allowed to sign in with SSO (empty: any)",
+			set: func(s string) error {
+				c.OIDCAllowedDomains = nil
+				for _, d := range strings.Split(s, ",") {
+					if d = strings.ToLower(strings.TrimSpace(d)); d != "" {
+						c.OIDCAllowedDomains = append(c.OIDCAllowedDomains, d)
+					}
+				}
+				return nil
+			}, get: func() string { return strings.Join(c.OIDCAllowedDomains, ",") }},
+		{name: "oidc-role-claim", env: "WAYPOST_OIDC_ROLE_CLAIM", usage: "ID-token claim whose value (viewer, editor, admin or owner) sets an SSO user's role in the default project",
+			set: str(&c.OIDCRoleClaim), get: func() string { return c.OIDCRoleClaim }},
 		{name: "shutdown-grace", env: "WAYPOST_SHUTDOWN_GRACE", usage: "how long to wait for in-flight work on SIGINT/SIGTERM",
 			set: dur(&c.ShutdownGrace), get: func() string { return c.ShutdownGrace.String() }},
 	}
@@ -104,6 +160,8 @@ func (c *Config) Options(fs *flag.FlagSet) func() error {
 	c.CORSOrigins = []string{"*"}
 	c.ExposuresSchedule = "03:00"
 	c.ResultsSchedule = "off"
+	c.Argon2Memory, c.Argon2Time, c.Argon2Threads = 64*1024, 3, 2
+	c.SessionIdle, c.SessionMax = 12*time.Hour, 7*24*time.Hour
 
 	for _, o := range opts {
 		o := o
@@ -138,6 +196,12 @@ func (c *Config) Options(fs *flag.FlagSet) func() error {
 		if c.ProviderURL == "" {
 			c.ProviderURL = "http://" + c.ProviderAddr
 		}
+		if c.OIDCIssuer != "" && (c.OIDCClientID == "" || c.OIDCClientSecret == "") {
+			problems = append(problems, "WAYPOST_OIDC_ISSUER: needs WAYPOST_OIDC_CLIENT_ID and WAYPOST_OIDC_CLIENT_SECRET")
+		}
+		if c.OIDCIssuer != "" && c.OIDCRedirectURL == "" {
+			c.OIDCRedirectURL = "http://" + c.ManagerAddr + "/api/v1/auth/oidc/callback"
+		}
 		if c.SecretKey != "" && len(c.SecretKey) < 32 {
 			problems = append(problems, "WAYPOST_SECRET_KEY: must be at least 32 characters")
 		}
@@ -155,6 +219,19 @@ func str(p *string) func(string) error {
 			return errors.New("must not be empty")
 		}
 		*p = s
+		return nil
+	}
+}
+
+// publicURL accepts an absolute http(s) URL without query or fragment; a
+// trailing slash is dropped.
+func publicURL(p *string) func(string) error {
+	return func(s string) error {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return errors.New("must be an absolute http(s) URL such as https://flags.example.com, without credentials, query or fragment")
+		}
+		*p = strings.TrimRight(s, "/")
 		return nil
 	}
 }
@@ -190,6 +267,17 @@ func timeOfDay(p *string) func(string) error {
 			}
 		}
 		*p = s
+		return nil
+	}
+}
+
+func count(p *uint64, lo, hi uint64) func(string) error {
+	return func(s string) error {
+		var n uint64
+		if _, err := fmt.Sscan(s, &n); err != nil || n < lo || n > hi {
+			return fmt.Errorf("must be an integer from %d to %d", lo, hi)
+		}
+		*p = n
 		return nil
 	}
 }
@@ -281,5 +369,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("provider_url", c.ProviderURL),
 		slog.String("webhook_secret", mask(c.WebhookSecret)),
 		slog.String("secret_key", mask(c.SecretKey)),
+		slog.String("oidc_issuer", c.OIDCIssuer),
+		slog.String("oidc_client_secret", mask(c.OIDCClientSecret)),
 	)
 }

@@ -98,3 +98,23 @@ func VersionConflict(what string, current any) *Error {
 func Unavailable(msg string, cause error) *Error {
 	return &Error{Kind: KindUnavailable, Code: "unavailable", Message: msg, Err: cause}
 }
+
+// Kinds for authentication and authorization (accounts, issue 9).
+const (
+	// KindUnauthenticated: no credentials, or they are not valid (401).
+	KindUnauthenticated Kind = iota + 100
+	// KindForbidden: valid credentials without the role for this (403).
+	KindForbidden
+	// KindTooManyRequests: throttled; try again later (429).
+	KindTooManyRequests
+)
+
+// Unauthenticated reports missing or invalid credentials.
+func Unauthenticated(format string, a ...any) *Error {
+	return &Error{Kind: KindUnauthenticated, Code: "unauthenticated", Message: fmt.Sprintf(format, a...)}
+}
+
+// Forbidden reports a caller without the needed role.
+func Forbidden(format string, a ...any) *Error {
+	return &Error{Kind: KindForbidden, Code: "forbidden", Message: fmt.Sprintf(format, a...)}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 	"time"
 
@@ -39,7 +40,39 @@ type Spec struct {
 	ConversionWindowHours *float64
 	// Cap is optional; not allowed for binomial metrics.
 	Cap *Cap
+	// CUPEDWindowDays, when > 0, adds the CUPED covariate: the same
+	// metric over [first exposure − window, first exposure) per user.
+	CUPEDWindowDays float64
+	// Denominator, when set, makes this a ratio metric: per user the
+	// numerator (MetricSQL, MetricType) over the denominator.
+	Denominator *Denominator
+	// Dimension, when set, names a column of the exposures query to break
+	// the results down by: rows come per (dimension value, variant), the
+	// MaxDimensionValues most common values (by analysed users) kept and
+	// the others grouped as "(other)"; NULL is "(none)".
+	Dimension          string
+	MaxDimensionValues int
 }
+
+// DefaultMaxDimensionValues caps a breakdown when Spec.MaxDimensionValues is 0.
+const DefaultMaxDimensionValues = 20
+
+// OtherDimension and NoDimension label the grouped and NULL values.
+const (
+	OtherDimension = "(other)"
+	NoDimension    = "(none)"
+)
+
+// Denominator is the per-user denominator of a ratio metric: a query
+// returning user_id, "timestamp" and, for duration and revenue, value;
+// per user it counts qualifying events (Type count) or sums value
+// (duration, revenue), in the same window as the numerator.
+type Denominator struct {
+	SQL  string           `json:"sql"`
+	Type stats.MetricType `json:"type"`
+}
+
+var dimensionName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
 // Build returns the single statement computing, per variant, the columns
 // variant text, users bigint, sum double precision, sum_squares double
@@ -82,14 +115,20 @@ func Build(spec Spec) (string, []any, error) {
 	}
 	args := []any{spec.ExperimentKey, spec.AnalysisEnd, spec.ConversionWindowHours, start}
 
-	var value string
-	switch spec.MetricType {
-	case stats.Binomial:
-		value = "CASE WHEN count(m.user_id) > 0 THEN 1.0 ELSE 0.0 END"
-	case stats.Count:
-		value = "count(m.user_id)::double precision"
-	default:
-		value = "coalesce(sum(m.value::double precision), 0)"
+	if spec.CUPEDWindowDays < 0 || math.IsNaN(spec.CUPEDWindowDays) || spec.CUPEDWindowDays > 3650 {
+		return "", nil, fmt.Errorf("metricsql: CUPED window must be between 0 and 3650 days, got %v", spec.CUPEDWindowDays)
+	}
+	var denominator string
+	if d := spec.Denominator; d != nil {
+		if d.Type != stats.Count && d.Type != stats.Duration && d.Type != stats.Revenue {
+			return "", nil, fmt.Errorf("metricsql: a ratio's denominator counts events or sums values (count, duration or revenue), got %q", d.Type)
+		}
+		if spec.MetricType == stats.Binomial {
+			return "", nil, errors.New("metricsql: a ratio metric's numerator cannot be binomial")
+		}
+		if denominator, err = ValidateQuery(d.SQL); err != nil {
+			return "", nil, fmt.Errorf("denominator query: %w", err)
+		}
 	}
 
 	capExpr, capCTE := "", ""
@@ -121,6 +160,15 @@ wp_cap AS (
 			return "", nil, errors.New("metricsql: empty cap")
 		}
 	}
+	if d := spec.Dimension; d != "" && !dimensionName.MatchString(d) {
+		return "", nil, fmt.Errorf("metricsql: dimension must be a column name (letters, digits, _), got %q", d)
+	}
+	if spec.MaxDimensionValues < 0 || spec.MaxDimensionValues > 1000 {
+		return "", nil, fmt.Errorf("metricsql: at most 1000 dimension values, got %d", spec.MaxDimensionValues)
+	}
+	x := postgresExtras(spec, len(args)+1)
+	args = append(args, x.args...)
+
 	capFrom := ""
 	if capCTE != "" {
 		capFrom = " CROSS JOIN wp_cap"
@@ -128,6 +176,10 @@ wp_cap AS (
 	valueSel := "value"
 	if capExpr != "" {
 		valueSel = "LEAST(value, " + capExpr + ")"
+	}
+	userCTEs := ""
+	if denominator != "" {
+		userCTEs = ",\nwp_denominator AS (\n" + denominator + "\n)"
 	}
 
 	var b strings.Builder
@@ -140,12 +192,12 @@ wp_cap AS (
 ),
 wp_metric AS (
 %s
-),
+)%s,
 wp_exposed AS (
   SELECT user_id,
          min("timestamp") AS first_exposure,
          min(variant) AS variant,
-         min(variant) <> max(variant) AS multiple
+         min(variant) <> max(variant) AS multiple%s
   FROM wp_exposures
   WHERE experiment_key = $1::text
     AND "timestamp" <= $2::timestamptz
@@ -155,24 +207,26 @@ wp_exposed AS (
   GROUP BY user_id
 ),
 wp_per_user AS (
-  SELECT e.multiple,
+  SELECT e.user_id, e.multiple%s,
          CASE WHEN e.multiple THEN NULL ELSE e.variant END AS variant,
-         %s AS value
+         %s AS value%s
   FROM wp_exposed e
   LEFT JOIN wp_metric m
     ON NOT e.multiple
    AND m.user_id = e.user_id
-   AND m."timestamp" >= e.first_exposure
+   AND m."timestamp" >= %s
    -- LEAST ignores NULL: without a window ($3 NULL) this is the analysis end.
    AND m."timestamp" <= LEAST(e.first_exposure + $3::double precision * interval '1 hour', $2::timestamptz)
-  GROUP BY e.user_id, e.multiple, e.variant
-)%s
-SELECT variant::text AS variant,
+  GROUP BY e.user_id, e.multiple, e.variant%s
+)%s%s%s
+SELECT %svariant::text AS variant,
        count(*)::bigint AS users,
        CASE WHEN variant IS NULL THEN 0 ELSE coalesce(sum(v), 0) END::double precision AS sum,
-       CASE WHEN variant IS NULL THEN 0 ELSE coalesce(sum(v * v), 0) END::double precision AS sum_squares
-FROM (SELECT variant, %s AS v FROM wp_per_user%s) AS capped
-GROUP BY variant
-ORDER BY variant NULLS LAST`, exposures, metric, value, capCTE, valueSel, capFrom)
+       CASE WHEN variant IS NULL THEN 0 ELSE coalesce(sum(v * v), 0) END::double precision AS sum_squares%s
+FROM (SELECT %svariant, %s AS v%s FROM wp_per_user%s%s) AS capped
+GROUP BY %svariant
+ORDER BY %svariant NULLS LAST`, exposures, metric, userCTEs, x.dimExposed, x.dimPerUser, x.value, x.preColumn, x.windowStart, x.dimGroup,
+		x.denominatorCTE, capCTE, x.dimCTE, x.dimSelect, x.sumColumns, x.dimInner, valueSel, x.perUserColumns(capExpr), capFrom, x.denominatorJoin,
+		x.dimOuter, x.dimOuter)
 	return b.String(), args, nil
 }

@@ -3,6 +3,7 @@ package metricsql_test
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -273,5 +274,62 @@ func TestExposuresBeforeStartAreIgnored(t *testing.T) {
 	}
 	if got := counts.Ordered([]string{"control"})[0].Users; got != 1 {
 		t.Fatalf("with the start bound: %d control users, want 1 (the 2025 exposure is before the start)", got)
+	}
+}
+
+// A breakdown by a dimension with 10,000 values keeps the 20 most common
+// and groups the rest; summed over the dimension values, the statistics
+// equal the overall statement's (the statistics are additive).
+func TestDimensionBreakdownIsCappedAndAdditive(t *testing.T) {
+	t.Parallel()
+	ctx, conn := setup(t, `
+CREATE TABLE dim_exposures AS
+SELECT 'e'::text AS experiment_key, 'd' || g AS user_id, CASE WHEN g % 2 = 0 THEN 'control' ELSE 'treatment' END AS variant,
+       timestamptz '2026-01-01' + g * interval '1 second' AS ts,
+       CASE WHEN g % 50 = 0 THEN NULL WHEN g <= 7800 THEN 'c' || (g % 7) ELSE 'rare' || g END AS country
+FROM generate_series(1, 18000) g;
+CREATE TABLE dim_events AS
+SELECT 'd' || (1 + (g * 7919) % 18000) AS user_id, timestamptz '2026-01-01' + g * interval '2 seconds' AS ts, (g % 13)::float8 AS value
+FROM generate_series(1, 40000) g;`)
+	s := spec(`SELECT experiment_key, user_id, variant, ts AS "timestamp", country FROM dim_exposures`,
+		`SELECT user_id, ts AS "timestamp", value FROM dim_events`)
+	s.CUPEDWindowDays = 1
+	whole, err := metricsql.Run(ctx, conn, s, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Dimension = "country"
+	byDim, err := metricsql.Run(ctx, conn, s, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if byDim.DimensionValues != 7+9996+1 { // c0..c6, 9,996 rare values, (none)
+		t.Errorf("%d distinct values, want 10004", byDim.DimensionValues)
+	}
+	if len(byDim.Dimensions) != metricsql.DefaultMaxDimensionValues+1 {
+		t.Fatalf("%d dimension rows, want the 20 most common + (other)", len(byDim.Dimensions))
+	}
+	seen := map[string]bool{}
+	for _, d := range byDim.Dimensions {
+		seen[d.Value] = true
+	}
+	for _, want := range []string{"c0", "c6", metricsql.NoDimension, metricsql.OtherDimension} {
+		if !seen[want] {
+			t.Errorf("no %q row: %v", want, seen)
+		}
+	}
+	if len(whole.Variants) != 2 || len(byDim.Variants) != 2 {
+		t.Fatalf("variants %+v / %+v", whole.Variants, byDim.Variants)
+	}
+	for i, w := range whole.Variants {
+		g := byDim.Variants[i]
+		if g.Variant != w.Variant || g.Users != w.Users || math.Abs(g.Sum-w.Sum) > 1e-6 || math.Abs(g.SumSquares-w.SumSquares) > 1e-6 ||
+			math.Abs(g.Pre.SumProducts-w.Pre.SumProducts) > 1e-6 || math.Abs(g.Pre.Sum-w.Pre.Sum) > 1e-6 {
+			t.Errorf("summed over dimensions %+v %+v, overall %+v %+v", g, *g.Pre, w, *w.Pre)
+		}
+	}
+	s.Dimension = `country"; DROP TABLE x; --`
+	if _, _, err := metricsql.Build(s); err == nil {
+		t.Error("a dimension that is not a column name was accepted")
 	}
 }

@@ -70,6 +70,10 @@ func checkMetric(t *testing.T, ctx context.Context, conn *pgx.Conn, confidence f
 		AnalysisEnd:           end,
 		ConversionWindowHours: m.WindowHours,
 		Cap:                   m.Cap,
+		CUPEDWindowDays:       m.CUPEDWindowDays,
+	}
+	if m.Denominator != nil {
+		spec.Denominator = &metricsql.Denominator{SQL: m.DenominatorSQL(), Type: stats.MetricType(m.Denominator.Type)}
 	}
 	counts, err := metricsql.Run(ctx, conn, spec, time.Minute)
 	if err != nil {
@@ -82,6 +86,10 @@ func checkMetric(t *testing.T, ctx context.Context, conn *pgx.Conn, confidence f
 	variants := counts.Ordered(ds.Variants)
 	if len(variants) != len(ds.Variants) {
 		t.Fatalf("variants %+v, want %v", variants, ds.Variants)
+	}
+	if m.CUPEDWindowDays > 0 || m.Denominator != nil || want.Status == "invalid_data" {
+		checkGbstatsMetric(t, confidence, ds, m, variants)
+		return
 	}
 	for i, w := range want.Variants {
 		g := variants[i]
@@ -175,4 +183,52 @@ func fmtPtr(p *float64) any {
 		return "nil"
 	}
 	return *p
+}
+
+// checkGbstatsMetric checks a CUPED or ratio metric (or one with NaN
+// values) against the gbstats-convention numbers of expected.json.
+func checkGbstatsMetric(t *testing.T, confidence float64, ds scipyref.Dataset, m scipyref.Metric, variants []stats.VariantData) {
+	want := m.Expected
+	for i, w := range want.Variants {
+		g := variants[i]
+		if g.Users != w.Users {
+			t.Errorf("%s: %d users, want %d", w.Variant, g.Users, w.Users)
+		}
+		if w.Pre == nil && w.Denominator == nil && want.Status == "invalid_data" {
+			continue
+		}
+		approx(t, w.Variant+" sum", g.Sum, w.Sum)
+		approx(t, w.Variant+" sum_squares", g.SumSquares, w.SumSquares)
+		for _, p := range []struct {
+			name      string
+			got, want *stats.PairedSums
+		}{{"pre", g.Pre, w.Pre}, {"denominator", g.Denominator, w.Denominator}} {
+			if (p.got == nil) != (p.want == nil) {
+				t.Fatalf("%s %s: got %v, want %v", w.Variant, p.name, p.got, p.want)
+			}
+			if p.got != nil {
+				approx(t, w.Variant+" "+p.name+" sum", p.got.Sum, p.want.Sum)
+				approx(t, w.Variant+" "+p.name+" sum_squares", p.got.SumSquares, p.want.SumSquares)
+				approx(t, w.Variant+" "+p.name+" sum_products", p.got.SumProducts, p.want.SumProducts)
+			}
+		}
+	}
+	mt, _ := stats.ParseMetricType(m.Type)
+	res := stats.Analyze(variants, stats.Options{MetricType: mt, Direction: stats.Direction(m.Direction), Confidence: confidence,
+		WeightsBP: ds.WeightsBP, CUPED: m.CUPEDWindowDays > 0, Ratio: m.Denominator != nil})
+	if string(res.Status) != want.Status {
+		t.Fatalf("status %s (%s), want %s", res.Status, res.Message, want.Status)
+	}
+	if res.Status != stats.StatusOK && res.Message == "" {
+		t.Errorf("status %s without a message", res.Status)
+	}
+	for i, w := range want.Comparisons {
+		g := res.Comparisons[i]
+		for _, problem := range scipyref.Mismatches(g, w) {
+			t.Error(problem)
+		}
+		if m.CUPEDWindowDays > 0 && !w.CUPEDApplied && len(g.Warnings) == 0 {
+			t.Errorf("%s: CUPED not applied without a warning", w.Variant)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package metricsql
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,6 +18,39 @@ type Counts struct {
 	Variants []stats.VariantData `json:"variants"`
 	// ExcludedUsers were exposed to more than one variant.
 	ExcludedUsers int64 `json:"excluded_users"`
+	// With a dimension: the rows per dimension value (Variants and
+	// ExcludedUsers above are then their sums) and the number of distinct
+	// values before the cap.
+	Dimensions      []DimensionCounts `json:"dimensions,omitempty"`
+	DimensionValues int64             `json:"dimension_values,omitempty"`
+}
+
+// DimensionCounts are one dimension value's per-variant statistics.
+type DimensionCounts struct {
+	Value         string              `json:"value"`
+	Variants      []stats.VariantData `json:"variants"`
+	ExcludedUsers int64               `json:"excluded_users"`
+}
+
+// add accumulates b's sums into a (same variant).
+func add(a *stats.VariantData, b stats.VariantData) {
+	a.Users += b.Users
+	a.Sum += b.Sum
+	a.SumSquares += b.SumSquares
+	for _, p := range []struct {
+		dst **stats.PairedSums
+		src *stats.PairedSums
+	}{{&a.Pre, b.Pre}, {&a.Denominator, b.Denominator}} {
+		if p.src == nil {
+			continue
+		}
+		if *p.dst == nil {
+			*p.dst = &stats.PairedSums{}
+		}
+		(*p.dst).Sum += p.src.Sum
+		(*p.dst).SumSquares += p.src.SumSquares
+		(*p.dst).SumProducts += p.src.SumProducts
+	}
 }
 
 // Ordered returns the variants in the given order, with zero rows for
@@ -48,6 +82,9 @@ func (c Counts) Ordered(order []string) []stats.VariantData {
 	return out
 }
 
+// WorkMem is the work_mem of a metric statement's transaction.
+const WorkMem = "64MB"
+
 // Run builds the statement for spec and runs it read-only with the given
 // statement timeout.
 func Run(ctx context.Context, db Beginner, spec Spec, timeout time.Duration) (Counts, error) {
@@ -55,28 +92,68 @@ func Run(ctx context.Context, db Beginner, spec Spec, timeout time.Duration) (Co
 	if err != nil {
 		return Counts{}, err
 	}
+	x := postgresExtras(spec, 0)
 	var out Counts
 	err = ReadOnly(ctx, db, timeout, func(ctx context.Context, tx pgx.Tx) error {
+		// The per-user aggregation is a hash aggregate over every analysed
+		// user; at PostgreSQL's default 4MB work_mem it spills to disk in
+		// batches from ~100k users (EXPLAIN: "Batches: 5, Disk Usage").
+		// Raising it for this transaction only keeps it in memory.
+		if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '"+WorkMem+"'"); err != nil {
+			return fmt.Errorf("set work_mem: %w", err)
+		}
 		rows, err := tx.Query(ctx, sql, args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
+		dims := map[string]int{}
+		overall := map[string]int{}
 		for rows.Next() {
 			var (
-				variant *string
-				v       stats.VariantData
+				variant   *string
+				dimension string
+				v         stats.VariantData
 			)
-			if err := rows.Scan(&variant, &v.Users, &v.Sum, &v.SumSquares); err != nil {
+			dest := []any{&variant, &v.Users, &v.Sum, &v.SumSquares}
+			if x.dimension {
+				dest = append([]any{&dimension, &out.DimensionValues}, dest...)
+			}
+			dest = append(dest, x.scanTargets(&v)...)
+			if err := rows.Scan(dest...); err != nil {
 				return fmt.Errorf("scan metric row: %w", err)
 			}
+			if !x.dimension {
+				if variant == nil {
+					out.ExcludedUsers = v.Users
+					continue
+				}
+				v.Variant = *variant
+				out.Variants = append(out.Variants, v)
+				continue
+			}
+			d, ok := dims[dimension]
+			if !ok {
+				d = len(out.Dimensions)
+				dims[dimension] = d
+				out.Dimensions = append(out.Dimensions, DimensionCounts{Value: dimension})
+			}
 			if variant == nil {
-				out.ExcludedUsers = v.Users
+				out.Dimensions[d].ExcludedUsers += v.Users
+				out.ExcludedUsers += v.Users
 				continue
 			}
 			v.Variant = *variant
-			out.Variants = append(out.Variants, v)
+			out.Dimensions[d].Variants = append(out.Dimensions[d].Variants, v)
+			i, ok := overall[v.Variant]
+			if !ok {
+				i = len(out.Variants)
+				overall[v.Variant] = i
+				out.Variants = append(out.Variants, stats.VariantData{Variant: v.Variant})
+			}
+			add(&out.Variants[i], v)
 		}
+		sort.Slice(out.Variants, func(i, j int) bool { return out.Variants[i].Variant < out.Variants[j].Variant })
 		return rows.Err()
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 
 	"github.com/waypost/waypost/internal/errs"
@@ -132,11 +133,24 @@ type SaveMetric struct {
 	ConversionWindowHours *float64 `json:"conversion_window_hours"`
 	Direction             string   `json:"direction"`
 	Cap                   *Cap     `json:"cap"`
-	Guardrail             bool     `json:"guardrail"`
+	// Denominator, optional, makes it a ratio metric.
+	Denominator *Denominator `json:"denominator"`
+	Guardrail   bool         `json:"guardrail"`
 }
 
 // Validate checks and normalises the request.
 func (r *SaveMetric) Validate() error {
+	if d := r.Denominator; d != nil {
+		if r.Type == "binomial" {
+			return errs.Invalid("denominator", "a ratio metric's numerator cannot be binomial (use count, duration or revenue)")
+		}
+		if d.Type != "count" && d.Type != "duration" && d.Type != "revenue" {
+			return errs.Invalid("denominator.type", "must be count (events per user), duration or revenue (sum of value per user)")
+		}
+		if err := checkQuery("denominator.sql", d.SQL); err != nil {
+			return err
+		}
+	}
 	if err := checkKey("key", r.Key); err != nil {
 		return err
 	}
@@ -358,6 +372,60 @@ func (r *PowerRequest) Validate() error {
 	}
 	if r.UsersPerDay != nil && !(*r.UsersPerDay > 0) {
 		return errs.Invalid("users_per_day", "must be positive")
+	}
+	return nil
+}
+
+var dimensionColumn = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+// Corrections are the multiple-testing corrections.
+var Corrections = []string{"holm-bonferroni", "benjamini-hochberg"}
+
+// AnalysisSettings is how an experiment's results are analysed (GET and
+// PUT /experiments/{key}/analysis-settings). DefaultAnalysisSettings
+// holds the defaults of a new experiment.
+type AnalysisSettings struct {
+	// Sequential: always-valid confidence sequences (peeking is safe).
+	Sequential bool `json:"sequential"`
+	// SequentialTuning is N*, total users at which the sequence is
+	// narrowest.
+	SequentialTuning float64 `json:"sequential_tuning"`
+	CUPED            bool    `json:"cuped"`
+	CUPEDWindowDays  float64 `json:"cuped_window_days"`
+	Bayesian         bool    `json:"bayesian"`
+	// Prior on the relative effect; Proper false is flat.
+	PriorProper bool    `json:"prior_proper"`
+	PriorMean   float64 `json:"prior_mean"`
+	PriorStdDev float64 `json:"prior_std_dev"`
+	Correction  string  `json:"correction"`
+	// Dimension is a column of the exposures query to break results down
+	// by (country, browser, plan); "" for none.
+	Dimension string `json:"dimension"`
+}
+
+// DefaultAnalysisSettings are the settings of an experiment without any
+// (the column defaults of experiment_analysis_settings).
+func DefaultAnalysisSettings() AnalysisSettings {
+	return AnalysisSettings{Sequential: true, SequentialTuning: 5000, CUPEDWindowDays: 14, Bayesian: true,
+		PriorStdDev: 0.3, Correction: "holm-bonferroni"}
+}
+
+// Validate checks the settings.
+func (a *AnalysisSettings) Validate() error {
+	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	switch {
+	case !(a.SequentialTuning >= 1 && a.SequentialTuning <= 1e12):
+		return errs.Invalid("sequential_tuning", "must be a number of users between 1 and 1e12 (the total sample size where the interval should be tightest)")
+	case !(a.CUPEDWindowDays > 0 && a.CUPEDWindowDays <= 365):
+		return errs.Invalid("cuped_window_days", "must be more than 0 and at most 365 days")
+	case !finite(a.PriorMean) || a.PriorMean < -100 || a.PriorMean > 100:
+		return errs.Invalid("prior_mean", "must be a relative effect between -100 and 100 (0.1 = +10%%)")
+	case !(a.PriorStdDev > 0 && a.PriorStdDev <= 100):
+		return errs.Invalid("prior_std_dev", "must be more than 0 and at most 100")
+	case !contains(Corrections, a.Correction):
+		return errs.Invalid("correction", `must be "holm-bonferroni" or "benjamini-hochberg"`)
+	case a.Dimension != "" && !dimensionColumn.MatchString(a.Dimension):
+		return errs.Invalid("dimension", "must be a column name of the exposures query (letters, digits and _, at most 63), or empty for none")
 	}
 	return nil
 }

@@ -32,21 +32,31 @@ type Cap struct {
 	Value float64 `json:"value"`
 }
 
+// Denominator is a ratio metric's per-user denominator: a query returning
+// user_id, "timestamp" (and value for duration and revenue), counted
+// (Type "count") or summed per user in the numerator's window.
+type Denominator struct {
+	Type string `json:"type"`
+	SQL  string `json:"sql"`
+}
+
 // Metric is what experiments measure.
 type Metric struct {
-	Key                   string    `json:"key"`
-	Name                  string    `json:"name"`
-	Description           string    `json:"description"`
-	Type                  string    `json:"type"`
-	SQL                   string    `json:"sql"`
-	Connection            string    `json:"connection"`
-	ConversionWindowHours *float64  `json:"conversion_window_hours"`
-	Direction             string    `json:"direction"`
-	Cap                   *Cap      `json:"cap"`
-	Guardrail             bool      `json:"guardrail"`
-	Version               int64     `json:"version"`
-	CreatedAt             time.Time `json:"created_at"`
-	UpdatedAt             time.Time `json:"updated_at"`
+	Key                   string   `json:"key"`
+	Name                  string   `json:"name"`
+	Description           string   `json:"description"`
+	Type                  string   `json:"type"`
+	SQL                   string   `json:"sql"`
+	Connection            string   `json:"connection"`
+	ConversionWindowHours *float64 `json:"conversion_window_hours"`
+	Direction             string   `json:"direction"`
+	Cap                   *Cap     `json:"cap"`
+	// Denominator makes this a ratio metric (Σ sql / Σ denominator).
+	Denominator *Denominator `json:"denominator"`
+	Guardrail   bool         `json:"guardrail"`
+	Version     int64        `json:"version"`
+	CreatedAt   time.Time    `json:"created_at"`
+	UpdatedAt   time.Time    `json:"updated_at"`
 }
 
 // Experiment is an A/B test of a flag in one environment.
@@ -108,4 +118,21 @@ type ResultsPage struct {
 type Job struct {
 	JobID     int64 `json:"job_id"`
 	Duplicate bool  `json:"duplicate"`
+}
+
+// ResultPoint is one metric's headline effect for one treatment as of one
+// day's last successful refresh (cumulative up to AnalysisEnd).
+type ResultPoint struct {
+	Day            string    `json:"day"`
+	AnalysisEnd    time.Time `json:"analysis_end"`
+	RefreshID      int64     `json:"refresh_id"`
+	Metric         string    `json:"metric"`
+	Variant        string    `json:"variant"`
+	Method         string    `json:"method"`
+	Status         string    `json:"status"`
+	RelativeEffect *float64  `json:"relative_effect"`
+	RelativeCILow  *float64  `json:"relative_ci_low"`
+	RelativeCIHigh *float64  `json:"relative_ci_high"`
+	AbsoluteEffect *float64  `json:"absolute_effect"`
+	PValue         *float64  `json:"p_value"`
 }

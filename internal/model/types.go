@@ -30,6 +30,7 @@ type Environment struct {
 	Key       string    `json:"key"`
 	Name      string    `json:"name"`
 	Revision  int64     `json:"revision"`
+	Protected bool      `json:"protected"` // only project admins change flags here
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }

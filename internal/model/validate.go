@@ -136,9 +136,14 @@ func ValidateVariants(field string, kind Kind, vs []Variant) error {
 		case KindNumber:
 			_, ok = x.(float64)
 		case KindJSON:
-			ok = x != nil
+			// OpenFeature's object type: arrays, scalars and null are
+			// refused (OFREP clients reject them).
+			_, ok = x.(map[string]any)
 		}
 		if !ok {
+			if kind == KindJSON {
+				return errs.Invalid(f+".value", "must be a JSON object (OpenFeature's object type); wrap arrays and scalars in an object")
+			}
 			return errs.Invalid(f+".value", "must be a %s value", kind)
 		}
 	}

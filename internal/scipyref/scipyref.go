@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -18,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/waypost/waypost/internal/metricsql"
+	"github.com/waypost/waypost/internal/stats"
 )
 
 // ExposuresSQL is the exposures query over a loaded dataset's tables.
@@ -53,7 +55,14 @@ type Metric struct {
 	Direction   string         `json:"direction"`
 	WindowHours *float64       `json:"window_hours"`
 	Cap         *metricsql.Cap `json:"cap"`
-	Expected    struct {
+	// CUPEDWindowDays and Denominator are set for CUPED and ratio
+	// metrics, whose expected numbers follow gbstats (testdata/stats).
+	CUPEDWindowDays float64 `json:"cuped_window_days"`
+	Denominator     *struct {
+		EventsFile string `json:"events_file"`
+		Type       string `json:"type"`
+	} `json:"denominator"`
+	Expected struct {
 		Status        string `json:"status"`
 		ExcludedUsers int64  `json:"excluded_users"`
 		Variants      []struct {
@@ -63,20 +72,97 @@ type Metric struct {
 			SumSquares float64  `json:"sum_squares"`
 			Mean       *float64 `json:"mean"`
 			Variance   *float64 `json:"variance"`
+			// Pre and Denominator sums (CUPED, ratio metrics).
+			Pre         *stats.PairedSums `json:"pre"`
+			Denominator *stats.PairedSums `json:"denominator"`
 		} `json:"variants"`
-		Comparisons []struct {
-			Variant        string    `json:"variant"`
-			Status         string    `json:"status"`
-			Verdict        string    `json:"verdict"`
-			AbsoluteEffect *float64  `json:"absolute_effect"`
-			RelativeEffect *float64  `json:"relative_effect"`
-			Statistic      *float64  `json:"statistic"`
-			PValue         *float64  `json:"p_value"`
-			DF             *float64  `json:"df"`
-			AbsoluteCI     []float64 `json:"absolute_ci"`
-			RelativeCI     []float64 `json:"relative_ci"`
-		} `json:"comparisons"`
+		Comparisons []Comparison `json:"comparisons"`
 	} `json:"expected"`
+}
+
+// Comparison is one treatment's expected numbers.
+type Comparison struct {
+	Variant        string    `json:"variant"`
+	Status         string    `json:"status"`
+	Verdict        string    `json:"verdict"`
+	AbsoluteEffect *float64  `json:"absolute_effect"`
+	RelativeEffect *float64  `json:"relative_effect"`
+	Statistic      *float64  `json:"statistic"`
+	PValue         *float64  `json:"p_value"`
+	DF             *float64  `json:"df"`
+	AbsoluteCI     []float64 `json:"absolute_ci"`
+	RelativeCI     []float64 `json:"relative_ci"`
+	// gbstats-style estimates (CUPED, ratio metrics).
+	Relative     *Estimate `json:"relative"`
+	Absolute     *Estimate `json:"absolute"`
+	CUPEDApplied bool      `json:"cuped_applied"`
+	CUPED        *struct {
+		Theta             float64 `json:"theta"`
+		VarianceReduction float64 `json:"variance_reduction"`
+	} `json:"cuped"`
+}
+
+// Mismatches lists how got differs from the gbstats-convention numbers of
+// want (status, verdict, relative and absolute estimates, CUPED), at 1e-6
+// relative (1e-12 absolute near zero).
+func Mismatches(got stats.Comparison, want Comparison) []string {
+	var out []string
+	near := func(name string, g, w float64) {
+		if d := math.Abs(g - w); d > 1e-12 && d > 1e-6*math.Abs(w) {
+			out = append(out, fmt.Sprintf("%s %s = %.15g, want %.15g", want.Variant, name, g, w))
+		}
+	}
+	if string(got.Status) != want.Status || string(got.Verdict) != want.Verdict {
+		out = append(out, fmt.Sprintf("%s: %s/%s (%s), want %s/%s", want.Variant, got.Status, got.Verdict, got.Message, want.Status, want.Verdict))
+	}
+	for _, e := range []struct {
+		name string
+		got  *stats.Estimate
+		want *Estimate
+	}{{"relative", got.Relative, want.Relative}, {"absolute", got.Absolute, want.Absolute}} {
+		switch {
+		case e.want == nil:
+			continue
+		case e.got == nil || e.got.PValue == nil || e.got.DF == nil || e.got.CI == nil:
+			out = append(out, fmt.Sprintf("%s: incomplete %s estimate %+v", want.Variant, e.name, e.got))
+			continue
+		}
+		near(e.name+" effect", e.got.Effect, e.want.Effect)
+		near(e.name+" se", e.got.StdError, e.want.StdError)
+		near(e.name+" df", *e.got.DF, e.want.DF)
+		near(e.name+" p", *e.got.PValue, e.want.PValue)
+		near(e.name+" ci low", e.got.CI.Low, e.want.CI[0])
+		near(e.name+" ci high", e.got.CI.High, e.want.CI[1])
+	}
+	if applied := got.CUPED != nil && got.CUPED.Applied; applied != want.CUPEDApplied {
+		out = append(out, fmt.Sprintf("%s: CUPED applied %v, want %v (%+v)", want.Variant, applied, want.CUPEDApplied, got.CUPED))
+	} else if want.CUPED != nil {
+		near("theta", got.CUPED.Theta, want.CUPED.Theta)
+		near("variance reduction", got.CUPED.VarianceReduction, want.CUPED.VarianceReduction)
+	}
+	return out
+}
+
+// Estimate is one expected effect with its test.
+type Estimate struct {
+	Effect    float64   `json:"effect"`
+	StdError  float64   `json:"std_error"`
+	Statistic float64   `json:"statistic"`
+	DF        float64   `json:"df"`
+	PValue    float64   `json:"p_value"`
+	CI        []float64 `json:"ci"`
+}
+
+// DenominatorSQL is the ratio denominator's query over its loaded table.
+func (m Metric) DenominatorSQL() string {
+	if m.Denominator == nil {
+		return ""
+	}
+	cols := `user_id, ts AS "timestamp"`
+	if m.Denominator.Type == "duration" || m.Denominator.Type == "revenue" {
+		cols += ", value"
+	}
+	return "SELECT " + cols + " FROM " + pgx.Identifier{strings.TrimSuffix(m.Denominator.EventsFile, ".csv")}.Sanitize()
 }
 
 // Table is the name of the table Load creates for the metric's events.
@@ -125,11 +211,17 @@ func (d Dataset) Load(ctx context.Context, conn *pgx.Conn) error {
 	}
 	loaded := map[string]bool{}
 	for _, m := range d.Metrics {
-		if !loaded[m.EventsFile] {
-			if err := loadCSV(ctx, conn, filepath.Join(dir, m.EventsFile), m.Table()); err != nil {
-				return err
+		files := []string{m.EventsFile}
+		if m.Denominator != nil {
+			files = append(files, m.Denominator.EventsFile)
+		}
+		for _, f := range files {
+			if !loaded[f] {
+				if err := loadCSV(ctx, conn, filepath.Join(dir, f), strings.TrimSuffix(f, ".csv")); err != nil {
+					return err
+				}
+				loaded[f] = true
 			}
-			loaded[m.EventsFile] = true
 		}
 	}
 	return nil

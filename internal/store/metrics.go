@@ -23,6 +23,9 @@ func toMetric(m db.Metric, connKey string) model.Metric {
 	if m.CapKind != nil && m.CapValue != nil {
 		out.Cap = &model.Cap{Kind: *m.CapKind, Value: *m.CapValue}
 	}
+	if m.DenominatorSql != nil && m.DenominatorType != nil {
+		out.Denominator = &model.Denominator{Type: *m.DenominatorType, SQL: *m.DenominatorSql}
+	}
 	return out
 }
 
@@ -30,7 +33,7 @@ func metricFromGet(r db.GetMetricRow) model.Metric {
 	return toMetric(db.Metric{ID: r.ID, ProjectID: r.ProjectID, ConnectionID: r.ConnectionID, Key: r.Key, Name: r.Name,
 		Description: r.Description, Type: r.Type, Sql: r.Sql, ConversionWindowHours: r.ConversionWindowHours,
 		Direction: r.Direction, CapKind: r.CapKind, CapValue: r.CapValue, Guardrail: r.Guardrail, Version: r.Version,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}, r.ConnectionKey)
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, DenominatorSql: r.DenominatorSql, DenominatorType: r.DenominatorType}, r.ConnectionKey)
 }
 
 // ListMetrics returns a project's metrics.
@@ -106,17 +109,34 @@ func (s *Store) SaveMetric(ctx context.Context, projectKey, key string, in model
 	if err := s.checkMetric(ctx, t, in.Type, in.SQL); err != nil {
 		return model.Metric{}, err
 	}
+	var denSQL, denType *string
+	if d := in.Denominator; d != nil {
+		if err := s.checkMetric(ctx, t, d.Type, d.SQL); err != nil {
+			if e, ok := errs.As(err); ok && e.Field == "sql" {
+				e.Field = "denominator.sql"
+			}
+			return model.Metric{}, err
+		}
+		denSQL, denType = &d.SQL, &d.Type
+	}
 	capKind, capValue := capParams(in.Cap)
 	err = s.change(ctx, func(q *db.Queries) error {
 		p, err := project(ctx, q, projectKey)
 		if err != nil {
 			return err
 		}
+		setDenominator := func() error {
+			return mapErr(q.SetMetricDenominator(ctx, db.SetMetricDenominatorParams{ProjectID: p.ID, Key: in.Key,
+				DenominatorSql: denSQL, DenominatorType: denType}))
+		}
 		if create {
 			_, err = q.CreateMetric(ctx, db.CreateMetricParams{ProjectID: p.ID, ConnectionID: t.ID, Key: in.Key, Name: in.Name,
 				Description: in.Description, Type: in.Type, Sql: in.SQL, ConversionWindowHours: in.ConversionWindowHours,
 				Direction: in.Direction, CapKind: capKind, CapValue: capValue, Guardrail: in.Guardrail})
-			return mapErr(err)
+			if err != nil {
+				return mapErr(err)
+			}
+			return setDenominator()
 		}
 		n, err := q.UpdateMetric(ctx, db.UpdateMetricParams{ProjectID: p.ID, Key: key, ConnectionID: t.ID, Name: in.Name,
 			Description: in.Description, Type: in.Type, Sql: in.SQL, ConversionWindowHours: in.ConversionWindowHours,
@@ -127,7 +147,7 @@ func (s *Store) SaveMetric(ctx context.Context, projectKey, key string, in model
 		if n == 0 {
 			return errs.NotFound("metric %q", key)
 		}
-		return nil
+		return setDenominator()
 	})
 	if err != nil {
 		return model.Metric{}, err

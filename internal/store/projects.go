@@ -14,7 +14,7 @@ func toProject(p db.Project) model.Project {
 }
 
 func toEnvironment(e db.Environment) model.Environment {
-	return model.Environment{Key: e.Key, Name: e.Name, Revision: e.Revision, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
+	return model.Environment{Key: e.Key, Name: e.Name, Revision: e.Revision, Protected: e.Protected, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
 }
 
 // ListProjects returns every project, by key.

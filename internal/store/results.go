@@ -57,6 +57,9 @@ func (s *Store) AnalysisPlan(ctx context.Context, id int64, now time.Time) (anal
 		am := analysis.Metric{Key: m.Key, Name: m.Name, Type: stats.MetricType(m.Type), SQL: m.Sql,
 			ConversionWindowHours: m.ConversionWindowHours, Direction: stats.Direction(m.Direction),
 			Guardrail: m.Guardrail, Primary: m.IsPrimary}
+		if m.DenominatorSql != nil && m.DenominatorType != nil {
+			am.Denominator = &metricsql.Denominator{SQL: *m.DenominatorSql, Type: stats.MetricType(*m.DenominatorType)}
+		}
 		if m.CapKind != nil && m.CapValue != nil {
 			v := *m.CapValue
 			if *m.CapKind == "value" {
@@ -67,6 +70,14 @@ func (s *Store) AnalysisPlan(ctx context.Context, id int64, now time.Time) (anal
 		}
 		p.Metrics = append(p.Metrics, am)
 	}
+	set, err := analysisSettings(ctx, q, x.ID)
+	if err != nil {
+		return p, t, err
+	}
+	p.Settings = analysis.Settings{Sequential: set.Sequential, SequentialTuning: set.SequentialTuning, CUPED: set.CUPED,
+		CUPEDWindowDays: set.CUPEDWindowDays, Bayesian: set.Bayesian,
+		Prior:      stats.Prior{Proper: set.PriorProper, Mean: set.PriorMean, StdDev: set.PriorStdDev},
+		Correction: set.Correction, Dimension: set.Dimension}
 	return p, t, nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/waypost/waypost/db"
+	"github.com/waypost/waypost/internal/auth"
 	"github.com/waypost/waypost/internal/errs"
 	"github.com/waypost/waypost/internal/eventsdb"
 	"github.com/waypost/waypost/internal/metricsql"
@@ -39,6 +40,7 @@ type Store struct {
 	// builtin is the built-in events store (Waypost's pool, as the
 	// waypost_events_reader role).
 	builtin metricsql.Beginner
+	argon   auth.Params // password hashing; zero: auth.DefaultParams
 }
 
 // New returns a Store on pool.

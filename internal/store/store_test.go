@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/waypost/waypost/internal/auth"
 	"github.com/waypost/waypost/internal/dbtest"
 	"github.com/waypost/waypost/internal/errs"
 	"github.com/waypost/waypost/internal/model"
@@ -251,4 +252,29 @@ func assertNoErr(t *testing.T, err error) bool {
 		return false
 	}
 	return true
+}
+
+func TestLoginRehashesWhenParamsChange(t *testing.T) {
+	t.Parallel()
+	pool, _ := dbtest.NewMigrated(t)
+	st := store.New(pool)
+	st.UsePasswordParams(auth.Params{Memory: 64, Time: 1, Threads: 1})
+	ctx := context.Background()
+	_, err := st.CreateUser(ctx, model.CreateUser{Email: "ada@example.com", Password: "correct horse battery"})
+	require.NoError(t, err)
+	hash := func() string {
+		var h string
+		require.NoError(t, pool.QueryRow(ctx, `SELECT password_hash FROM users`).Scan(&h))
+		return h
+	}
+	require.Contains(t, hash(), "m=64,t=1,p=1")
+	st.UsePasswordParams(auth.Params{Memory: 128, Time: 2, Threads: 1})
+	_, err = st.CheckPassword(ctx, "ada@example.com", "wrong horse battery")
+	require.Error(t, err)
+	require.Contains(t, hash(), "m=64,t=1,p=1", "a wrong password changes nothing")
+	_, err = st.CheckPassword(ctx, "ada@example.com", "correct horse battery")
+	require.NoError(t, err)
+	require.Contains(t, hash(), "m=128,t=2,p=1", "rehashed with the configured parameters")
+	_, err = st.CheckPassword(ctx, "ada@example.com", "correct horse battery")
+	require.NoError(t, err)
 }

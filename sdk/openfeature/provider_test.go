@@ -14,7 +14,7 @@ import (
 	"time"
 
 	of "github.com/open-feature/go-sdk/openfeature"
-	"github.com/stretchr/testify/require"
+	"github.com/waypost/waypost/sdk/internal/require"
 	"go.uber.org/goleak"
 
 	waypost "github.com/waypost/waypost/sdk"

@@ -156,3 +156,33 @@ SELECT * FROM experiment_results WHERE experiment_id = $1 AND status = 'succeede
 -- name: ResultHistory :many
 SELECT id, experiment_id, job_id, status, error_code, error, started_at, finished_at, duration_ms, inputs, statements
   FROM experiment_results WHERE experiment_id = $1 ORDER BY id DESC LIMIT $2;
+
+-- name: GetAnalysisSettings :one
+SELECT * FROM experiment_analysis_settings WHERE experiment_id = $1;
+
+-- name: UpsertAnalysisSettings :exec
+INSERT INTO experiment_analysis_settings (experiment_id, sequential, sequential_tuning, cuped, cuped_window_days,
+                                          bayesian, prior_proper, prior_mean, prior_std_dev, correction, dimension)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, sqlc.narg(dimension))
+ON CONFLICT (experiment_id) DO UPDATE
+   SET sequential = EXCLUDED.sequential, sequential_tuning = EXCLUDED.sequential_tuning,
+       cuped = EXCLUDED.cuped, cuped_window_days = EXCLUDED.cuped_window_days,
+       bayesian = EXCLUDED.bayesian, prior_proper = EXCLUDED.prior_proper, prior_mean = EXCLUDED.prior_mean,
+       prior_std_dev = EXCLUDED.prior_std_dev, correction = EXCLUDED.correction, dimension = EXCLUDED.dimension,
+       updated_at = now();
+
+-- name: SetMetricDenominator :exec
+UPDATE metrics SET denominator_sql = sqlc.narg(denominator_sql), denominator_type = sqlc.narg(denominator_type)
+ WHERE project_id = $1 AND key = $2;
+
+-- name: ResultsOverTime :many
+-- The last successful refresh of each UTC day, per metric and variant.
+SELECT DISTINCT ON (metric, variant, (analysis_end AT TIME ZONE 'UTC')::date)
+       refresh_id, analysis_end, metric, variant, method, status,
+       -- numbers may be NULL (no relative effect when the control mean is 0)
+       jsonb_build_object('relative_effect', relative_effect, 'relative_ci_low', relative_ci_low,
+                          'relative_ci_high', relative_ci_high, 'absolute_effect', absolute_effect,
+                          'p_value', p_value)::jsonb AS numbers
+  FROM experiment_results_over_time
+ WHERE experiment_id = $1
+ ORDER BY metric, variant, (analysis_end AT TIME ZONE 'UTC')::date, analysis_end DESC, refresh_id DESC;

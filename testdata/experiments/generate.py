@@ -12,8 +12,10 @@ analysis settings and the expected results.
 
 The expected results are computed independently of Waypost's SQL and Go
 code: users and events are aggregated per user in plain Python, then tested
-with scipy (ttest_ind(equal_var=False), chi2_contingency(correction=False),
-chisquare, t.ppf / norm.ppf). The output is deterministic (fixed seed).
+with scipy following gbstats' conventions (the relative effect's delta-method
+t-test is the headline; ttest_ind(equal_var=False) cross-checks the absolute
+one; chisquare for the SRM; t.ppf / t.sf). The output is deterministic
+(fixed seed).
 """
 
 import csv
@@ -56,9 +58,15 @@ class Dataset:
     def event(self, file, user, when, value=None):
         self.events[file].append((user, when, value))
 
-    def metric(self, name, mtype, file, direction="higher", window_hours=None, cap=None):
-        self.metrics.append(dict(name=name, type=mtype, events_file="events_%s.csv" % file,
-                                 direction=direction, window_hours=window_hours, cap=cap))
+    def metric(self, name, mtype, file, direction="higher", window_hours=None, cap=None, cuped_window_days=None,
+               denominator=None):
+        m = dict(name=name, type=mtype, events_file="events_%s.csv" % file,
+                 direction=direction, window_hours=window_hours, cap=cap)
+        if cuped_window_days is not None:
+            m["cuped_window_days"] = cuped_window_days
+        if denominator is not None:
+            m["denominator"] = dict(events_file="events_%s.csv" % denominator[0], type=denominator[1])
+        self.metrics.append(m)
 
     def write(self):
         d = os.path.join(HERE, self.name)
@@ -78,7 +86,10 @@ class Dataset:
                     w.writerow([u, ts(t)] + ([repr(v)] if valued else []))
 
     def valued_files(self):
-        return {m["events_file"][7:-4] for m in self.metrics if m["type"] in ("duration", "revenue")}
+        out = {m["events_file"][7:-4] for m in self.metrics if m["type"] in ("duration", "revenue")}
+        out |= {m["denominator"]["events_file"][7:-4] for m in self.metrics
+                if m.get("denominator") and m["denominator"]["type"] in ("duration", "revenue")}
+        return out
 
 
 # ---------------------------------------------------------------------------
@@ -91,7 +102,9 @@ def read_csv(path):
 
 def per_user_values(ds, m):
     """Per-user values of the analysed users, and the excluded-user count,
-    read back from the CSV files (so exactly what the database sees)."""
+    read back from the CSV files (so exactly what the database sees).
+    With CUPED also the pre-exposure values, with a ratio the denominators:
+    returns (values, pre, den) dicts of variant -> list, excluded count."""
     d = os.path.join(HERE, ds.name)
     first, seen = {}, defaultdict(set)
     for r in read_csv(os.path.join(d, "exposures.csv")):
@@ -103,27 +116,38 @@ def per_user_values(ds, m):
         seen[u].add(r["variant"])
     excluded = {u for u in first if len(seen[u]) > 1}
     users = {u: (next(iter(seen[u])), first[u]) for u in first if u not in excluded}
-    qualifying = defaultdict(list)
-    for r in read_csv(os.path.join(d, m["events_file"])):
-        u = r["user_id"]
-        if u not in users:
-            continue
-        t = parse_ts(r["timestamp"])
-        f = users[u][1]
+
+    def aggregate(file, mtype, inside):
+        qualifying = defaultdict(list)
+        for r in read_csv(os.path.join(d, file)):
+            u = r["user_id"]
+            if u in users and inside(parse_ts(r["timestamp"]), users[u][1]):
+                qualifying[u].append(float(r["value"]) if r.get("value") not in (None, "") else None)
+        values = {}
+        for u in users:
+            ev = qualifying.get(u, [])
+            if mtype == "binomial":
+                values[u] = 1.0 if ev else 0.0
+            elif mtype == "count":
+                values[u] = float(len(ev))
+            else:
+                values[u] = float(sum(v for v in ev if v is not None))
+        return values
+
+    def post_window(t, f):  # [first exposure, min(first exposure + window, end)]
         end = ds.end
         if m["window_hours"] is not None:
             end = min(end, f + timedelta(hours=m["window_hours"]))
-        if f <= t <= end:
-            qualifying[u].append(float(r["value"]) if r.get("value") not in (None, "") else None)
-    values = {}
-    for u in users:
-        ev = qualifying.get(u, [])
-        if m["type"] == "binomial":
-            values[u] = 1.0 if ev else 0.0
-        elif m["type"] == "count":
-            values[u] = float(len(ev))
-        else:
-            values[u] = float(sum(v for v in ev if v is not None))
+        return f <= t <= end
+
+    def pre_window(t, f):  # [first exposure - CUPED window, first exposure)
+        return f - timedelta(days=m["cuped_window_days"]) <= t < f
+
+    values = aggregate(m["events_file"], m["type"], post_window)
+    pre = aggregate(m["events_file"], m["type"], pre_window) if m.get("cuped_window_days") else None
+    den = None
+    if m.get("denominator"):
+        den = aggregate(m["denominator"]["events_file"], m["denominator"]["type"], post_window)
     cap = m["cap"]
     if cap is not None:
         if "value" in cap:
@@ -132,10 +156,18 @@ def per_user_values(ds, m):
             # numpy's default (linear) percentile == PostgreSQL percentile_cont.
             c = float(np.percentile(np.array(list(values.values())), cap["percentile"] * 100))
         values = {u: min(v, c) for u, v in values.items()}
-    by_variant = defaultdict(list)
-    for u, (variant, _) in users.items():
+        if pre is not None:
+            pre = {u: min(v, c) for u, v in pre.items()}
+    by_variant, pre_by, den_by = defaultdict(list), defaultdict(list), defaultdict(list)
+    for u, (variant, _) in sorted(users.items()):
         by_variant[variant].append(values[u])
-    return by_variant, len(excluded)
+        if pre is not None:
+            pre_by[variant].append(pre[u])
+        if den is not None:
+            den_by[variant].append(den[u])
+    if pre is None and den is None:
+        return by_variant, len(excluded)
+    return (by_variant, pre_by if pre is not None else None, den_by if den is not None else None), len(excluded)
 
 
 def num(x):
@@ -144,48 +176,51 @@ def num(x):
     return x
 
 
+def t_test(est, se, df):
+    """Two-sided t-test and interval (gbstats TwoSidedTTest)."""
+    stat = est / se
+    q = stats.t.ppf(1 - (1 - CONFIDENCE) / 2, df)
+    return num(stat), num(min(1.0, 2 * stats.t.sf(abs(stat), df))), [num(est - q * se), num(est + q * se)]
+
+
 def compare(mtype, direction, c, t):
-    """One treatment (array t) against control (array c)."""
+    """One treatment (array t) against control (array c), gbstats conventions:
+    binomial variance p(1-p), other metrics the sample variance (ddof 1);
+    Welch-Satterthwaite df; the relative effect (mean_t - mean_c)/|mean_c|
+    with its delta-method standard error is the headline (statistic,
+    p-value, relative CI); the absolute difference has its own t interval."""
     out = {}
     nc, nt = len(c), len(t)
     mc, mt = float(np.mean(c)), float(np.mean(t))
     out["absolute_effect"] = num(mt - mc)
     if mc != 0:
-        out["relative_effect"] = num(mt / mc - 1)
+        out["relative_effect"] = num((mt - mc) / abs(mc))
     if nc < 2 or nt < 2:
         out["status"] = "insufficient_data"
         return out
-    z = stats.norm.ppf(1 - (1 - CONFIDENCE) / 2)
     if mtype == "binomial":
         vc, vt = mc * (1 - mc), mt * (1 - mt)  # Bernoulli variance, divisor n
-        conv_c, conv_t = int(sum(c)), int(sum(t))
-        if conv_c + conv_t in (0, nc + nt):
-            out["status"] = "zero_variance"
-            return out
-        chi2, p, dof, _ = stats.chi2_contingency(
-            [[conv_t, nt - conv_t], [conv_c, nc - conv_c]], correction=False)
-        se = math.sqrt(vt / nt + vc / nc)
-        out.update(statistic=num(chi2), p_value=num(p), df=float(dof),
-                   absolute_ci=[num(mt - mc - z * se), num(mt - mc + z * se)])
     else:
         vc, vt = float(np.var(c, ddof=1)), float(np.var(t, ddof=1))
-        if vc == 0 and vt == 0:
-            out["status"] = "zero_variance"
-            return out
-        r = stats.ttest_ind(t, c, equal_var=False)
-        a, b = vt / nt, vc / nc
-        df = (a + b) ** 2 / (a * a / (nt - 1) + b * b / (nc - 1))
-        q = stats.t.ppf(1 - (1 - CONFIDENCE) / 2, df)
-        se = math.sqrt(a + b)
-        out.update(statistic=num(r.statistic), p_value=num(r.pvalue), df=num(df),
-                   absolute_ci=[num(mt - mc - q * se), num(mt - mc + q * se)])
+    a, b = vt / nt, vc / nc
+    if a + b == 0:
+        out["status"] = "zero_variance"
+        return out
+    df = (a + b) ** 2 / (a * a / (nt - 1) + b * b / (nc - 1))
+    stat, p, ci = t_test(mt - mc, math.sqrt(a + b), df)
+    if mtype != "binomial":
+        r = stats.ttest_ind(t, c, equal_var=False)  # cross-check with scipy's Welch test
+        assert abs(r.pvalue - p) <= 1e-9 * p, (r, p)
+    out.update(statistic=stat, p_value=p, df=num(df), absolute_ci=ci)
     if mc == 0:
         out["status"] = "zero_control_mean"
+    elif vc == 0 or vt == 0:
+        out["status"] = "zero_variance"
     else:
         out["status"] = "ok"
         var = vt / (nt * mc ** 2) + vc * mt ** 2 / (nc * mc ** 4)
-        lift = mt / mc - 1
-        out["relative_ci"] = [num(lift - z * math.sqrt(var)), num(lift + z * math.sqrt(var))]
+        stat, p, ci = t_test((mt - mc) / abs(mc), math.sqrt(var), df)
+        out.update(statistic=stat, p_value=p, relative_ci=ci)
     verdict = "inconclusive"
     if out["p_value"] < 1 - CONFIDENCE and mt != mc:
         verdict = "better" if (mt > mc) == (direction == "higher") else "worse"
@@ -193,11 +228,70 @@ def compare(mtype, direction, c, t):
     return out
 
 
+def gbstats_reference():
+    """compare() of testdata/stats/generate.py: gbstats' conventions for
+    CUPED and ratio metrics, from per-user arrays (scipy, mpmath)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("statsref", os.path.join(HERE, "..", "stats", "generate.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def expected_gb(ds, m):
+    """Expected results of a CUPED or ratio metric."""
+    ref = gbstats_reference()
+    (by_variant, pre_by, den_by), excluded = per_user_values(ds, m)
+    variants = []
+    for v in ds.variants:
+        x = np.array(by_variant.get(v, []), dtype=float)
+        row = dict(variant=v, users=len(x))
+        if not np.all(np.isfinite(x)):
+            row["non_finite"] = True
+        else:
+            row.update(ref.sums(x, pre_by[v] if pre_by else None, den_by[v] if den_by else None))
+        variants.append(row)
+    out = dict(excluded_users=excluded, variants=variants, comparisons=[])
+    if any(r.get("non_finite") for r in variants):
+        out["status"] = "invalid_data"
+        return dict(m, expected=out)
+    ctrl = ds.variants[0]
+    status = "ok"
+    for v in ds.variants[1:]:
+        if den_by and (sum(den_by[ctrl]) == 0 or sum(den_by[v]) == 0):
+            out["comparisons"].append(dict(variant=v, status="zero_denominator", verdict="inconclusive"))
+            status = "zero_denominator"
+            continue
+        pre_c = pre_by[ctrl] if pre_by else None
+        cuped = pre_by is not None and np.var(np.concatenate([pre_by[ctrl], pre_by[v]])) > 0
+        comp = ref.compare(by_variant[ctrl], by_variant[v], binomial=m["type"] == "binomial",
+                           pre_c=pre_c if cuped else None, pre_t=pre_by[v] if cuped else None,
+                           den_c=den_by[ctrl] if den_by else None, den_t=den_by[v] if den_by else None)
+        c = dict(variant=v, status="ok", relative=comp["relative"], absolute=comp["absolute"],
+                 cuped_applied=bool(cuped))
+        if "cuped" in comp:
+            c["cuped"] = comp["cuped"]
+        p = comp["relative"]["p_value"]
+        c["verdict"] = "inconclusive" if p >= 1 - CONFIDENCE else (
+            "better" if (comp["absolute"]["effect"] > 0) == (m["direction"] == "higher") else "worse")
+        out["comparisons"].append(c)
+    out["status"] = status
+    return dict(m, expected=out)
+
+
 def expected(ds):
     metrics = []
     srm = None
     for m in ds.metrics:
+        if m.get("cuped_window_days") or m.get("denominator"):
+            metrics.append(expected_gb(ds, m))
+            continue
         by_variant, excluded = per_user_values(ds, m)
+        if not all(np.all(np.isfinite(x)) for x in by_variant.values()):
+            # NaN or Inf in the events: a per-metric error, no numbers.
+            metrics.append(dict(m, expected=dict(status="invalid_data", excluded_users=excluded,
+                                                 variants=[], comparisons=[])))
+            continue
         variants = []
         for v in ds.variants:
             x = np.array(by_variant.get(v, []), dtype=float)
@@ -399,6 +493,44 @@ def one_arm(rng):
     return ds
 
 
+def cuped_ratio(rng):
+    """CUPED covariates from pre-exposure events, a ratio metric, and bad input."""
+    start, end = datetime(2026, 7, 15, tzinfo=UTC), datetime(2026, 7, 29, tzinfo=UTC)
+    ds = Dataset("cuped_ratio", "cuped-ratio", start, end, ["control", "treatment"], [5000, 5000])
+    nrng = np.random.default_rng(rng.randrange(2**32))
+    for i in range(3000):
+        u = uid("c", i)
+        v = ds.variants[rng.randrange(2)]
+        f = rand_time(rng, start, end - timedelta(days=1))
+        ds.expose(u, v, f)
+        # A per-user spending level drives both periods (correlated covariate).
+        level = float(nrng.gamma(1.5, 8.0))
+        for k in range(nrng.poisson(1.0 + level / 8)):  # 14 days before exposure
+            ds.event("spend", u, f - timedelta(seconds=rng.randrange(1, 13 * 86400)), round(level * rng.uniform(0.5, 1.5), 2))
+        if rng.random() < 0.2:  # older than the CUPED window: ignored
+            ds.event("spend", u, f - timedelta(days=20), 50.0)
+        lift = 1.08 if v == "treatment" else 1.0
+        orders = nrng.poisson(0.6 + level / 10)
+        for k in range(orders):
+            t = rand_time(rng, f, end)
+            ds.event("spend", u, t, round(level * lift * rng.uniform(0.5, 1.5), 2))
+            ds.event("orders", u, t)
+        # pageviews only after exposure: a CUPED window without data.
+        for k in range(nrng.poisson(2)):
+            ds.event("views", u, rand_time(rng, f, end))
+    # NaN revenue for one user.
+    ds.event("bad", "c00001", end - timedelta(hours=1), float("nan"))
+    ds.event("bad", "c00002", end - timedelta(hours=1), 4.0)
+    ds.metric("spend_cuped", "revenue", "spend", cuped_window_days=14)
+    ds.metric("spend_cuped_p99", "revenue", "spend", cuped_window_days=14, cap={"percentile": 0.99})
+    ds.metric("spend_per_order", "revenue", "spend", denominator=("orders", "count"))
+    ds.metric("views_cuped_no_pre", "count", "views", cuped_window_days=14)
+    ds.metric("spend_per_nothing", "revenue", "spend", denominator=("never", "count"))
+    ds.event("never", "nobody", start)
+    ds.metric("bad_values", "revenue", "bad")
+    return ds
+
+
 def main():
     rng = random.Random(SEED)
     out = dict(
@@ -409,7 +541,7 @@ def main():
         confidence=CONFIDENCE,
         datasets=[],
     )
-    for make in (ab_basic, three_variants, srm, tiny, insufficient, one_arm):
+    for make in (ab_basic, three_variants, srm, tiny, insufficient, one_arm, cuped_ratio):
         ds = make(rng)
         ds.write()
         out["datasets"].append(expected(ds))

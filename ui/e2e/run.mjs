@@ -11,7 +11,7 @@
 // E2E_KEEP=1 to keep the database and temp directory for debugging.
 // Screenshots of the main pages go to ui/e2e/screenshots/.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync, existsSync, openSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, existsSync, openSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -66,6 +66,17 @@ async function waitHealthy(url, proc, logFile, timeoutMs = 30000) {
   throw new Error(`${url} not healthy after ${timeoutMs} ms; see ${logFile}`);
 }
 
+// The instance owner the tests sign in as, and a personal API token of
+// theirs for the api() helper: made with `waypost users create` and
+// `waypost tokens create` (or, with E2E_BASE_URL, given as E2E_EMAIL,
+// E2E_PASSWORD and E2E_TOKEN).
+const owner = {
+  email: process.env.E2E_EMAIL || "olive@e2e.test",
+  password: process.env.E2E_PASSWORD || randomBytes(12).toString("base64url"),
+  name: "Olive Owner",
+};
+let apiToken = process.env.E2E_TOKEN || "";
+
 // Set by startServer: the provider's URL (POST /v1/events) and, when this
 // script created it, the database (for backdating an experiment's start).
 let providerURL = process.env.E2E_PROVIDER_URL ? process.env.E2E_PROVIDER_URL.replace(/\/$/, "") : "";
@@ -101,11 +112,19 @@ async function startServer() {
     WAYPOST_WEBHOOK_SECRET: randomBytes(24).toString("hex"),
     WAYPOST_EXPOSURES_SCHEDULE: "off",
     WAYPOST_RESULTS_SCHEDULE: "off",
+    // OWASP's minimum argon2id cost: real hashing, quick on a busy CI machine.
+    WAYPOST_ARGON2_MEMORY: "19456",
+    WAYPOST_ARGON2_TIME: "2",
+    WAYPOST_ARGON2_THREADS: "1",
   };
   dbURL = env.WAYPOST_DATABASE_URL;
   providerURL = `http://127.0.0.1:${providerPort}`;
   // Manager, worker (results and exposures jobs) and provider (POST /v1/events) in one process.
   run(bin, ["migrate"], { env });
+  const pwFile = join(tmp, "owner-password");
+  writeFileSync(pwFile, owner.password + "\n", { mode: 0o600 });
+  run(bin, ["users", "create", "--owner", "--email", owner.email, "--name", owner.name, "--password-file", pwFile], { env });
+  apiToken = execFileSync(bin, ["tokens", "create", "--email", owner.email, "--name", "e2e-api"], { env }).toString().trim();
   const logFile = join(tmp, "waypost.log");
   const out = openSync(logFile, "a");
   const proc = spawn(bin, ["all"], { env, stdio: ["ignore", out, out] });
@@ -214,10 +233,31 @@ async function main() {
   const api = (path, opts = {}) =>
     page.request.fetch(`${baseURL}/api/v1${path}`, {
       ...opts,
-      headers: { "Content-Type": "application/json", "X-Waypost-Actor": "e2e-api", ...(opts.headers || {}) },
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${apiToken}`, ...(opts.headers || {}) },
     });
   const nav = (name) => page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true });
   const flagKey = "new-checkout";
+
+  const signIn = async (p, who) => {
+    await p.goto("/");
+    await expectVisible(p.getByRole("heading", { name: "Sign in to Waypost" }), "the sign-in page");
+    await p.getByLabel("Email").fill(who.email);
+    await p.getByLabel("Password").fill(who.password);
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.waitForURL(/\/p\/default\/production\/flags$/);
+  };
+
+  await step("sign in as the owner; a wrong password is refused", async () => {
+    await page.goto("/");
+    await expectVisible(page.getByRole("heading", { name: "Sign in to Waypost" }), "the sign-in page");
+    await page.getByLabel("Email").fill(owner.email);
+    await page.getByLabel("Password").fill("not the password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expectVisible(page.getByRole("alert").filter({ hasText: "wrong email or password" }), "the refusal", 20000);
+    await shot("00-sign-in");
+    await signIn(page, owner);
+    await expectVisible(page.getByRole("button", { name: `Account menu for ${owner.name}` }).or(page.getByLabel(`Account menu for ${owner.name}`)), "the user menu");
+  });
 
   await step("the start page opens the default project in production", async () => {
     await page.goto("/");
@@ -517,7 +557,7 @@ async function main() {
     await page.getByLabel("Baseline conversion rate (%)").fill("20");
     await page.getByLabel("Users per day (all traffic)").fill("500");
     await expectVisible(page.getByTestId("power-result").getByText(/users per variant/), "the power estimate");
-    assert(/days/.test(await page.getByTestId("power-result").innerText()), "the estimate gives days");
+    await expectVisible(page.getByTestId("power-result").getByText(/days/), "the estimate in days (after the debounced users per day)");
     await shot("24-new-experiment");
     await page.getByRole("button", { name: "Create draft experiment" }).click();
     await page.waitForURL(new RegExp(`/experiments/${expKey}$`));
@@ -584,7 +624,7 @@ async function main() {
   await step("every form control on the main pages has an accessible name", async () => {
     const pages = ["/p/default/production/flags", "/p/default/production/flags/new", `/p/default/production/flags/${flagKey}`,
       "/p/default/production/events", "/p/default/production/sdk-keys", "/p/default/production/metrics/new",
-      "/p/default/production/connections", "/p/default/production/experiments"];
+      "/p/default/production/connections", "/p/default/production/experiments", "/p/default/production/members", "/account", "/users", "/security"];
     for (const path of pages) {
       await page.goto(path);
       await page.waitForLoadState("networkidle");
@@ -611,6 +651,99 @@ async function main() {
     await page.keyboard.press("Enter"); // submits the form
     await page.waitForURL(/\/flags\/keyboard-only$/);
     await expectVisible(page.getByRole("heading", { name: "Keyboard only" }), "the new flag's page");
+  });
+
+  // --- accounts: each role signs in ------------------------------------------
+
+  const people = {
+    viewer: { email: "vic@e2e.test", name: "Vic Viewer", password: randomBytes(12).toString("base64url") },
+    editor: { email: "eddie@e2e.test", name: "Eddie Editor", password: randomBytes(12).toString("base64url") },
+    admin: { email: "ada@e2e.test", name: "Ada Admin", password: randomBytes(12).toString("base64url") },
+  };
+
+  await step("the owner creates accounts on the users page and gives roles on the members page", async () => {
+    await page.goto("/users");
+    await expectVisible(page.getByRole("heading", { name: "Users", level: 1 }), "the users page");
+    for (const who of Object.values(people)) {
+      await page.getByLabel("Email", { exact: true }).fill(who.email);
+      await page.getByLabel("Name", { exact: true }).fill(who.name);
+      await page.getByLabel(/^Password/).fill(who.password);
+      await page.getByRole("button", { name: "Create user" }).click();
+      await expectVisible(page.getByRole("cell", { name: who.email, exact: true }), `${who.email} in the list`);
+    }
+    await shot("30-users");
+    await page.goto("/p/default/production/members");
+    for (const [role, who] of Object.entries(people)) {
+      await page.getByLabel("Email", { exact: true }).fill(who.email);
+      await page.getByLabel("Role", { exact: true }).selectOption(role);
+      await page.getByRole("button", { name: "Save role" }).click();
+      await expectVisible(page.getByRole("row", { name: new RegExp(`${who.email}.*${role}`) }), `${who.email} as ${role}`);
+    }
+    await shot("31-members");
+    const r = await api("/projects/default/environments/production/protection", { method: "PUT", data: { protected: true } });
+    assert(r.status() === 200, `protect production: ${r.status()}`);
+  });
+
+  await step("each role signs in and can use only what its role allows", async () => {
+    for (const [role, who] of Object.entries(people)) {
+      const ctx = await browser.newContext({ baseURL, viewport: { width: 1280, height: 860 } });
+      const p = await ctx.newPage();
+      try {
+        await signIn(p, who);
+        const prod = p.getByRole("switch", { name: `${flagKey} in Production` });
+        await expectVisible(prod, `${role}: the production switch`);
+        const newFlag = p.getByRole("link", { name: "+ New flag" });
+        if (role === "viewer") {
+          await expectVisible(p.getByRole("button", { name: "+ New flag" }), "viewer: a disabled New flag button");
+          assert(await p.getByRole("button", { name: "+ New flag" }).isDisabled(), "viewer cannot create flags");
+          assert((await p.getByRole("button", { name: "+ New flag" }).getAttribute("title")).includes("editor"), "the reason names the role");
+          assert(await prod.isDisabled(), "viewer cannot toggle");
+          await p.goto("/p/default/production/members");
+          assert(await p.getByRole("button", { name: "Save role" }).isDisabled(), "viewer cannot give roles");
+        } else if (role === "editor") {
+          await expectVisible(newFlag, "editor: the New flag link");
+          assert(await prod.isDisabled(), "production is protected: editors cannot toggle there");
+          assert((await prod.getAttribute("title")).includes("protected"), "the reason says production is protected");
+          await p.goto("/p/default/development/flags");
+          const dev = p.getByRole("switch", { name: `${flagKey} in Development` });
+          const before = await dev.getAttribute("aria-checked");
+          await dev.click();
+          await expectAttr(dev, "aria-checked", before === "true" ? "false" : "true", "editor toggled development");
+        } else {
+          assert(!(await prod.isDisabled()), "admins change flags in protected production");
+          const before = await prod.getAttribute("aria-checked");
+          await prod.click();
+          await p.getByRole("dialog").getByRole("button", { name: /in Production$/ }).click();
+          await expectAttr(prod, "aria-checked", before === "true" ? "false" : "true", "admin toggled production");
+          await shot("32-admin-signed-in");
+        }
+        await p.getByLabel(`Account menu for ${who.name}`).click();
+        await p.getByRole("button", { name: "Sign out" }).click();
+        await expectVisible(p.getByRole("heading", { name: "Sign in to Waypost" }), `${role}: signed out`);
+      } finally {
+        await ctx.close();
+      }
+    }
+    await api("/projects/default/environments/production/protection", { method: "PUT", data: { protected: false } });
+  });
+
+  await step("the flag-event log names the real person for every change", async () => {
+    const known = new Set([owner.email, `${owner.email} (token e2e-api)`, people.editor.email, people.admin.email]);
+    const actors = new Set();
+    let cursor = "";
+    for (;;) {
+      const r = await (await api(`/projects/default/events?limit=500${cursor ? `&cursor=${cursor}` : ""}`)).json();
+      for (const ev of r.items) {
+        assert(known.has(ev.actor), `event ${ev.id} (${ev.type}) is logged as ${JSON.stringify(ev.actor)}`);
+        actors.add(ev.actor);
+      }
+      if (!(cursor = r.next_cursor)) break;
+    }
+    for (const a of [owner.email, people.editor.email, people.admin.email]) assert(actors.has(a), `${a} appears in the log: ${[...actors]}`);
+    await page.goto("/security");
+    await expectVisible(page.getByRole("cell", { name: "login_failed" }), "the failed sign-in in the security log");
+    await expectVisible(page.getByRole("cell", { name: "role_changed" }).first(), "role changes in the security log");
+    await shot("33-security-log");
   });
 
   await step("no errors in the browser console", async () => {

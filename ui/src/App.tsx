@@ -9,6 +9,8 @@ import { ToastProvider } from "./components/Toast";
 import { Loading } from "./components/Loading";
 import { DEFAULT_SECTION, sections } from "./routes";
 import { WorkspaceContext, base, pickEnvironment, recall, remember, type Workspace } from "./workspace";
+import { AuthGate, useAuth } from "./auth";
+import { AccountPage, SecurityLogPage, UsersPage } from "./pages/account/AccountPages";
 
 export function App() {
   const location = useLocation();
@@ -18,8 +20,13 @@ export function App() {
         Skip to content
       </a>
       <ErrorBoundary resetKey={location.pathname}>
+        <AuthGate>
         <Routes>
           <Route path="/" element={<Home />} />
+          <Route path="/setup" element={<Navigate to="/" replace />} />
+          <Route path="/account" element={<Bare><AccountPage /></Bare>} />
+          <Route path="/users" element={<Bare><UsersPage /></Bare>} />
+          <Route path="/security" element={<Bare><SecurityLogPage /></Bare>} />
           <Route path="/p/:project" element={<ProjectHome />} />
           <Route path="/p/:project/:env" element={<Shell />}>
             <Route index element={<Navigate to={DEFAULT_SECTION} replace />} />
@@ -30,6 +37,7 @@ export function App() {
           </Route>
           <Route path="*" element={<Bare><NotFound /></Bare>} />
         </Routes>
+        </AuthGate>
       </ErrorBoundary>
     </ToastProvider>
   );
@@ -40,6 +48,7 @@ function Bare({ children }: { children: React.ReactNode }) {
     <>
       <header className="topbar">
         <Brand />
+        <UserMenu />
       </header>
       <main id="main" className="page">
         {children}
@@ -240,11 +249,40 @@ function Shell() {
             </select>
           </label>
         </div>
+        <UserMenu />
       </header>
       <main id="main" className="page" tabIndex={-1}>
         {body}
       </main>
     </>
+  );
+}
+
+/** The signed-in user's menu: account, owners' pages, sign out. */
+function UserMenu() {
+  const { me, signOut } = useAuth();
+  const navigate = useNavigate();
+  const who = me.user?.name || me.user?.email || me.token || "API token";
+  return (
+    <details className="user-menu">
+      <summary aria-label={`Account menu for ${who}`}>{who}</summary>
+      <div className="user-menu-items">
+        <span className="muted small">{me.user?.email}</span>
+        <Link to="/account">Your account and tokens</Link>
+        {me.owner && <Link to="/users">Users</Link>}
+        {me.owner && <Link to="/security">Security log</Link>}
+        <button
+          className="btn"
+          type="button"
+          onClick={async () => {
+            await signOut();
+            navigate("/");
+          }}
+        >
+          Sign out
+        </button>
+      </div>
+    </details>
   );
 }
 

@@ -14,6 +14,7 @@ import { ExperimentsPage } from "./pages/experiments/ExperimentsPage";
 import { ExperimentPage } from "./pages/experiments/ExperimentPage";
 import { NewExperimentPage } from "./pages/experiments/NewExperimentPage";
 import { ConnectionsPage } from "./pages/experiments/ConnectionsPage";
+import { MembersPage } from "./pages/account/AccountPages";
 
 export interface Section {
   /** Path below /p/:project/:env/ (React Router syntax). */
@@ -38,6 +39,7 @@ export const sections: Section[] = [
   { path: "events", element: <EventsPage />, nav: "Events log", matches: /^events(\/|$)/ },
   { path: "sdk-keys", element: <SdkKeysPage />, nav: "SDK keys", matches: /^sdk-keys(\/|$)/ },
   { path: "connections", element: <ConnectionsPage />, nav: "Events DB", matches: /^connections(\/|$)/ },
+  { path: "members", element: <MembersPage />, nav: "Members", matches: /^members(\/|$)/ },
 ];
 
 /** Where a project's pages start. */

@@ -109,7 +109,7 @@ function randomIds(n, seed) {
 
 function runGo(args, stdin) {
   return new Promise((resolve, reject) => {
-    const p = spawn("go", ["run", "./sdk/eval/internal/crosscheck", ...args], { cwd: REPO_ROOT, stdio: ["pipe", "pipe", "pipe"] });
+    const p = spawn("go", ["run", "./eval/internal/crosscheck", ...args], { cwd: join(REPO_ROOT, "sdk"), stdio: ["pipe", "pipe", "pipe"] });
     const out = [];
     let err = "";
     p.stdout.on("data", (b) => out.push(b));

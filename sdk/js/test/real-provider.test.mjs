@@ -54,7 +54,7 @@ async function startProvider(addr) {
 async function toggle(on) {
   const res = await fetch(`${env.WAYPOST_E2E_MANAGER_URL}/api/v1/projects/default/flags/${FLAG}/environments/production`, {
     method: "PATCH",
-    headers: { "Content-Type": "application/json", "X-Waypost-Actor": "js-e2e" },
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${env.WAYPOST_E2E_TOKEN}` },
     body: JSON.stringify({ enabled: on }),
   });
   assert.equal(res.status, 200, await res.text());

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ApiError, request, withQuery } from "./client";
+import { ApiError, request, setCsrfToken, withQuery } from "./client";
 
 afterEach(() => vi.unstubAllGlobals());
 
@@ -32,15 +32,19 @@ describe("request", () => {
     expect(err.message).toMatch(/502/);
   });
 
-  it("sends JSON with the actor header", async () => {
+  it("sends JSON with the session's CSRF token on changes", async () => {
     const fetch = vi.fn(async (..._args: unknown[]) => new Response("{}", { status: 200 }));
     vi.stubGlobal("fetch", fetch);
+    setCsrfToken("csrf-1");
     await request<never>("POST", "/projects/default/flags", { key: "a" });
     const [url, init] = fetch.mock.calls[0] as [string, RequestInit];
     expect(url).toBe("/api/v1/projects/default/flags");
     expect((init.headers as Record<string, string>)["Content-Type"]).toBe("application/json");
-    expect((init.headers as Record<string, string>)["X-Waypost-Actor"]).toBe("dashboard");
+    expect((init.headers as Record<string, string>)["X-CSRF-Token"]).toBe("csrf-1");
     expect(init.body).toBe('{"key":"a"}');
+    await request<never>("GET", "/projects");
+    expect((fetch.mock.calls[1][1] as RequestInit).headers as Record<string, string>).not.toHaveProperty("X-CSRF-Token");
+    setCsrfToken("");
   });
 
   it("builds query strings without empty values", () => {

@@ -25,14 +25,15 @@ export class ApiError extends Error {
 
 export const API_BASE = "/api/v1";
 
-/** Who the dashboard says is acting (X-Waypost-Actor), until authentication lands. */
-export function actor(): string {
-  try {
-    return localStorage.getItem("waypost.actor") || "dashboard";
-  } catch {
-    return "dashboard";
-  }
+let csrfToken = "";
+
+/** Sets the session's CSRF token (from /auth/me or a login), sent on every change. */
+export function setCsrfToken(token: string): void {
+  csrfToken = token;
 }
+
+/** Fired on window when the API answers 401: the session has ended. */
+export const UNAUTHENTICATED_EVENT = "waypost:unauthenticated";
 
 type Query = Record<string, string | number | boolean | undefined | null>;
 
@@ -48,10 +49,11 @@ export function withQuery(path: string, q?: Query): string {
 }
 
 export async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json", "X-Waypost-Actor": actor() };
+  const headers: Record<string, string> = { Accept: "application/json" };
   // Every changing request says JSON, with or without a body: the API
   // answers 415 otherwise (a cross-site form cannot send this header).
   if (body !== undefined || method !== "GET") headers["Content-Type"] = "application/json";
+  if (method !== "GET" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
   let res: Response;
   try {
     res = await fetch(API_BASE + path, {
@@ -73,6 +75,9 @@ export async function request<T>(method: string, path: string, body?: unknown, s
     } catch {
       data = undefined;
     }
+  }
+  if (res.status === 401 && !path.startsWith("/auth/login") && typeof window !== "undefined") {
+    window.dispatchEvent(new Event(UNAUTHENTICATED_EVENT));
   }
   if (!res.ok) {
     const err = (data as { error?: { code?: string; message?: string; field?: string; current?: unknown } } | undefined)?.error;

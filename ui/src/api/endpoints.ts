@@ -71,6 +71,7 @@ export const api = {
 
 // ---- experiments, metrics, events connections ----
 import type {
+  AnalysisSettings,
   Connection,
   Experiment,
   ExposureDay,
@@ -79,6 +80,7 @@ import type {
   PowerRequest,
   PowerResponse,
   QueryPreview,
+  ResultPoint,
   ResultsPage,
   SaveConnection,
   SaveExperiment,
@@ -117,5 +119,8 @@ export const xapi = {
   results: (p: string, x: string, limit = 10, signal?: AbortSignal) => http.get<ResultsPage>(`${exp(p, x)}/results`, { limit }, signal),
   refreshExposures: (p: string, x: string) => http.post<Job>(`${exp(p, x)}/exposures/refresh`),
   exposures: (p: string, x: string, signal?: AbortSignal) => http.get<{ items: ExposureDay[] }>(`${exp(p, x)}/exposures`, undefined, signal),
+  resultsOverTime: (p: string, x: string, signal?: AbortSignal) => http.get<{ items: ResultPoint[] }>(`${exp(p, x)}/results/over-time`, undefined, signal),
+  analysisSettings: (p: string, x: string, signal?: AbortSignal) => http.get<AnalysisSettings>(`${exp(p, x)}/analysis-settings`, undefined, signal),
+  saveAnalysisSettings: (p: string, x: string, body: Partial<AnalysisSettings>) => http.put<AnalysisSettings>(`${exp(p, x)}/analysis-settings`, body),
   power: (p: string, body: PowerRequest, signal?: AbortSignal) => request<PowerResponse>("POST", `${proj(p)}/power`, body, signal),
 };

@@ -56,6 +56,7 @@ export interface Metric {
   conversion_window_hours: number | null;
   direction: "higher" | "lower";
   cap: Cap | null;
+  denominator?: Denominator | null;
   guardrail: boolean;
   version: number;
   created_at: string;
@@ -72,7 +73,14 @@ export interface SaveMetric {
   conversion_window_hours: number | null;
   direction: "higher" | "lower";
   cap: Cap | null;
+  /** Makes it a ratio metric: Σ sql / Σ denominator per variant. */
+  denominator?: Denominator | null;
   guardrail: boolean;
+}
+
+export interface Denominator {
+  type: "count" | "duration" | "revenue";
+  sql: string;
 }
 
 export interface QueryPreview {
@@ -131,7 +139,41 @@ export interface ExposureDay {
   total_users: number;
 }
 
-export type StatStatus = "ok" | "insufficient_data" | "one_arm" | "zero_variance" | "zero_control_mean" | "invalid_data";
+export type StatStatus = "ok" | "insufficient_data" | "one_arm" | "zero_variance" | "zero_control_mean" | "zero_denominator" | "invalid_data";
+
+/** One effect with its test (gbstats conventions). */
+export interface Estimate {
+  effect: number;
+  std_error: number;
+  ci?: Interval;
+  statistic?: number;
+  df?: number;
+  p_value?: number;
+}
+
+export interface BayesianResult {
+  prior: { proper: boolean; mean: number; std_dev: number };
+  expected: number;
+  std_dev: number;
+  chance_to_win: number;
+  ci: Interval;
+  risk_control: number;
+  risk_treatment: number;
+}
+
+export interface AnalysisSettings {
+  sequential: boolean;
+  sequential_tuning: number;
+  cuped: boolean;
+  cuped_window_days: number;
+  bayesian: boolean;
+  prior_proper: boolean;
+  prior_mean: number;
+  prior_std_dev: number;
+  correction: "holm-bonferroni" | "benjamini-hochberg";
+  /** Exposures-query column to break results down by; "" for none. */
+  dimension: string;
+}
 
 export interface Interval {
   low: number;
@@ -162,6 +204,15 @@ export interface Comparison {
   df?: number;
   p_value?: number;
   significant: boolean;
+  method?: "fixed" | "sequential";
+  relative?: Estimate;
+  absolute?: Estimate;
+  absolute_p_value?: number;
+  sequential?: { tuning_parameter: number; relative?: Estimate; absolute?: Estimate };
+  bayesian?: BayesianResult;
+  chi_squared?: { statistic: number; p_value: number; min_expected: number; fisher_p_value?: number; small_sample: boolean };
+  cuped?: { theta: number; variance_reduction: number; applied: boolean; message?: string };
+  warnings?: string[];
 }
 
 export interface SRMResult {
@@ -196,6 +247,11 @@ export interface MetricResult {
   excluded_users: number;
   result: StatResult;
   adjusted_p_values?: Record<string, number> | null;
+  adjusted?: Record<string, { holm_p_value: number; holm_ci: Interval | null; bh_p_value: number; bh_ci: Interval | null }> | null;
+  /** Set when the metric could not be analysed (NaN in the events, an all-zero denominator...). */
+  error?: string;
+  /** Breakdown by the experiment's dimension: most common values first, then "(other)". */
+  dimensions?: { value: string; excluded_users: number; result: StatResult }[];
 }
 
 export interface SampleSize {
@@ -267,4 +323,20 @@ export interface PowerResponse {
   total_users?: number;
   days?: number;
   expected_end?: string;
+}
+
+/** One day's cumulative headline effect of a metric for one treatment. */
+export interface ResultPoint {
+  day: string;
+  analysis_end: string;
+  refresh_id: number;
+  metric: string;
+  variant: string;
+  method: "fixed" | "sequential";
+  status: string;
+  relative_effect: number | null;
+  relative_ci_low: number | null;
+  relative_ci_high: number | null;
+  absolute_effect: number | null;
+  p_value: number | null;
 }

@@ -18,6 +18,8 @@ export interface Environment {
   key: string;
   name: string;
   revision: number;
+  /** Only project admins change flags here. */
+  protected?: boolean;
   created_at: string;
   updated_at: string;
 }

@@ -5,6 +5,7 @@ import { ConfirmDialog } from "./ConfirmDialog";
 import { Switch } from "./Switch";
 import { useToast } from "./Toast";
 import { ErrorBanner } from "./ErrorBanner";
+import { useCan } from "../auth";
 
 /** Environments whose changes need a confirmation. */
 export const needsConfirmation = (envKey: string) => envKey === "production";
@@ -13,7 +14,7 @@ interface Props {
   project: string;
   flagKey: string;
   flagName: string;
-  env: Pick<Environment, "key" | "name">;
+  env: Pick<Environment, "key" | "name" | "protected">;
   state: FlagState;
   onChanged: (s: FlagState) => void;
   disabled?: boolean;
@@ -27,6 +28,9 @@ export function EnvToggle({ project, flagKey, flagName, env, state, onChanged, d
   const [error, setError] = useState<unknown>();
   const toast = useToast();
   const next = !state.enabled;
+  // Editors change flags; in a protected environment only admins do.
+  const can = useCan(project, env.protected ? "admin" : "editor");
+  const reason = can.ok ? "" : env.protected ? `${env.name} is protected: only project admins change flags there.` : can.reason;
 
   const apply = async () => {
     setBusy(true);
@@ -48,7 +52,8 @@ export function EnvToggle({ project, flagKey, flagName, env, state, onChanged, d
     <>
       <Switch
         checked={state.enabled}
-        disabled={disabled || busy}
+        disabled={disabled || busy || !can.ok}
+        reason={reason}
         label={`${flagKey} in ${env.name}`}
         showText={showText}
         onChange={() => (needsConfirmation(env.key) ? setConfirming(true) : void apply())}

@@ -4,10 +4,12 @@ interface Props {
   label: string;
   disabled?: boolean;
   showText?: boolean;
+  /** Why it is disabled (shown as a tooltip). */
+  reason?: string;
 }
 
 /** An on/off switch (a button with role="switch"), operable with Space and Enter. */
-export function Switch({ checked, onChange, label, disabled, showText = true }: Props) {
+export function Switch({ checked, onChange, label, disabled, showText = true, reason }: Props) {
   return (
     <button
       type="button"
@@ -15,6 +17,7 @@ export function Switch({ checked, onChange, label, disabled, showText = true }: 
       aria-checked={checked}
       aria-label={label}
       disabled={disabled}
+      title={reason || undefined}
       className={checked ? "switch switch-on" : "switch"}
       onClick={() => onChange(!checked)}
     >

@@ -12,12 +12,14 @@ import { ErrorBanner } from "../components/ErrorBanner";
 import { Loading } from "../components/Loading";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { useToast } from "../components/Toast";
+import { useCan } from "../auth";
 
 const KEYS = ["q", "tag", "status", "archived"] as const;
 
 /** Every flag of the project with its state in the selected environment. */
 export function FlagsPage() {
   const ws = useWorkspace();
+  const canEdit = useCan(ws.project, "editor");
   const [params, setParams] = useSearchState(KEYS);
   const archived = params.archived === "true";
   const flags = usePaged(
@@ -56,11 +58,16 @@ export function FlagsPage() {
               : <>States shown for <strong>{ws.environment.name}</strong>. Switch environments at the top right.</>}
           </p>
         </div>
-        {!archived && (
-          <Link to={ws.to("flags/new")} className="btn btn-primary">
-            + New flag
-          </Link>
-        )}
+        {!archived &&
+          (canEdit.ok ? (
+            <Link to={ws.to("flags/new")} className="btn btn-primary">
+              + New flag
+            </Link>
+          ) : (
+            <button type="button" className="btn btn-primary" disabled title={canEdit.reason}>
+              + New flag
+            </button>
+          ))}
       </div>
 
       <div className="toolbar" role="search">

@@ -37,11 +37,16 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the scratch database")
 	explain := flag.Bool("explain", false, "print EXPLAIN ANALYZE of each statement")
 	repeat := flag.Int("repeat", 1, "measure this many times")
+	cuped := flag.Float64("cuped", 0, "CUPED pre-exposure window in days for both metrics (0 = no CUPED)")
 	flag.Parse()
+	cupedDays = *cuped
 	if err := run(*server, *users, *events, *keep, *explain, *repeat); err != nil {
 		log.Fatal(err)
 	}
 }
+
+// cupedDays is the -cuped flag.
+var cupedDays float64
 
 func envOr(k, def string) string {
 	if v := os.Getenv(k); v != "" {
@@ -113,11 +118,25 @@ func run(server string, users, events int, keep, explain bool, repeat int) error
 		},
 	}
 	names := []string{"pageviews (count)", "revenue (72h window, p99 cap)"}
+	if cupedDays > 0 {
+		for i := range specs {
+			specs[i].CUPEDWindowDays = cupedDays
+			names[i] += " +CUPED"
+		}
+		fmt.Printf("CUPED: %g-day pre-exposure window\n", cupedDays)
+	}
 
 	if explain {
 		for i, s := range specs {
 			sql, args, _ := metricsql.Build(s)
-			rows, err := pool.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+sql, args...)
+			tx, err := pool.Begin(ctx)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '"+metricsql.WorkMem+"'"); err != nil {
+				return err
+			}
+			rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+sql, args...)
 			if err != nil {
 				return err
 			}
@@ -128,6 +147,7 @@ func run(server string, users, events int, keep, explain bool, repeat int) error
 				fmt.Println(line)
 			}
 			rows.Close()
+			_ = tx.Rollback(ctx)
 		}
 	}
 
@@ -150,7 +170,8 @@ func measure(ctx context.Context, pool *pgxpool.Pool, specs []metricsql.Spec, na
 		}
 		q := time.Since(t)
 		t = time.Now()
-		res := stats.Analyze(counts.Ordered([]string{"control", "treatment"}), stats.Options{MetricType: s.MetricType, WeightsBP: []int{5000, 5000}})
+		res := stats.Analyze(counts.Ordered([]string{"control", "treatment"}), stats.Options{MetricType: s.MetricType, WeightsBP: []int{5000, 5000},
+			CUPED: s.CUPEDWindowDays > 0, Sequential: &stats.SequentialOptions{}, Bayesian: &stats.Prior{}})
 		fmt.Printf("%-32s SQL %8s  stats %8s  users %v excluded %d  %s\n", names[i], q.Round(time.Millisecond),
 			time.Since(t).Round(time.Microsecond), userCounts(counts), counts.ExcludedUsers, res.Status)
 	}
@@ -181,6 +202,8 @@ func measure(ctx context.Context, pool *pgxpool.Pool, specs []metricsql.Spec, na
 	plan := analysis.Plan{ExperimentKey: "bench", Variants: []string{"control", "treatment"}, WeightsBP: []int{5000, 5000},
 		ExposuresSQL: specs[0].ExposuresSQL, AnalysisEnd: specs[0].AnalysisEnd}
 	plan.SetTimeout(10 * time.Minute)
+	plan.Settings = analysis.Settings{Sequential: true, SequentialTuning: stats.DefaultSequentialTuning, Bayesian: true,
+		CUPED: cupedDays > 0, CUPEDWindowDays: cupedDays}
 	mde := 0.02
 	plan.MDE = &mde
 	for i, s := range specs {

@@ -1,7 +1,7 @@
 // Command gencases regenerates sdk/testdata/evaluation-cases.json from the
 // reference implementation. Run from the repository root:
 //
-//	go run ./sdk/eval/internal/gencases
+//	go run github.com/waypost/waypost/sdk/eval/internal/gencases
 //
 // Only do this for an intended change of evaluation semantics: every SDK's
 // test vectors change with it.

@@ -14,6 +14,8 @@ import { useToast } from "../../components/Toast";
 import { ResultsTable, ResultWarnings } from "./ResultsTable";
 import { ExposuresChart } from "./ExposuresChart";
 import { StatusBadge } from "./StatusBadge";
+import { AnalysisSettingsCard } from "./AnalysisSettingsCard";
+import { ResultsOverTimeChart } from "./ResultsOverTimeChart";
 
 const POLL_MS = 1000;
 const POLL_LIMIT_MS = 5 * 60 * 1000;
@@ -27,6 +29,7 @@ export function ExperimentPage() {
   const flag = useApi((s) => (x ? api.getFlag(ws.project, x.flag, s) : Promise.resolve(undefined)), [ws.project, x?.flag]);
   const results = useApi((s) => xapi.results(ws.project, key, 10, s), [ws.project, key]);
   const exposures = useApi((s) => xapi.exposures(ws.project, key, s), [ws.project, key]);
+  const overTime = useApi((s) => xapi.resultsOverTime(ws.project, key, s), [ws.project, key, results.data?.latest?.id]);
 
   useEffect(() => {
     document.title = `${x?.name ?? key} · Experiments · Waypost`;
@@ -46,7 +49,16 @@ export function ExperimentPage() {
       </nav>
       <Header x={x} names={names} onChange={(nx) => exp.setData(nx)} />
       <Plan x={x} names={names} />
+      <AnalysisSettingsCard project={ws.project} experiment={x.key} />
       <ResultsSection x={x} results={results.data} error={results.error} reload={results.reload} setResults={(r) => results.setData(r)} names={names} order={order} />
+      {overTime.data && overTime.data.items.length > 0 && (
+        <section className="card" aria-labelledby="over-time-title">
+          <h2 id="over-time-title">Results over time</h2>
+          {(results.data?.latest?.results?.metrics ?? []).map((m) => (
+            <ResultsOverTimeChart key={m.key} points={overTime.data!.items} metric={m.key} name={m.name} order={order} names={names} />
+          ))}
+        </section>
+      )}
       <section className="card" aria-labelledby="exposures-title">
         <div className="card-head">
           <h2 id="exposures-title">Users per variant over time</h2>
@@ -312,7 +324,7 @@ function ResultsSection({
           <ResultWarnings results={data} variants={order} />
           {data.power && <PowerLine power={data.power} />}
           {data.metrics.map((m) => (
-            <ResultsTable key={m.key} metric={m} variantNames={names} />
+            <ResultsTable key={m.key} metric={m} variantNames={names} correction={data.multiple_comparisons} />
           ))}
         </>
       )}

@@ -62,6 +62,7 @@ describe("MetricEditPage", () => {
       conversion_window_hours: 72,
       direction: "lower",
       cap: { kind: "percentile", value: 0.99 },
+      denominator: null,
       guardrail: true,
     });
   });

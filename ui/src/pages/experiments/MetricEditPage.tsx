@@ -77,6 +77,8 @@ function MetricForm({ initial }: { initial?: Metric }) {
   const [capKind, setCapKind] = useState<"" | "value" | "percentile">(initial?.cap?.kind ?? "");
   const [capValue, setCapValue] = useState(initial?.cap ? String(initial.cap.value) : "");
   const [guardrail, setGuardrail] = useState(initial?.guardrail ?? false);
+  const [denType, setDenType] = useState<"" | "count" | "duration" | "revenue">(initial?.denominator?.type ?? "");
+  const [denSql, setDenSql] = useState(initial?.denominator?.sql ?? "");
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   const [preview, setPreview] = useState<QueryPreview | null>(null);
@@ -99,7 +101,8 @@ function MetricForm({ initial }: { initial?: Metric }) {
       if (capValue.trim() === "" || !Number.isFinite(v)) return localError("cap.value", "enter a number");
       cap = { kind: capKind, value: v };
     }
-    return { key: key.trim(), name: name.trim(), description, type, sql, connection, conversion_window_hours: w, direction, cap, guardrail };
+    const denominator = denType && type !== "binomial" ? { type: denType, sql: denSql } : null;
+    return { key: key.trim(), name: name.trim(), description, type, sql, connection, conversion_window_hours: w, direction, cap, denominator, guardrail };
   };
 
   const fail = (err: unknown) => {
@@ -289,6 +292,23 @@ function MetricForm({ initial }: { initial?: Metric }) {
                   hint={capKind === "percentile" ? "0.99 caps each user's value at the 99th percentile." : "Each user's value is capped at this."}
                 >
                   <input inputMode="decimal" value={capValue} onChange={(e) => setCapValue(e.target.value)} />
+                </Field>
+              )}
+              <Field
+                label="Ratio: divide by"
+                field="denominator.type"
+                error={fieldError(error, "denominator.type") ?? fieldError(error, "denominator")}
+                hint="A ratio metric (revenue per order) is Σ this metric / Σ the denominator per variant."
+              >
+                <select value={denType} onChange={(e) => setDenType(e.target.value as "" | "count" | "duration" | "revenue")}>
+                  <option value="">Not a ratio</option>
+                  <option value="count">Count of the denominator query&apos;s events</option>
+                  <option value="revenue">Sum of the denominator query&apos;s value</option>
+                </select>
+              </Field>
+              {denType && (
+                <Field label="Denominator SQL" field="denominator.sql" error={fieldError(error, "denominator.sql")} hint='Returns user_id, "timestamp" (and value for a sum).'>
+                  <textarea className="mono" rows={4} value={denSql} onChange={(e) => setDenSql(e.target.value)} spellCheck={false} />
                 </Field>
               )}
             </>

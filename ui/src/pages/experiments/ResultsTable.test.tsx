@@ -184,4 +184,50 @@ describe("ResultWarnings", () => {
     expect(screen.getByTestId("multi-exposure-warning")).toHaveTextContent("42 users were exposed to more than one variant");
     expect(screen.getAllByRole("status")).toHaveLength(1);
   });
+
+  it("shows the sequential, Bayesian, CUPED, chi-squared and adjusted figures of a comparison", () => {
+    const m = metric();
+    const b = m.result.comparisons[0];
+    Object.assign(b, {
+      method: "sequential",
+      relative: { effect: 0.3, std_error: 0.1, ci: { low: 0.104, high: 0.496 }, p_value: 0.0021 },
+      bayesian: { prior: { proper: false, mean: 0, std_dev: 0 }, expected: 0.3, std_dev: 0.1, chance_to_win: 0.9987, ci: { low: 0.1, high: 0.5 }, risk_control: 0.3, risk_treatment: 0.0001 },
+      cuped: { theta: 0.57, variance_reduction: 0.506, applied: true },
+      chi_squared: { statistic: 1.2, p_value: 0.27, min_expected: 3, fisher_p_value: 0.31, small_sample: true },
+      warnings: ["small sample: an expected cell count is 3 (< 5)"],
+    });
+    m.adjusted = { b: { holm_p_value: 0.004, holm_ci: { low: 0.05, high: 0.55 }, bh_p_value: 0.004, bh_ci: null } };
+    render(<ResultsTable metric={m} correction="benjamini-hochberg across all metrics and comparisons" />);
+    const row = screen.getAllByRole("rowgroup").find((g) => g.getAttribute("data-variant") === "b")!;
+    expect(within(row).getByTestId("bayesian")).toHaveTextContent("Chance to beat control 99.9%");
+    expect(within(row).getByTestId("bayesian")).toHaveTextContent("flat prior");
+    expect(within(row).getByTestId("sequential-note")).toHaveTextContent("A fixed-horizon test would say p = 0.0021");
+    expect(within(row).getByTestId("cuped")).toHaveTextContent("CUPED reduced the variance by 50.6%");
+    expect(within(row).getByTestId("chi-squared")).toHaveTextContent("Fisher's exact p = 0.3100");
+    expect(within(row).getByTestId("adjusted")).toHaveTextContent("Benjamini–Hochberg p = 0.0040 unbounded");
+    expect(within(row).getByRole("note")).toHaveTextContent("small sample");
+    expect(within(row).getByText("sequential")).toBeInTheDocument();
+    expect(within(row).getByTitle("Benjamini–Hochberg adjusted across all metrics")).toHaveTextContent("adj. 0.0040");
+  });
+
+  it("shows a metric that could not be analysed as an error", () => {
+    const m = metric({ status: "invalid_data", message: "variant \"a\": sum is not a finite number", comparisons: [], variants: [] });
+    m.error = 'variant "a": sum is not a finite number (NaN or Inf in the events?)';
+    render(<ResultsTable metric={m} />);
+    expect(screen.getByTestId("metric-error")).toHaveTextContent("NaN or Inf in the events");
+  });
+
+  it("lists the breakdown by dimension value with a many-comparisons note", () => {
+    const m = metric();
+    m.dimensions = [
+      { value: "DE", excluded_users: 0, result: metric().result },
+      { value: "(other)", excluded_users: 0, result: metric().result },
+    ];
+    render(<ResultsTable metric={m} variantNames={{ b: "Blue" }} />);
+    const bd = screen.getByTestId("breakdown-purchase");
+    expect(bd).toHaveTextContent("Breakdown by dimension (2 values)");
+    expect(bd).toHaveTextContent("not corrected");
+    const row = within(bd).getAllByRole("row").find((r) => r.textContent?.startsWith("DEBlue"))!;
+    expect(row).toHaveTextContent("+30.0% [+10.0%, +50.0%]");
+  });
 });

@@ -70,8 +70,69 @@ function shown(c: Comparison | undefined): { ci?: Interval; effect?: number; rel
   return { ci: c.absolute_ci, effect: c.absolute_effect, relative: false };
 }
 
+/** The extra analyses of one comparison: Bayesian view, CUPED, chi-squared / Fisher, fixed vs sequential, warnings. */
+export function AnalysisDetails({ c, metric }: { c: Comparison; metric: MetricResult }) {
+  const parts: React.ReactNode[] = [];
+  const b = c.bayesian;
+  if (b) {
+    parts.push(
+      <span key="bayes" data-testid="bayesian">
+        Chance to beat control <strong>{(b.chance_to_win * 100).toFixed(1)}%</strong> · credible interval [{pct(b.ci.low)}, {pct(b.ci.high)}] · risk if
+        shipped: control {pct(b.risk_control, 2)}, this variant {pct(b.risk_treatment, 2)}
+        {b.prior.proper ? ` (prior N(${pct(b.prior.mean)}, ${(b.prior.std_dev * 100).toFixed(0)}%²))` : " (flat prior)"}
+      </span>,
+    );
+  }
+  if (c.method === "sequential" && c.relative?.p_value !== undefined) {
+    parts.push(
+      <span key="seq" data-testid="sequential-note">
+        Sequential test: safe to look at any time. A fixed-horizon test would say p = {pValue(c.relative.p_value)}, CI [{pct(c.relative.ci?.low)},{" "}
+        {pct(c.relative.ci?.high)}] — valid only if you look once, at the planned end.
+      </span>,
+    );
+  }
+  if (c.cuped?.applied) {
+    parts.push(
+      <span key="cuped" data-testid="cuped">
+        CUPED reduced the variance by <strong>{(c.cuped.variance_reduction * 100).toFixed(1)}%</strong> (θ = {num(c.cuped.theta)})
+      </span>,
+    );
+  }
+  const cs = c.chi_squared;
+  if (cs) {
+    parts.push(
+      <span key="chi2" data-testid="chi-squared">
+        χ² p = {pValue(cs.p_value)}
+        {cs.fisher_p_value !== undefined && <> · Fisher&apos;s exact p = {pValue(cs.fisher_p_value)}</>}
+      </span>,
+    );
+  }
+  const adj = metric.adjusted?.[c.variant];
+  if (adj) {
+    const ci = (i: Interval | null) => (i ? `[${pct(i.low)}, ${pct(i.high)}]` : "unbounded");
+    parts.push(
+      <span key="adj" data-testid="adjusted">
+        Adjusted across all metrics: Holm p = {pValue(adj.holm_p_value)} {ci(adj.holm_ci)}, Benjamini–Hochberg p = {pValue(adj.bh_p_value)} {ci(adj.bh_ci)}
+      </span>,
+    );
+  }
+  if (parts.length === 0 && !c.warnings?.length) return null;
+  return (
+    <div className="analysis-details small">
+      {parts.map((p, i) => (
+        <div key={i}>{p}</div>
+      ))}
+      {c.warnings?.map((w) => (
+        <div key={w} className="warn-text" role="note">
+          {w}
+        </div>
+      ))}
+    </div>
+  );
+}
+
 /** One metric's results: a row per variant against the control. */
-export function ResultsTable({ metric, variantNames = {} }: { metric: MetricResult; variantNames?: Record<string, string> }) {
+export function ResultsTable({ metric, variantNames = {}, correction }: { metric: MetricResult; variantNames?: Record<string, string>; correction?: string }) {
   const r = metric.result;
   const byVariant = new Map(r.comparisons.map((c) => [c.variant, c]));
   const intervals = r.comparisons.map((c) => shown(c).ci);
@@ -94,7 +155,13 @@ export function ResultsTable({ metric, variantNames = {} }: { metric: MetricResu
           </span>
         </span>
       </div>
-      {r.status !== "ok" && r.message && (
+      {metric.error && (
+        <div className="banner banner-error" role="alert" data-testid="metric-error">
+          <strong>This metric could not be analysed</strong>
+          <span>{metric.error}</span>
+        </div>
+      )}
+      {!metric.error && r.status !== "ok" && r.message && (
         <div className="banner banner-warn" role="status">
           <strong>Not enough to conclude</strong>
           <span>{r.message}</span>
@@ -170,7 +237,12 @@ export function ResultsTable({ metric, variantNames = {} }: { metric: MetricResu
                   </td>
                   <td className="num">
                     {isControl ? "" : pValue(c?.p_value)}
-                    {!isControl && adj !== undefined && <div className="ci-text" title="Holm–Bonferroni adjusted across all metrics">adj. {pValue(adj)}</div>}
+                    {!isControl && c?.method === "sequential" && <div className="ci-text">sequential</div>}
+                    {!isControl && adj !== undefined && (
+                      <div className="ci-text" title={`${correction?.startsWith("benjamini") ? "Benjamini–Hochberg" : "Holm–Bonferroni"} adjusted across all metrics`}>
+                        adj. {pValue(adj)}
+                      </div>
+                    )}
                   </td>
                   <td>
                     {isControl ? (
@@ -187,6 +259,13 @@ export function ResultsTable({ metric, variantNames = {} }: { metric: MetricResu
                     <td colSpan={7}>{sentence}</td>
                   </tr>
                 )}
+                {c && !isControl && (
+                  <tr className="summary-row">
+                    <td colSpan={7}>
+                      <AnalysisDetails c={c} metric={metric} />
+                    </td>
+                  </tr>
+                )}
               </tbody>
             );
           })}
@@ -195,6 +274,7 @@ export function ResultsTable({ metric, variantNames = {} }: { metric: MetricResu
       {metric.excluded_users > 0 && (
         <p className="muted small">{metric.excluded_users.toLocaleString()} users seen in more than one variant are excluded from this metric.</p>
       )}
+      {metric.dimensions && metric.dimensions.length > 0 && <DimensionBreakdown metric={metric} nameOf={nameOf} />}
     </section>
   );
 }
@@ -236,5 +316,58 @@ export function ResultWarnings({ results, variants }: { results: Results; varian
         </div>
       ))}
     </>
+  );
+}
+
+/** Per-dimension-value results of one metric: exploratory, with many comparisons. */
+export function DimensionBreakdown({ metric, nameOf }: { metric: MetricResult; nameOf: (v: string) => string }) {
+  const dims = metric.dimensions ?? [];
+  return (
+    <details className="dimension-breakdown" data-testid={`breakdown-${metric.key}`}>
+      <summary>Breakdown by dimension ({dims.length} values)</summary>
+      <p className="muted small">
+        Each value is a separate comparison and these p-values are not corrected: with many values, some will look significant by chance.
+      </p>
+      <div className="table-wrap">
+        <table className="table small">
+          <thead>
+            <tr>
+              <th scope="col">Value</th>
+              <th scope="col">Variant</th>
+              <th scope="col" className="num">
+                Users
+              </th>
+              <th scope="col">Effect (95% CI)</th>
+              <th scope="col" className="num">
+                p-value
+              </th>
+              <th scope="col">Verdict</th>
+            </tr>
+          </thead>
+          <tbody>
+            {dims.flatMap((d) =>
+              d.result.comparisons.map((c) => {
+                const s = shown(c);
+                const users = d.result.variants.find((v) => v.variant === c.variant)?.users ?? 0;
+                return (
+                  <tr key={`${d.value}|${c.variant}`}>
+                    <th scope="row">{d.value}</th>
+                    <td>{nameOf(c.variant)}</td>
+                    <td className="num">{users.toLocaleString()}</td>
+                    <td>
+                      {s.ci ? `${s.relative ? pct(s.effect) : num(s.effect)} [${s.relative ? pct(s.ci.low) : num(s.ci.low)}, ${s.relative ? pct(s.ci.high) : num(s.ci.high)}]` : (c.message ?? "–")}
+                    </td>
+                    <td className="num">{pValue(c.p_value)}</td>
+                    <td>
+                      <span className={`verdict-${c.verdict}`}>{VERDICT_LABEL[c.verdict] ?? c.verdict}</span>
+                    </td>
+                  </tr>
+                );
+              }),
+            )}
+          </tbody>
+        </table>
+      </div>
+    </details>
   );
 }

@@ -453,7 +453,7 @@ export class WaypostBrowserClient {
       this.retryLater(new Error(`waypost: OFREP bulk evaluation: HTTP ${res.status}`));
       return;
     }
-    let body: { flags?: FlagResult[]; eventStreams?: { type?: string; url?: string }[] };
+    let body: { flags?: FlagResult[]; eventStreams?: EventStreamEntry[] };
     try {
       body = await res.json();
     } catch (e) {
@@ -466,8 +466,8 @@ export class WaypostBrowserClient {
     this.replace(Array.isArray(body.flags) ? body.flags : [], "network");
     this.saveCache();
     this.markReady("network");
-    const sse = (body.eventStreams ?? []).find((s) => s && s.type === "sse" && typeof s.url === "string");
-    if (sse?.url) this.openStream(sse.url);
+    const url = (body.eventStreams ?? []).map(streamUrl).find((u) => u !== "");
+    if (url) this.openStream(url);
   }
 
   private markReady(source: Source): void {
@@ -515,6 +515,22 @@ export class WaypostBrowserClient {
       }
     };
   }
+}
+
+/** An OFREP eventStreams entry (ADR-0008): an absolute url, or an endpoint resolved against the base URL. */
+interface EventStreamEntry {
+  type?: string;
+  url?: string;
+  endpoint?: { origin?: string; requestUri?: string };
+}
+
+/** The SSE URL of an entry ("" when it is not an SSE stream we can open); openStream resolves relative ones. */
+function streamUrl(s: EventStreamEntry | null | undefined): string {
+  if (!s || s.type !== "sse") return "";
+  if (typeof s.url === "string" && s.url !== "") return s.url;
+  const uri = s.endpoint?.requestUri;
+  if (typeof uri !== "string" || uri === "") return "";
+  return typeof s.endpoint?.origin === "string" && s.endpoint.origin !== "" ? new URL(uri, s.endpoint.origin).toString() : uri;
 }
 
 function safeLocalStorage(): Storage | null {

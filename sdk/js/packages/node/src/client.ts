@@ -583,6 +583,15 @@ export class WaypostClient {
       this.timers.clearTimeout(headerTimer);
       this.checkStatus(res, "GET /v1/stream");
       if (res.status !== 200 || !res.body) throw new RetryableError("waypost: stream: no body");
+      // Polling fallback: something on the way (a proxy) answered with
+      // another content type. Every reconnection polls GET /v1/flags with
+      // If-None-Match first (run), so the flags still follow changes at
+      // the backoff's pace while streaming stays blocked.
+      const ct = res.headers.get("content-type") ?? "";
+      if (!/^text\/event-stream\b/i.test(ct)) {
+        await res.body.cancel().catch(() => {});
+        throw new ReconnectSignal(`stream blocked (content type ${JSON.stringify(ct)}); polling /v1/flags meanwhile`);
+      }
       onConnected();
       arm();
       const parser = new SSEParser({

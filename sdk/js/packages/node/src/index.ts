@@ -33,3 +33,4 @@ export {
   type ValueType,
 } from "./eval.js";
 export { SSEParser, type SSEEvent, type SSEHandlers } from "./sse.js";
+export { TestData } from "./testdata.js";
