@@ -1,17 +1,19 @@
 package provider
 
-import "github.com/waypost/waypost/sdk/eval"
+import (
+	"context"
 
-// ApplyFlagSet installs set for envID, keeping the environment's keys (for
-// tests that serve a flag set the database does not hold: webhooks only
-// announce revisions).
+	"github.com/waypost/waypost/sdk/eval"
+)
+
+// ApplyFlagSet installs set for envID with the environment's keys as the
+// database holds them now (for tests that serve a flag set the database
+// does not hold: webhooks only announce revisions).
 func (p *Provider) ApplyFlagSet(envID int64, set *eval.FlagSet) error {
-	keys := map[keyHash]keyInfo{}
-	for h, k := range p.world.Load().keys {
-		if k.envID == envID {
-			keys[h] = k
-		}
+	es, err := p.st.EnvironmentState(context.Background(), envID)
+	if err != nil {
+		return err
 	}
-	_, err := p.applyEnv(envID, set, keys, "test", false)
+	_, err = p.applyEnv(envID, set, keysOf(envID, es.Keys), "test", false)
 	return err
 }
