@@ -105,7 +105,7 @@ func TestMalformedRequestsAre400(t *testing.T) {
 		require.NotEmpty(t, r.errCode(), name)
 	}
 	r := b.do(t, "POST", "/api/v1/projects/default/flags", `{"key":"a"}`, "Content-Type", "text/plain")
-	require.Equal(t, 400, r.status)
+	require.Equal(t, 415, r.status)
 	r = b.do(t, "POST", "/api/v1/projects/default/flags", `{"key":"a","name":"`+strings.Repeat("x", 3<<20)+`"}`)
 	require.Equal(t, 400, r.status, "oversized body")
 	require.Equal(t, "unknown_field", b.mustDo(t, 400, "POST", "/api/v1/projects/default/flags", `{"key":"a","colour":"red"}`).errCode())

@@ -66,10 +66,11 @@ func (s *Server) deleteConnection() http.HandlerFunc {
 
 func (s *Server) testConnection() http.HandlerFunc {
 	return s.handle(200, pConnection, func(r *http.Request, k []string) (any, error) {
-		if err := s.store.TestConnection(r.Context(), k[0], k[1]); err != nil {
+		warnings, err := s.store.TestConnection(r.Context(), k[0], k[1])
+		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"ok": true}, nil
+		return map[string]any{"ok": true, "warnings": warnings}, nil
 	})
 }
 

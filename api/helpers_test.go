@@ -144,7 +144,7 @@ func (b *testBundle) do(t *testing.T, method, path string, body any, headers ...
 	}
 	req, err := http.NewRequest(method, b.url+path, rd)
 	require.NoError(t, err)
-	if rd != nil {
+	if rd != nil || method != http.MethodGet {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if b.token != "" {

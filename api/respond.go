@@ -6,15 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/waypost/waypost/internal/errs"
+	"github.com/waypost/waypost/internal/jsontext"
+	"github.com/waypost/waypost/internal/store"
 )
 
 // maxBodyBytes bounds every request body (a 10,000-assignment batch fits).
 const maxBodyBytes = 2 << 20
+
+// retryAfterSeconds is the Retry-After of every 503.
+const retryAfterSeconds = "5"
 
 // errorBody is the JSON shape of every error response:
 // {"error":{"code":"...","message":"...","field":"..."}}; version conflicts
@@ -43,6 +48,8 @@ func statusOf(k errs.Kind) int {
 		return http.StatusConflict
 	case errs.KindUnavailable:
 		return http.StatusServiceUnavailable
+	case errs.KindUnsupportedMediaType:
+		return http.StatusUnsupportedMediaType
 	case errs.KindUnauthenticated:
 		return http.StatusUnauthorized
 	case errs.KindForbidden:
@@ -65,6 +72,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // logged with their cause and answered with a generic message.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e, ok := errs.As(err)
+	if (!ok || e.Kind == errs.KindInternal) && store.DatabaseUnavailable(err) {
+		s.log.WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", retryAfterSeconds)
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: errorDetail{
+			Code: "database_unavailable", Message: "the database is not answering; retry in a few seconds"}})
+		return
+	}
 	if !ok || e.Kind == errs.KindInternal {
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: errorDetail{
@@ -73,22 +87,26 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if e.Kind == errs.KindUnavailable {
 		s.log.WarnContext(r.Context(), "dependency unavailable", "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", retryAfterSeconds)
 	}
 	writeJSON(w, statusOf(e.Kind), errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field, Current: e.Current}})
 }
 
-// decode reads exactly one JSON object into dst, refusing unknown fields,
-// trailing data and bodies over maxBodyBytes.
+// decode reads exactly one JSON object into dst, refusing a body without
+// Content-Type: application/json (415: a browser cannot send one
+// cross-site without a CORS preflight), unknown fields, trailing data,
+// invalid UTF-8 and NUL characters (400 naming the field), and bodies over
+// maxBodyBytes.
 func decode(w http.ResponseWriter, r *http.Request, dst any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		return &errs.Error{Kind: errs.KindBadRequest, Code: "unsupported_media_type", Message: "Content-Type must be application/json"}
+	if !isJSON(r.Header.Get("Content-Type")) {
+		return &errs.Error{Kind: errs.KindUnsupportedMediaType, Code: "unsupported_media_type", Message: "Content-Type must be application/json"}
 	}
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err != nil {
 		return decodeError(err)
 	}
-	if !utf8.Valid(raw) {
-		return errs.BadRequest("request body is not valid UTF-8")
+	if err := jsontext.Check(raw); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -99,6 +117,12 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 		return errs.BadRequest("request body must contain a single JSON object")
 	}
 	return nil
+}
+
+// isJSON reports whether a Content-Type header names JSON.
+func isJSON(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
 }
 
 func decodeError(err error) error {

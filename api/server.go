@@ -6,13 +6,17 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/waypost/waypost/internal/errs"
 	"github.com/waypost/waypost/internal/store"
 )
 
@@ -24,22 +28,36 @@ type Server struct {
 	mux    *chi.Mux // the same router, for finding a request's route pattern (access.go)
 	jobs   Jobs
 	auth   authState
+	// dbTimeout bounds each request's work on Waypost's database
+	// (DefaultRequestTimeout; see SetRequestTimeout).
+	dbTimeout time.Duration
 }
+
+// DefaultRequestTimeout bounds a request on Waypost's database: a frozen
+// database gives 503 after this long instead of holding the request.
+// Requests that run user SQL on an events database are bounded by that
+// connection's statement timeout instead.
+const DefaultRequestTimeout = 10 * time.Second
+
+// SetRequestTimeout changes the per-request database deadline (before serving).
+func (s *Server) SetRequestTimeout(d time.Duration) { s.dbTimeout = d }
 
 // New builds the API on st. Extra route groups (the dashboard, later
 // features) can be mounted on Router().
 func New(st *store.Store, log *slog.Logger) *Server {
-	s := &Server{store: st, log: log}
+	s := &Server{store: st, log: log, dbTimeout: DefaultRequestTimeout}
 	s.auth.byAddr = newThrottle(loginAddrEvery, loginAddrBurst)
 	s.auth.byAccount = newThrottle(loginAccountEvery, loginAccountBurst)
 	s.SetAuth(AuthOptions{})
 	r := chi.NewRouter()
 	s.mux = r
-	r.Use(middleware.RequestID, s.recoverer, s.access)
+	r.Use(middleware.RequestID, s.recoverer, s.deadline, s.access)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	r.Get("/readyz", s.readyz)
 	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(s.requireJSON)
 		r.Get("/openapi.json", serveOpenAPI)
 		s.accountRoutes(r)
 		r.Get("/projects", s.listProjects())
@@ -125,4 +143,62 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// requireJSON answers 415 to a POST, PUT or PATCH whose Content-Type is
+// not application/json, with a body or without: a browser sends such a
+// request cross-site only after a CORS preflight, which this API does not
+// grant, so a page elsewhere cannot make a logged-in browser change things.
+func (s *Server) requireJSON(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch:
+			if !isJSON(r.Header.Get("Content-Type")) {
+				s.writeError(w, r, &errs.Error{Kind: errs.KindUnsupportedMediaType, Code: "unsupported_media_type",
+					Message: "Content-Type must be application/json (also for requests without a body)"})
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// readyz answers 200 when the database answers within 2 s, else 503 (a
+// readiness probe; /healthz is the liveness probe and does not look at the
+// database).
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.WarnContext(r.Context(), "not ready", "err", err)
+		w.Header().Set("Retry-After", retryAfterSeconds)
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: errorDetail{Code: "database_unavailable", Message: "the database is not answering"}})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// deadline puts the per-request database deadline on the request's
+// context, except on routes that run user SQL on an events database
+// (testing a connection or a query, saving a connection or a metric, whose
+// SQL is checked there): those are bounded by the connection's own
+// connect and statement timeouts.
+func (s *Server) deadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.dbTimeout <= 0 || runsUserSQL(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), s.dbTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func runsUserSQL(r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodDelete {
+		return false
+	}
+	p := r.URL.Path
+	return strings.HasSuffix(p, "/test") || strings.Contains(p, "/connections") || strings.Contains(p, "/metrics")
 }

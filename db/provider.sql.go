@@ -46,6 +46,39 @@ func (q *Queries) ActiveSDKKeys(ctx context.Context) ([]ActiveSDKKeysRow, error)
 	return items, nil
 }
 
+const activeSDKKeysOfEnvironment = `-- name: ActiveSDKKeysOfEnvironment :many
+SELECT id, kind, key_hash FROM sdk_keys
+ WHERE environment_id = $1 AND revoked_at IS NULL
+ ORDER BY id
+`
+
+type ActiveSDKKeysOfEnvironmentRow struct {
+	ID      int64
+	Kind    string
+	KeyHash []byte
+}
+
+// Valid keys of one environment (read with its flags in one snapshot).
+func (q *Queries) ActiveSDKKeysOfEnvironment(ctx context.Context, environmentID int64) ([]ActiveSDKKeysOfEnvironmentRow, error) {
+	rows, err := q.db.Query(ctx, activeSDKKeysOfEnvironment, environmentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ActiveSDKKeysOfEnvironmentRow{}
+	for rows.Next() {
+		var i ActiveSDKKeysOfEnvironmentRow
+		if err := rows.Scan(&i.ID, &i.Kind, &i.KeyHash); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const deleteProvider = `-- name: DeleteProvider :exec
 DELETE FROM providers WHERE id = $1
 `
@@ -197,6 +230,35 @@ type RegisterProviderParams struct {
 func (q *Queries) RegisterProvider(ctx context.Context, arg RegisterProviderParams) error {
 	_, err := q.db.Exec(ctx, registerProvider, arg.ID, arg.WebhookUrl)
 	return err
+}
+
+const revisionsOf = `-- name: RevisionsOf :many
+SELECT id, revision FROM environments WHERE id = ANY ($1::bigint[]) ORDER BY id
+`
+
+type RevisionsOfRow struct {
+	ID       int64
+	Revision int64
+}
+
+func (q *Queries) RevisionsOf(ctx context.Context, ids []int64) ([]RevisionsOfRow, error) {
+	rows, err := q.db.Query(ctx, revisionsOf, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RevisionsOfRow{}
+	for rows.Next() {
+		var i RevisionsOfRow
+		if err := rows.Scan(&i.ID, &i.Revision); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const snapshotAssignments = `-- name: SnapshotAssignments :many

@@ -25,7 +25,7 @@ func benchProvider(b *testing.B) (*Provider, string) {
 		b.Fatal(err)
 	}
 	b.Cleanup(pool.Close)
-	p, err := New(Config{Pool: pool, WebhookSecret: "bench-secret-0123456789", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	p, err := New(Config{Pool: pool, WebhookSecret: "bench-secret-0123456789-0123456789", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -36,11 +36,10 @@ func benchProvider(b *testing.B) (*Provider, string) {
 			Variants: []eval.Variant{{Key: "off", Value: json.RawMessage("false")}, {Key: "on", Value: json.RawMessage("true")}},
 			Rollout:  []eval.WeightedVariant{{Variant: "off", Weight: 5000}, {Variant: "on", Weight: 5000}}})
 	}
-	if _, err := p.applySet(1, set, "bench"); err != nil {
+	secret := "wpc_benchbenchbenchbenchbenchbenchbenchbench123"
+	if _, err := p.applyEnv(1, set, map[keyHash]keyInfo{hashKey(secret): {id: 1, envID: 1}}, "bench", true); err != nil {
 		b.Fatal(err)
 	}
-	secret := "wpc_benchbenchbenchbenchbenchbenchbenchbench123"
-	p.applyKeys(map[keyHash]keyInfo{hashKey(secret): {id: 1, envID: 1}}, nil)
 	p.ready.Store(true)
 	return p, secret
 }

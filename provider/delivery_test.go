@@ -47,7 +47,7 @@ func TestToggleReachesStreamByWebhookAlone(t *testing.T) {
 	require.Equal(t, "patch", ev.name, "a connection at the base revision gets a patch")
 	require.True(t, flagEnabled(t, ev, "quote"))
 	require.Eventually(t, func() bool { // counted just after the broadcast
-		return metricValue(t, prov.url, `waypost_provider_webhooks_total{result="applied"}`) > 0
+		return metricValue(t, prov.url, `waypost_provider_webhooks_total{result="accepted"}`) > 0
 	}, 10*time.Second, 10*time.Millisecond)
 	require.Zero(t, metricValue(t, prov.url, `waypost_provider_reloads_total{cause="notify"}`), "notify is off: the webhook delivered it")
 }
@@ -69,7 +69,7 @@ func TestNotifyHealsABrokenWebhook(t *testing.T) {
 	// listener makes when its connection comes up (if the change beat it).
 	require.Positive(t, metricValue(t, prov.url, `waypost_provider_reloads_total{cause="notify"}`)+
 		metricValue(t, prov.url, `waypost_provider_reloads_total{cause="reconnect"}`))
-	require.Zero(t, metricValue(t, prov.url, `waypost_provider_webhooks_total{result="applied"}`))
+	require.Zero(t, metricValue(t, prov.url, `waypost_provider_webhooks_total{result="accepted"}`))
 	// The webhook jobs are failing and being retried, not lost silently.
 	require.Eventually(t, func() bool {
 		var n int

@@ -27,7 +27,7 @@ import (
 	"github.com/waypost/waypost/worker"
 )
 
-const secret = "test-webhook-secret-0123456789"
+const secret = "test-webhook-secret-0123456789-0123456789"
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 

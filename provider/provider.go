@@ -17,8 +17,12 @@ import (
 
 	wpmetrics "github.com/waypost/waypost/internal/metrics"
 
+	"github.com/waypost/waypost/internal/store"
 	"github.com/waypost/waypost/sdk/eval"
 )
+
+// MinWebhookSecret is the shortest webhook secret accepted (bytes).
+const MinWebhookSecret = 32
 
 // Config configures a Provider. Zero durations take the defaults shown.
 type Config struct {
@@ -96,6 +100,10 @@ type Provider struct {
 	hubs   map[int64]*hub
 	queue  chan *stream
 
+	st       *store.Store // every database read and write
+	reloader *reloader    // the one reader of environment states
+	snapWake chan struct{}
+
 	replay   *replayCache
 	metrics  *metrics
 	registry *prometheus.Registry // served at /metrics
@@ -114,8 +122,8 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.Pool == nil {
 		return nil, errors.New("provider: a database pool is required")
 	}
-	if len(cfg.WebhookSecret) < 16 {
-		return nil, errors.New("provider: the webhook secret must be at least 16 characters")
+	if len(cfg.WebhookSecret) < MinWebhookSecret {
+		return nil, fmt.Errorf("provider: the webhook secret must be at least %d bytes", MinWebhookSecret)
 	}
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -125,7 +133,9 @@ func New(cfg Config) (*Provider, error) {
 		cfg: cfg, id: hex.EncodeToString(b[:]), log: cfg.Log.With("component", "provider"),
 		hubs: map[int64]*hub{}, queue: make(chan *stream, 1<<16),
 		replay: newReplayCache(), metrics: newMetrics(),
+		st: store.New(cfg.Pool), snapWake: make(chan struct{}, 1),
 	}
+	p.reloader = &reloader{p: p, wake: make(chan struct{}, 1), wanted: map[int64]int64{}, cause: map[int64]string{}}
 	if cfg.Version == "" {
 		cfg.Version = "dev"
 	}
@@ -153,15 +163,25 @@ func (p *Provider) Revision(envID int64) int64 {
 	return 0
 }
 
-// applySet installs a flag set for envID if it is newer than the one held.
-// It reports whether it changed anything.
-func (p *Provider) applySet(envID int64, set *eval.FlagSet, cause string) (bool, error) {
+// applyEnv installs an environment's flag set and its valid keys, read
+// together (one snapshot), if the revision differs from the one held: a
+// newer revision always, an older one only when it comes from the
+// database (fromDB: the database was restored to an earlier revision, and
+// its truth wins over what this provider held). Streams of keys that are
+// no longer valid are closed before the new state is broadcast, so a
+// revoked key never receives it. It reports whether it changed anything.
+func (p *Provider) applyEnv(envID int64, set *eval.FlagSet, keys map[keyHash]keyInfo, cause string, fromDB bool) (bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	cur := p.world.Load()
 	prev := cur.envs[envID]
 	if prev != nil && set.Revision <= prev.revision {
-		return false, nil
+		if set.Revision == prev.revision || !fromDB {
+			return false, nil
+		}
+		p.log.Warn("the database holds an older revision than this provider: resetting to the database's (was it restored?)",
+			"environment_id", envID, "held", prev.revision, "database", set.Revision)
+		prev = nil // no patch across a reset: clients get the whole set
 	}
 	st, err := newEnvState(envID, set, prev)
 	if err != nil {
@@ -173,12 +193,17 @@ func (p *Provider) applySet(envID int64, set *eval.FlagSet, cause string) (bool,
 		envs[k] = v
 	}
 	envs[envID] = st
-	p.world.Store(&world{envs: envs, keys: cur.keys})
+	keysNext, removed := replaceKeys(cur.keys, envID, keys)
+	p.world.Store(&world{envs: envs, keys: keysNext})
 	p.lastApply.Store(time.Now().UnixNano())
-	next := make(chan struct{})
-	close(*p.applied.Swap(&next))
+	appliedNext := make(chan struct{})
+	close(*p.applied.Swap(&appliedNext))
 	p.metrics.reload(cause)
+	if removed {
+		p.hub(envID).revokeMissing(keysNext)
+	}
 	p.hub(envID).broadcast(st)
+	p.snapshotDue()
 	p.log.Debug("applied revision", "environment", st.key, "revision", st.revision, "cause", cause)
 	return true, nil
 }
@@ -203,54 +228,42 @@ func (p *Provider) waitRevision(ctx context.Context, envID, want int64) *envStat
 	}
 }
 
-// applyKeys replaces the valid keys of the given environments (all
-// environments when envIDs is nil) and disconnects streams of keys that
-// are no longer valid.
-func (p *Provider) applyKeys(keys map[keyHash]keyInfo, envIDs []int64) {
+// dropKeys removes every key of an environment that no longer exists.
+func (p *Provider) dropKeys(envID int64) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	cur := p.world.Load()
-	next := make(map[keyHash]keyInfo, len(cur.keys)+len(keys))
-	if envIDs != nil {
-		only := map[int64]bool{}
-		for _, id := range envIDs {
-			only[id] = true
-		}
-		for h, k := range cur.keys {
-			if !only[k.envID] {
-				next[h] = k
-			}
+	next, removed := replaceKeys(cur.keys, envID, nil)
+	if !removed {
+		return
+	}
+	p.world.Store(&world{envs: cur.envs, keys: next})
+	p.hub(envID).revokeMissing(next)
+	p.snapshotDue()
+}
+
+// replaceKeys returns cur with envID's keys replaced by keys (use marks
+// kept), and whether a key of envID went away.
+func replaceKeys(cur map[keyHash]keyInfo, envID int64, keys map[keyHash]keyInfo) (map[keyHash]keyInfo, bool) {
+	next := make(map[keyHash]keyInfo, len(cur)+len(keys))
+	removed := false
+	for h, k := range cur {
+		if k.envID != envID {
+			next[h] = k
+		} else if _, ok := keys[h]; !ok {
+			removed = true
 		}
 	}
 	for h, k := range keys {
-		if old, ok := cur.keys[h]; ok && old.used != nil {
+		k.envID = envID
+		if old, ok := cur[h]; ok && old.used != nil {
 			k.used = old.used // keep the use mark across reloads
 		} else if k.used == nil {
 			k.used = new(atomic.Bool)
 		}
 		next[h] = k
 	}
-	p.world.Store(&world{envs: cur.envs, keys: next})
-	p.mu.Unlock()
-
-	removed := false
-	for h := range cur.keys {
-		if _, ok := next[h]; !ok {
-			removed = true
-			break
-		}
-	}
-	if !removed { // nothing revoked: no stream to look at
-		return
-	}
-	p.hubsMu.Lock()
-	hubs := make([]*hub, 0, len(p.hubs))
-	for _, h := range p.hubs {
-		hubs = append(hubs, h)
-	}
-	p.hubsMu.Unlock()
-	for _, h := range hubs {
-		h.revokeMissing(next)
-	}
+	return next, removed
 }
 
 // takeUsedKeys returns the ids of keys used since the last call.

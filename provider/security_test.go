@@ -3,6 +3,8 @@ package provider_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -25,6 +27,13 @@ func postWebhook(t *testing.T, url string, body []byte, ts time.Time, sig string
 	return res.StatusCode
 }
 
+func announce(t *testing.T, envID, revision int64) []byte {
+	t.Helper()
+	b, err := json.Marshal(provider.WebhookPayload{EnvironmentID: envID, Revision: revision})
+	require.NoError(t, err)
+	return b
+}
+
 func TestWebhookSecurity(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, false)
@@ -35,36 +44,29 @@ func TestWebhookSecurity(t *testing.T) {
 	s.next(t, false)
 	held := prov.p.Revision(h.prodID())
 
-	// A well-formed payload for a newer revision, forged in various ways.
-	payload, err := provider.BuildWebhookPayload(context.Background(), h.pool, h.prodID())
-	require.NoError(t, err)
-	payload.Revision, payload.FlagSet.Revision = held+100, held+100
-	payload.FlagSet.Flags[0].Enabled = true
-	body, err := json.Marshal(payload)
-	require.NoError(t, err)
+	// A change the provider has not heard of (no NOTIFY, no worker).
+	h.toggle("quote", true)
+	body := announce(t, h.prodID(), h.revision())
 	now := time.Now()
 
-	require.Equal(t, 401, postWebhook(t, prov.url, body, now, provider.Sign("wrong-secret-wrong-secret", now, body)), "bad signature")
+	require.Equal(t, 401, postWebhook(t, prov.url, body, now, provider.Sign("wrong-secret-wrong-secret-wrong-secret", now, body)), "bad signature")
 	require.Equal(t, 401, postWebhook(t, prov.url, body, now, ""), "missing signature")
 	old := now.Add(-6 * time.Minute)
 	require.Equal(t, 401, postWebhook(t, prov.url, body, old, provider.Sign(secret, old, body)), "stale timestamp")
-	tampered := bytes.Replace(body, []byte(`"enabled":true`), []byte(`"enabled":false`), 1)
+	tampered := announce(t, h.prodID(), h.revision()+1)
 	require.Equal(t, 401, postWebhook(t, prov.url, tampered, now, provider.Sign(secret, now, body)), "body changed after signing")
 	require.Equal(t, held, prov.p.Revision(h.prodID()), "nothing forged was applied")
 
 	// An older revision, correctly signed, is ignored.
-	stale, err := provider.BuildWebhookPayload(context.Background(), h.pool, h.prodID())
-	require.NoError(t, err)
-	stale.Revision, stale.FlagSet.Revision = held-1, held-1
-	sb, _ := json.Marshal(stale)
+	sb := announce(t, h.prodID(), held-1)
 	require.Equal(t, 200, postWebhook(t, prov.url, sb, now, provider.Sign(secret, now, sb)))
 	require.Equal(t, held, prov.p.Revision(h.prodID()))
 
-	// The genuine one applies, once; its replay is refused.
+	// The genuine one is accepted, once, and the state comes from the
+	// database; its replay is refused.
 	sig := provider.Sign(secret, now, body)
-	require.Equal(t, 200, postWebhook(t, prov.url, body, now, sig))
-	require.Equal(t, held+100, prov.p.Revision(h.prodID()))
-	require.True(t, flagEnabled(t, s.waitRevision(t, held+100), "quote"))
+	require.Equal(t, 202, postWebhook(t, prov.url, body, now, sig))
+	require.True(t, flagEnabled(t, s.waitRevision(t, h.revision()), "quote"))
 	require.Equal(t, 409, postWebhook(t, prov.url, body, now, sig), "replay")
 
 	for series, want := range map[string]float64{
@@ -72,10 +74,81 @@ func TestWebhookSecurity(t *testing.T) {
 		`waypost_provider_webhooks_total{result="stale_timestamp"}`:      1,
 		`waypost_provider_webhooks_total{result="ignored_old_revision"}`: 1,
 		`waypost_provider_webhooks_total{result="replay"}`:               1,
-		`waypost_provider_webhooks_total{result="applied"}`:              1,
+		`waypost_provider_webhooks_total{result="accepted"}`:             1,
 	} {
 		require.Equal(t, want, metricValue(t, prov.url, series), series)
 	}
+}
+
+// Finding 3: one webhook signed with the secret and announcing revision
+// 2^50 pinned the provider (attacker keys worked, real keys got 401, real
+// changes stopped arriving). A webhook now only announces; the revision
+// and the keys come from the database.
+func TestWebhookFarAheadRevisionCannotPinTheProvider(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, false)
+	h.createFlag("quote")
+	key, _ := h.sdkKey("server")
+	prov := h.startProvider("", func(c *provider.Config) { c.DisableNotify = true })
+	held := prov.p.Revision(h.prodID())
+
+	// The old webhook format, with a forged flag set and an attacker's key.
+	attacker := "wps_attacker-attacker-attacker-attacker-attack"
+	sum := sha256.Sum256([]byte(attacker))
+	forged, err := json.Marshal(map[string]any{
+		"environmentId": h.prodID(), "revision": int64(1) << 50,
+		"flagSet": map[string]any{"project": "default", "environment": "production", "revision": int64(1) << 50, "flags": []any{}},
+		"keys":    []any{map[string]any{"id": 999, "kind": "server", "sha256": hex.EncodeToString(sum[:])}},
+	})
+	require.NoError(t, err)
+	now := time.Now()
+	require.Equal(t, 202, postWebhook(t, prov.url, forged, now, provider.Sign(secret, now, forged)))
+
+	// The provider read the database: same revision, real keys only.
+	require.Never(t, func() bool { return prov.p.Revision(h.prodID()) != held }, 300*time.Millisecond, 20*time.Millisecond)
+	_, status := openStream(t, prov.url+"/v1/stream", attacker, "")
+	require.Equal(t, 401, status, "the attacker's key was not installed")
+	s, status := openStream(t, prov.url+"/v1/stream", key, "")
+	require.Equal(t, 200, status, "the real key still works")
+	s.next(t, false)
+
+	// A real change still arrives (by webhook announcement alone).
+	h.toggle("quote", true)
+	b := announce(t, h.prodID(), h.revision())
+	now = time.Now()
+	require.Equal(t, 202, postWebhook(t, prov.url, b, now, provider.Sign(secret, now, b)))
+	require.True(t, flagEnabled(t, s.waitRevision(t, h.revision()), "quote"))
+}
+
+// Finding 7: a webhook refused with 422 (an invalid flag set) still
+// installed its keys. A refused webhook changes nothing; and even an
+// accepted one installs no keys of its own.
+func TestRefusedWebhookChangesNothing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, false)
+	h.createFlag("quote")
+	prov := h.startProvider("", func(c *provider.Config) { c.DisableNotify = true })
+	held := prov.p.Revision(h.prodID())
+	attacker := "wps_refused-refused-refused-refused-refused-ref"
+	sum := sha256.Sum256([]byte(attacker))
+	bad, err := json.Marshal(map[string]any{
+		"environmentId": h.prodID(), "revision": held + 1,
+		"flagSet": map[string]any{"project": "default", "environment": "production", "revision": held + 1,
+			"flags": []any{map[string]any{"key": "broken", "kind": "boolean", "variants": []any{}}}},
+		"keys": []any{map[string]any{"id": 999, "kind": "server", "sha256": hex.EncodeToString(sum[:])}},
+	})
+	require.NoError(t, err)
+	now := time.Now()
+	postWebhook(t, prov.url, bad, now, provider.Sign(secret, now, bad))
+	nul := []byte(`{"environmentId":1,"revision":5,"note":"a\u0000b"}`)
+	require.Equal(t, 400, postWebhook(t, prov.url, nul, now, provider.Sign(secret, now, nul)), "NUL refused")
+	big := bytes.Repeat([]byte(" "), provider.MaxWebhookBody+1)
+	require.Equal(t, 413, postWebhook(t, prov.url, big, now, provider.Sign(secret, now, big)), "over 64 KiB refused")
+
+	time.Sleep(200 * time.Millisecond) // let any (wrong) reload happen
+	_, status := openStream(t, prov.url+"/v1/stream", attacker, "")
+	require.Equal(t, 401, status, "no key of a webhook is installed")
+	require.Equal(t, held, prov.p.Revision(h.prodID()))
 }
 
 func TestStreamAuthAndRevocation(t *testing.T) {

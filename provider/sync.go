@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +16,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgxlisten"
 
-	"github.com/waypost/waypost/db"
+	"github.com/waypost/waypost/internal/errs"
+	"github.com/waypost/waypost/internal/migrate"
+	"github.com/waypost/waypost/internal/store"
 	"github.com/waypost/waypost/sdk/eval"
 )
 
@@ -23,10 +26,19 @@ import (
 // environment revisions on, with payload {"environment_id":1,"revision":42}.
 const RevisionChannel = "waypost_revision"
 
-// Run loads state and keeps it current until ctx ends: initial load (with
-// backoff while the database is down), webhooks (served by Handler),
-// LISTEN/NOTIFY with a reload on every (re)connect, a periodic check, and
-// the registration heartbeat. It returns nil when ctx ends.
+// reloadTimeout bounds one environment read.
+const reloadTimeout = 10 * time.Second
+
+// snapshotEvery bounds how often the snapshot file is rewritten.
+const snapshotEvery = time.Second
+
+// Run loads state and keeps it current until ctx ends: the snapshot file
+// first (serving from it at once when there is one), then the schema check
+// and the initial load from the database (retried with backoff in the
+// background while the database is down), webhook announcements (served
+// by Handler), LISTEN/NOTIFY with a reload on every (re)connect, a
+// periodic check, and the registration heartbeat. It returns nil when ctx
+// ends, and an error when the database's schema is older than this binary.
 func (p *Provider) Run(ctx context.Context) error {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -50,15 +62,16 @@ func (p *Provider) Run(ctx context.Context) error {
 			p.ready.Store(true)
 			p.log.Info("serving from snapshot file until the database answers", "path", p.cfg.SnapshotFile)
 		}
+		wg.Add(1)
+		go func() { defer wg.Done(); p.snapshotWriter(done) }()
 	}
 
-	// Register before loading: every change committed after this point gets
-	// a webhook, and everything before it is in the initial load.
-	q := db.New(p.cfg.Pool)
-	p.register(ctx, q)
-	r := &reloader{p: p, wake: make(chan struct{}, 1), wanted: map[int64]int64{}, cause: map[int64]string{}}
+	r := p.reloader
 	if err := p.initialLoad(ctx, r); err != nil {
-		return nil // ctx ended
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
 	}
 
 	wg.Add(2)
@@ -74,11 +87,24 @@ func (p *Provider) Run(ctx context.Context) error {
 }
 
 // initialLoad retries with exponential backoff (1 s .. 30 s, jittered)
-// until the first full load succeeds or ctx ends.
+// until the schema check, the registration and the first full load
+// succeed, or ctx ends. A schema older than this binary ends it with
+// migrate.ErrSchemaBehind.
 func (p *Provider) initialLoad(ctx context.Context, r *reloader) error {
 	backoff := time.Second
 	for {
-		err := r.loadAll(ctx, "start")
+		err := migrate.Check(ctx, p.cfg.Pool)
+		if errors.Is(err, migrate.ErrSchemaBehind) {
+			return err
+		}
+		if err == nil {
+			// Register before loading: every change committed after this
+			// point gets a webhook, and everything before it is in the load.
+			err = p.register(ctx)
+		}
+		if err == nil {
+			err = r.loadAll(ctx, "start")
+		}
 		if err == nil {
 			p.ready.Store(true)
 			p.log.Info("flag state loaded", "environments", len(p.world.Load().envs))
@@ -95,7 +121,10 @@ func (p *Provider) initialLoad(ctx context.Context, r *reloader) error {
 }
 
 // reloader coalesces reload requests: a burst of notifications for one
-// environment costs one database read of its newest state.
+// environment costs one database read of its newest state. It is the only
+// reader of environment states after the initial load, so its reads are
+// in commit order and an older revision read from the database means the
+// database went back (a restore), never a stale read.
 type reloader struct {
 	p      *Provider
 	mu     sync.Mutex
@@ -104,12 +133,15 @@ type reloader struct {
 	wake   chan struct{}
 }
 
+// request asks for a reload of envID. revision > 0 is an announced
+// revision (skipped when already held); 0 asks to check whatever the
+// database holds, also an older revision.
 func (r *reloader) request(envID, revision int64, cause string) {
 	if revision > 0 && revision <= r.p.Revision(envID) {
 		return
 	}
 	r.mu.Lock()
-	if cur, ok := r.wanted[envID]; !ok || revision > cur {
+	if cur, ok := r.wanted[envID]; !ok || (cur != 0 && (revision == 0 || revision > cur)) {
 		r.wanted[envID] = revision
 		r.cause[envID] = cause
 	}
@@ -117,6 +149,20 @@ func (r *reloader) request(envID, revision int64, cause string) {
 	select {
 	case r.wake <- struct{}{}:
 	default:
+	}
+}
+
+// compare requests a reload of every environment whose database revision
+// differs from the one held (newer: load it; older: a restore, check it).
+func (r *reloader) compare(envs []store.EnvRevision, cause string) {
+	for _, e := range envs {
+		held := r.p.Revision(e.ID)
+		switch {
+		case e.Revision > held:
+			r.request(e.ID, e.Revision, cause)
+		case e.Revision < held:
+			r.request(e.ID, 0, cause)
+		}
 	}
 }
 
@@ -131,18 +177,11 @@ func (r *reloader) run(ctx context.Context) {
 		wanted, causes := r.wanted, r.cause
 		r.wanted, r.cause = map[int64]int64{}, map[int64]string{}
 		r.mu.Unlock()
-		changed := false
-		keysFresh := false
 		for envID, rev := range wanted {
 			if rev > 0 && rev <= r.p.Revision(envID) {
 				continue
 			}
-			if !keysFresh { // keys first: a revoked key gets no newer state
-				r.reloadKeys(ctx)
-				keysFresh = true
-			}
-			ok, err := r.reloadEnv(ctx, envID, causes[envID])
-			if err != nil {
+			if _, err := r.reloadEnv(ctx, envID, causes[envID]); err != nil && ctx.Err() == nil {
 				r.p.log.Warn("reload failed; will retry", "environment_id", envID, "err", err)
 				go func(envID, rev int64, cause string) { // retry later without blocking others
 					select {
@@ -152,58 +191,60 @@ func (r *reloader) run(ctx context.Context) {
 					}
 				}(envID, rev, causes[envID])
 			}
-			changed = changed || ok
-		}
-		if changed {
-			r.p.writeSnapshotFile()
 		}
 	}
 }
 
+// reloadEnv reads envID's flags and keys (one snapshot) and applies them.
 func (r *reloader) reloadEnv(ctx context.Context, envID int64, cause string) (bool, error) {
-	set, err := loadEnvironment(ctx, r.p.cfg.Pool, envID)
+	// A frozen database must not hold the reloader: give up and retry.
+	ctx, cancel := context.WithTimeout(ctx, reloadTimeout)
+	defer cancel()
+	es, err := r.p.st.EnvironmentState(ctx, envID)
+	if errs.IsKind(err, errs.KindNotFound) {
+		r.p.dropKeys(envID) // environment deleted: its keys are gone
+		return false, nil
+	}
 	if err != nil {
-		if errors.Is(err, pgx.ErrNoRows) {
-			return false, nil // environment deleted
-		}
 		return false, err
 	}
-	return r.p.applySet(envID, set, cause)
+	return r.p.applyEnv(envID, es.Set, keysOf(envID, es.Keys), cause, true)
 }
 
-func (r *reloader) reloadKeys(ctx context.Context) {
-	keys, err := loadKeys(ctx, r.p.cfg.Pool)
-	if err != nil {
-		r.p.log.Warn("reload keys failed", "err", err)
-		return
+func keysOf(envID int64, ks []store.ProviderKey) map[keyHash]keyInfo {
+	out := make(map[keyHash]keyInfo, len(ks))
+	for _, k := range ks {
+		var h keyHash
+		if len(k.Hash) != len(h) {
+			continue
+		}
+		copy(h[:], k.Hash)
+		out[h] = keyInfo{id: k.ID, envID: envID, server: k.Server}
 	}
-	r.p.applyKeys(keys, nil)
+	return out
 }
 
-// loadAll reads every environment whose revision moved, then the keys.
+// loadAll reads every environment whose revision differs from the one
+// held, and forgets the keys of environments that no longer exist.
 func (r *reloader) loadAll(ctx context.Context, cause string) error {
-	envs, err := db.New(r.p.cfg.Pool).ListEnvironmentRevisions(ctx)
-	if err != nil {
-		return fmt.Errorf("list environments: %w", err)
-	}
-	keys, err := loadKeys(ctx, r.p.cfg.Pool)
+	envs, err := r.p.st.EnvironmentRevisions(ctx)
 	if err != nil {
 		return err
 	}
-	r.p.applyKeys(keys, nil)
-	changed := false
+	exists := make(map[int64]bool, len(envs))
 	for _, e := range envs {
-		if e.Revision <= r.p.Revision(e.ID) {
+		exists[e.ID] = true
+		if e.Revision == r.p.Revision(e.ID) {
 			continue
 		}
-		ok, err := r.reloadEnv(ctx, e.ID, cause)
-		if err != nil {
+		if _, err := r.reloadEnv(ctx, e.ID, cause); err != nil {
 			return err
 		}
-		changed = changed || ok
 	}
-	if changed {
-		r.p.writeSnapshotFile()
+	for id := range r.p.world.Load().envs {
+		if !exists[id] {
+			r.p.dropKeys(id)
+		}
 	}
 	return nil
 }
@@ -226,13 +267,11 @@ func (h revisionHandler) HandleNotification(_ context.Context, n *pgconn.Notific
 }
 
 func (h revisionHandler) HandleBacklog(ctx context.Context, _ string, _ *pgx.Conn) error {
-	envs, err := db.New(h.r.p.cfg.Pool).ListEnvironmentRevisions(ctx)
+	envs, err := h.r.p.st.EnvironmentRevisions(ctx)
 	if err != nil {
 		return err
 	}
-	for _, e := range envs {
-		h.r.request(e.ID, e.Revision, "reconnect")
-	}
+	h.r.compare(envs, "reconnect")
 	return nil
 }
 
@@ -261,14 +300,12 @@ func (p *Provider) periodic(ctx context.Context, r *reloader) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			envs, err := db.New(p.cfg.Pool).ListEnvironmentRevisions(ctx)
+			envs, err := p.st.EnvironmentRevisions(ctx)
 			if err != nil {
 				p.log.Warn("periodic revision check", "err", err)
 				continue
 			}
-			for _, e := range envs {
-				r.request(e.ID, e.Revision, "periodic")
-			}
+			r.compare(envs, "periodic")
 		}
 	}
 }
@@ -277,7 +314,6 @@ func (p *Provider) periodic(ctx context.Context, r *reloader) {
 // workers send it webhooks), records SDK key use, and removes the row at
 // shutdown.
 func (p *Provider) registration(ctx context.Context) {
-	q := db.New(p.cfg.Pool)
 	t := time.NewTicker(10 * time.Second)
 	defer t.Stop()
 	for {
@@ -285,15 +321,17 @@ func (p *Provider) registration(ctx context.Context) {
 		case <-ctx.Done():
 			if p.cfg.WebhookURL != "" {
 				dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-				_ = q.DeleteProvider(dctx, p.id)
+				_ = p.st.DeleteProvider(dctx, p.id)
 				cancel()
 			}
 			return
 		case <-t.C:
-			p.register(ctx, q)
-			_ = q.DeleteStaleProviders(ctx)
+			if err := p.register(ctx); err != nil && ctx.Err() == nil {
+				p.log.Warn("provider registration", "err", err)
+			}
+			_ = p.st.DeleteStaleProviders(ctx)
 			if ids := p.takeUsedKeys(); len(ids) > 0 {
-				if err := q.TouchSDKKeys(ctx, ids); err != nil && ctx.Err() == nil {
+				if err := p.st.TouchSDKKeys(ctx, ids); err != nil && ctx.Err() == nil {
 					p.log.Warn("record sdk key use", "err", err)
 				}
 			}
@@ -302,17 +340,11 @@ func (p *Provider) registration(ctx context.Context) {
 }
 
 // register inserts or refreshes this provider's row.
-func (p *Provider) register(ctx context.Context, q *db.Queries) {
+func (p *Provider) register(ctx context.Context) error {
 	if p.cfg.WebhookURL == "" {
-		return
+		return nil
 	}
-	n, err := q.HeartbeatProvider(ctx, p.id)
-	if err == nil && n == 0 {
-		err = q.RegisterProvider(ctx, db.RegisterProviderParams{ID: p.id, WebhookUrl: p.cfg.WebhookURL})
-	}
-	if err != nil && ctx.Err() == nil {
-		p.log.Warn("provider registration", "err", err)
-	}
+	return p.st.HeartbeatProvider(ctx, p.id, p.cfg.WebhookURL)
 }
 
 // snapshotFile is the on-disk form of the last good state.
@@ -323,16 +355,57 @@ type snapshotFile struct {
 
 // WebhookKeyWithEnv is a key hash with its environment, for the snapshot file.
 type WebhookKeyWithEnv struct {
-	WebhookKey
-	EnvironmentID int64 `json:"environmentId"`
+	ID            int64  `json:"id"`
+	Kind          string `json:"kind"`
+	SHA256        string `json:"sha256"` // hex
+	EnvironmentID int64  `json:"environmentId"`
 }
 
-func (p *Provider) writeSnapshotFile() {
+// snapshotDue asks the snapshot writer for a new file (called with p.mu
+// held after every applied change).
+func (p *Provider) snapshotDue() {
 	if p.cfg.SnapshotFile == "" {
 		return
 	}
+	select {
+	case p.snapWake <- struct{}{}:
+	default:
+	}
+}
+
+// snapshotWriter writes the snapshot file after changes, at most once per
+// snapshotEvery, and once more at shutdown when a change is pending.
+func (p *Provider) snapshotWriter(done <-chan struct{}) {
+	last := time.Time{}
+	for {
+		select {
+		case <-done:
+			select {
+			case <-p.snapWake:
+				p.writeSnapshotFile()
+			default:
+			}
+			return
+		case <-p.snapWake:
+		}
+		if wait := snapshotEvery - time.Since(last); wait > 0 {
+			select {
+			case <-done:
+				p.writeSnapshotFile()
+				return
+			case <-time.After(wait):
+			}
+		}
+		p.writeSnapshotFile()
+		last = time.Now()
+	}
+}
+
+// writeSnapshotFile writes the state held now, atomically (a temporary
+// file renamed over the old one).
+func (p *Provider) writeSnapshotFile() {
 	w := p.world.Load()
-	out := snapshotFile{Environments: map[int64]*eval.FlagSet{}}
+	out := snapshotFile{Environments: map[int64]*eval.FlagSet{}, Keys: []WebhookKeyWithEnv{}}
 	for id, st := range w.envs {
 		out.Environments[id] = st.set
 	}
@@ -341,7 +414,7 @@ func (p *Provider) writeSnapshotFile() {
 		if k.server {
 			kind = "server"
 		}
-		out.Keys = append(out.Keys, WebhookKeyWithEnv{WebhookKey: WebhookKey{ID: k.id, Kind: kind, SHA256: fmt.Sprintf("%x", h[:])}, EnvironmentID: k.envID})
+		out.Keys = append(out.Keys, WebhookKeyWithEnv{ID: k.id, Kind: kind, SHA256: hex.EncodeToString(h[:]), EnvironmentID: k.envID})
 	}
 	b, err := json.Marshal(out)
 	if err == nil {
@@ -366,21 +439,26 @@ func (p *Provider) loadSnapshotFile() error {
 	if err := json.Unmarshal(b, &in); err != nil {
 		return fmt.Errorf("decode: %w", err)
 	}
-	for id, set := range in.Environments {
-		if _, err := p.applySet(id, set, "snapshot_file"); err != nil {
-			return err
-		}
-	}
-	byEnv := map[int64][]WebhookKey{}
+	byEnv := map[int64]map[keyHash]keyInfo{}
 	for _, k := range in.Keys {
-		byEnv[k.EnvironmentID] = append(byEnv[k.EnvironmentID], k.WebhookKey)
+		raw, err := hex.DecodeString(k.SHA256)
+		var h keyHash
+		if err != nil || len(raw) != len(h) || (k.Kind != "server" && k.Kind != "client") {
+			return fmt.Errorf("malformed key %d", k.ID)
+		}
+		copy(h[:], raw)
+		if byEnv[k.EnvironmentID] == nil {
+			byEnv[k.EnvironmentID] = map[keyHash]keyInfo{}
+		}
+		byEnv[k.EnvironmentID][h] = keyInfo{id: k.ID, envID: k.EnvironmentID, server: k.Kind == "server"}
 	}
-	for envID, ks := range byEnv {
-		keys, err := decodeWebhookKeys(WebhookPayload{EnvironmentID: envID, Keys: ks})
-		if err != nil {
+	for id, set := range in.Environments {
+		if set == nil {
+			return fmt.Errorf("environment %d: no flag set", id)
+		}
+		if _, err := p.applyEnv(id, set, byEnv[id], "snapshot_file", false); err != nil {
 			return err
 		}
-		p.applyKeys(keys, []int64{envID})
 	}
 	return nil
 }

@@ -1,10 +1,12 @@
 package provider
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,34 +15,32 @@ import (
 	"sync"
 	"time"
 
-	"github.com/waypost/waypost/sdk/eval"
+	"github.com/waypost/waypost/internal/errs"
+	"github.com/waypost/waypost/internal/jsontext"
 )
 
 // Webhooks are pushed by River jobs (webhookjob.go) after every change made
-// through the manager. The body carries the environment's new flag set and
-// its valid keys, so a provider can apply it without a database read.
+// through the manager. A webhook only announces a revision: the provider
+// never takes flags or keys from it, it reads the environment from the
+// database (the reloader, one snapshot of flags and keys), which confirms
+// the revision. A forged or replayed announcement can therefore cost a
+// database read, never install state; a revision far ahead of the
+// database's pins nothing.
 
 const (
-	webhookMaxAge  = 5 * time.Minute
-	maxWebhookBody = 32 << 20
+	webhookMaxAge = 5 * time.Minute
+	// MaxWebhookBody bounds an announcement; nothing more is read.
+	MaxWebhookBody = 64 << 10
 	// Header names.
 	headerTimestamp = "X-Waypost-Timestamp"
 	headerSignature = "X-Waypost-Signature"
 )
 
-// WebhookPayload is the body of POST /internal/webhook.
+// WebhookPayload is the body of POST /internal/webhook: an announcement
+// that an environment reached a revision.
 type WebhookPayload struct {
-	EnvironmentID int64         `json:"environmentId"`
-	Revision      int64         `json:"revision"`
-	FlagSet       *eval.FlagSet `json:"flagSet"`
-	Keys          []WebhookKey  `json:"keys"`
-}
-
-// WebhookKey is a valid SDK key of the environment (hash only).
-type WebhookKey struct {
-	ID     int64  `json:"id"`
-	Kind   string `json:"kind"`
-	SHA256 string `json:"sha256"` // hex
+	EnvironmentID int64 `json:"environmentId"`
+	Revision      int64 `json:"revision"`
 }
 
 // Sign returns the X-Waypost-Signature value for body sent at ts:
@@ -80,25 +80,17 @@ func (c *replayCache) firstTime(sig string, now time.Time) bool {
 }
 
 func (p *Provider) webhook(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxWebhookBody+1))
-	if err != nil || len(body) > maxWebhookBody {
-		p.metrics.webhook("bad_request")
-		writeError(w, http.StatusBadRequest, "bad_request", "unreadable or too large body")
-		return
-	}
+	// Headers first: nothing of the body is read for a request that is
+	// unsigned, stale, or announces more than an announcement can hold.
+	// Until the signature is verified the connection closes after the
+	// answer, so net/http does not read (discard) an unread body either.
+	w.Header().Set("Connection", "close")
 	now := time.Now()
-	tsHeader := r.Header.Get(headerTimestamp)
-	sig := r.Header.Get(headerSignature)
-	secs, err := strconv.ParseInt(tsHeader, 10, 64)
+	secs, err := strconv.ParseInt(r.Header.Get(headerTimestamp), 10, 64)
+	sig := strings.TrimSpace(r.Header.Get(headerSignature))
 	if err != nil || sig == "" {
 		p.metrics.webhook("bad_signature")
 		writeError(w, http.StatusUnauthorized, "unauthorized", "missing timestamp or signature")
-		return
-	}
-	want := Sign(p.cfg.WebhookSecret, time.Unix(secs, 0), body)
-	if !hmac.Equal([]byte(want), []byte(strings.TrimSpace(sig))) {
-		p.metrics.webhook("bad_signature")
-		writeError(w, http.StatusUnauthorized, "unauthorized", "bad signature")
 		return
 	}
 	if age := now.Sub(time.Unix(secs, 0)); age > webhookMaxAge || age < -webhookMaxAge {
@@ -106,48 +98,69 @@ func (p *Provider) webhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "unauthorized", "timestamp too far from now")
 		return
 	}
+	if r.ContentLength > MaxWebhookBody {
+		p.metrics.webhook("bad_request")
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("a webhook announcement is at most %d bytes", MaxWebhookBody))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
+	if err != nil {
+		p.metrics.webhook("bad_request")
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("unreadable body, or larger than %d bytes", MaxWebhookBody))
+		return
+	}
+	want := Sign(p.cfg.WebhookSecret, time.Unix(secs, 0), body)
+	if !hmac.Equal([]byte(want), []byte(sig)) {
+		p.metrics.webhook("bad_signature")
+		writeError(w, http.StatusUnauthorized, "unauthorized", "bad signature")
+		return
+	}
+	w.Header().Del("Connection")
 	if !p.replay.firstTime(sig, now) {
 		p.metrics.webhook("replay")
 		writeError(w, http.StatusConflict, "replay", "this webhook was already received")
 		return
 	}
-	var in WebhookPayload
-	if err := json.Unmarshal(body, &in); err != nil || in.FlagSet == nil || in.EnvironmentID <= 0 || in.FlagSet.Revision != in.Revision {
-		p.metrics.webhook("bad_request")
-		writeError(w, http.StatusBadRequest, "bad_request", "malformed webhook payload")
-		return
-	}
-	keys, err := decodeWebhookKeys(in)
+	in, err := DecodeWebhook(body)
 	if err != nil {
 		p.metrics.webhook("bad_request")
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		e, _ := errs.As(err)
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]string{"code": e.Code, "message": e.Message, "field": e.Field}})
 		return
 	}
-	if in.Revision <= p.Revision(in.EnvironmentID) {
+	held := p.Revision(in.EnvironmentID)
+	if in.Revision <= held {
 		p.metrics.webhook("ignored_old_revision")
-		writeJSON(w, http.StatusOK, map[string]any{"applied": false, "revision": p.Revision(in.EnvironmentID)})
+		writeJSON(w, http.StatusOK, map[string]any{"accepted": false, "revision": held})
 		return
 	}
-	p.applyKeys(keys, []int64{in.EnvironmentID}) // keys first: a revoked key gets no newer state
-	if _, err := p.applySet(in.EnvironmentID, in.FlagSet, "webhook"); err != nil {
-		p.metrics.webhook("invalid_flag_set")
-		writeError(w, http.StatusUnprocessableEntity, "invalid", err.Error())
-		return
-	}
-	p.metrics.webhook("applied")
-	writeJSON(w, http.StatusOK, map[string]any{"applied": true, "revision": in.Revision})
+	// The reloader reads the environment from the database, which confirms
+	// the revision (or shows that it does not exist yet).
+	p.reloader.request(in.EnvironmentID, in.Revision, "webhook")
+	p.metrics.webhook("accepted")
+	writeJSON(w, http.StatusAccepted, map[string]any{"accepted": true, "revision": held})
 }
 
-func decodeWebhookKeys(in WebhookPayload) (map[keyHash]keyInfo, error) {
-	out := make(map[keyHash]keyInfo, len(in.Keys))
-	for _, k := range in.Keys {
-		raw, err := hex.DecodeString(k.SHA256)
-		var h keyHash
-		if err != nil || len(raw) != len(h) || (k.Kind != "server" && k.Kind != "client") {
-			return nil, fmt.Errorf("malformed key %d", k.ID)
-		}
-		copy(h[:], raw)
-		out[h] = keyInfo{id: k.ID, envID: in.EnvironmentID, server: k.Kind == "server"}
+// DecodeWebhook reads an announcement: one JSON object with a positive
+// environmentId and revision; unknown fields (the flag sets and keys older
+// workers sent) are ignored. Errors are KindBadRequest naming the field.
+func DecodeWebhook(body []byte) (WebhookPayload, error) {
+	var in WebhookPayload
+	if err := jsontext.Check(body); err != nil {
+		return in, err
 	}
-	return out, nil
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&in); err != nil {
+		return in, errs.BadRequest("malformed webhook announcement: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return in, errs.BadRequest("the body must be a single JSON object")
+	}
+	if in.EnvironmentID <= 0 {
+		return in, &errs.Error{Kind: errs.KindBadRequest, Code: "bad_request", Field: "environmentId", Message: "must be a positive environment id"}
+	}
+	if in.Revision <= 0 {
+		return in, &errs.Error{Kind: errs.KindBadRequest, Code: "bad_request", Field: "revision", Message: "must be a positive revision"}
+	}
+	return in, nil
 }

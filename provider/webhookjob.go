@@ -3,22 +3,19 @@ package provider
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
-	"github.com/waypost/waypost/db"
+	"github.com/waypost/waypost/internal/errs"
 	"github.com/waypost/waypost/internal/store"
 	"github.com/waypost/waypost/worker"
 )
@@ -42,7 +39,7 @@ func (WebhookArgs) InsertOpts() river.InsertOpts {
 
 type webhookWorker struct {
 	river.WorkerDefaults[WebhookArgs]
-	pool   *pgxpool.Pool
+	st     *store.Store
 	secret string
 	client *http.Client
 	log    *slog.Logger
@@ -51,7 +48,7 @@ type webhookWorker struct {
 // WebhookJobs registers the webhook delivery worker.
 func WebhookJobs(pool *pgxpool.Pool, secret string, log *slog.Logger) worker.Registration {
 	return func(workers *river.Workers, _ *river.Config) error {
-		return river.AddWorkerSafely(workers, &webhookWorker{pool: pool, secret: secret, log: log,
+		return river.AddWorkerSafely(workers, &webhookWorker{st: store.New(pool), secret: secret, log: log,
 			client: &http.Client{Timeout: 5 * time.Second}})
 	}
 }
@@ -66,23 +63,27 @@ func (w *webhookWorker) NextRetry(job *river.Job[WebhookArgs]) time.Time {
 }
 
 func (w *webhookWorker) Work(ctx context.Context, job *river.Job[WebhookArgs]) error {
-	q := db.New(w.pool)
-	prov, err := q.GetLiveProvider(ctx, job.Args.ProviderID)
-	if errors.Is(err, pgx.ErrNoRows) {
+	prov, err := w.st.LiveProvider(ctx, job.Args.ProviderID)
+	if errs.IsKind(err, errs.KindNotFound) {
 		return river.JobCancel(fmt.Errorf("provider %s is gone (no heartbeat for a minute)", job.Args.ProviderID))
 	}
 	if err != nil {
-		return fmt.Errorf("look up provider: %w", err)
+		return err
 	}
-	payload, err := BuildWebhookPayload(ctx, w.pool, job.Args.EnvironmentID)
+	// Announce the newest revision: a delayed or retried job never
+	// announces less than the environment holds now.
+	rev, err := w.st.EnvironmentRevision(ctx, job.Args.EnvironmentID)
+	if errs.IsKind(err, errs.KindNotFound) {
+		return river.JobCancel(fmt.Errorf("environment %d was deleted", job.Args.EnvironmentID))
+	}
 	if err != nil {
 		return err
 	}
-	body, err := json.Marshal(payload)
+	body, err := json.Marshal(WebhookPayload{EnvironmentID: job.Args.EnvironmentID, Revision: max(rev, job.Args.Revision)})
 	if err != nil {
 		return fmt.Errorf("encode webhook: %w", err)
 	}
-	status, err := PostWebhook(ctx, w.client, prov.WebhookUrl, w.secret, body)
+	status, err := PostWebhook(ctx, w.client, prov.WebhookURL, w.secret, body)
 	if err != nil {
 		return fmt.Errorf("deliver to provider %s: %w", prov.ID, err)
 	}
@@ -91,7 +92,7 @@ func (w *webhookWorker) Work(ctx context.Context, job *river.Job[WebhookArgs]) e
 		return nil
 	case status == http.StatusConflict:
 		// A replay: this exact signed body already arrived (another job for
-		// the same environment sent the same current state this second).
+		// the same environment announced the same revision this second).
 		return nil
 	case status == http.StatusUnauthorized:
 		// A signature mismatch will not fix itself by retrying.
@@ -99,30 +100,6 @@ func (w *webhookWorker) Work(ctx context.Context, job *river.Job[WebhookArgs]) e
 	default:
 		return fmt.Errorf("provider %s answered %d", prov.ID, status)
 	}
-}
-
-// BuildWebhookPayload reads an environment's current state and keys.
-func BuildWebhookPayload(ctx context.Context, pool *pgxpool.Pool, envID int64) (*WebhookPayload, error) {
-	set, err := loadEnvironment(ctx, pool, envID)
-	if err != nil {
-		return nil, err
-	}
-	keys, err := loadKeys(ctx, pool)
-	if err != nil {
-		return nil, err
-	}
-	out := &WebhookPayload{EnvironmentID: envID, Revision: set.Revision, FlagSet: set, Keys: []WebhookKey{}}
-	for h, k := range keys {
-		if k.envID != envID {
-			continue
-		}
-		kind := "client"
-		if k.server {
-			kind = "server"
-		}
-		out.Keys = append(out.Keys, WebhookKey{ID: k.id, Kind: kind, SHA256: hex.EncodeToString(h[:])})
-	}
-	return out, nil
 }
 
 // PostWebhook signs and sends body; it returns the response status.
@@ -151,28 +128,9 @@ func PostWebhook(ctx context.Context, client *http.Client, url, secret string, b
 // revision triggers recorded in waypost.changed_environments.
 func EnqueueWebhooksOnChange(st *store.Store, inserter *river.Client[pgx.Tx]) {
 	st.OnChange(func(ctx context.Context, tx pgx.Tx) error {
-		var changed string
-		if err := tx.QueryRow(ctx, "SELECT coalesce(current_setting('waypost.changed_environments', true), '')").Scan(&changed); err != nil {
-			return fmt.Errorf("read changed environments: %w", err)
-		}
-		ids := parseIDs(changed)
-		if len(ids) == 0 {
-			return nil
-		}
-		provs, err := db.New(tx).ListLiveProviders(ctx)
-		if err != nil || len(provs) == 0 {
+		revs, provs, err := store.ChangedInTx(ctx, tx)
+		if err != nil || len(revs) == 0 {
 			return err
-		}
-		rows, err := tx.Query(ctx, "SELECT id, revision FROM environments WHERE id = ANY($1)", ids)
-		if err != nil {
-			return fmt.Errorf("read revisions: %w", err)
-		}
-		revs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct {
-			ID       int64
-			Revision int64
-		}])
-		if err != nil {
-			return fmt.Errorf("read revisions: %w", err)
 		}
 		var params []river.InsertManyParams
 		for _, p := range provs {
@@ -185,17 +143,4 @@ func EnqueueWebhooksOnChange(st *store.Store, inserter *river.Client[pgx.Tx]) {
 		}
 		return nil
 	})
-}
-
-func parseIDs(s string) []int64 {
-	seen := map[int64]bool{}
-	var out []int64
-	for _, part := range strings.Split(s, ",") {
-		id, err := strconv.ParseInt(strings.TrimSpace(part), 10, 64)
-		if err == nil && id > 0 && !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
 }

@@ -109,7 +109,7 @@ func (h *harness) do(method, path string, body any) resp {
 	}
 	req, err := http.NewRequest(method, h.url+"/api/v1/projects/default"+path, rd)
 	require.NoError(h.t, err)
-	if rd != nil {
+	if rd != nil || method != http.MethodGet {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	res, err := http.DefaultClient.Do(req)
@@ -133,7 +133,7 @@ func (h *harness) must(status int, method, path string, body any) resp {
 // connectionBody describes the events database at dsn as an API body.
 func connectionBody(t *testing.T, key, dsn, exposures string) map[string]any {
 	t.Helper()
-	u, err := url.Parse(dsn)
+	u, err := url.Parse(dbtest.ReaderURL(t, dsn))
 	require.NoError(t, err)
 	port, _ := strconv.Atoi(u.Port())
 	if port == 0 {

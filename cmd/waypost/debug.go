@@ -4,7 +4,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
-	"time"
+
+	"github.com/waypost/waypost/internal/httpserve"
 )
 
 // serveDebug serves Go's profiler on its own address (WAYPOST_DEBUG_ADDR),
@@ -16,7 +17,8 @@ func serveDebug(addr string, log *slog.Logger) {
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	log.Info("profiling enabled", "addr", "http://"+addr+"/debug/pprof/")
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := httpserve.New(mux, nil, httpserve.Timeouts{})
+	srv.Addr = addr
 	if err := srv.ListenAndServe(); err != nil {
 		log.Warn("profiling listener stopped", "err", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
@@ -16,6 +15,7 @@ import (
 	"github.com/waypost/waypost/api"
 	"github.com/waypost/waypost/internal/config"
 	"github.com/waypost/waypost/internal/eventsdb"
+	"github.com/waypost/waypost/internal/httpserve"
 	"github.com/waypost/waypost/internal/migrate"
 	"github.com/waypost/waypost/internal/secret"
 	"github.com/waypost/waypost/internal/store"
@@ -111,6 +111,9 @@ func runManager(ctx context.Context, a *app) error {
 }
 
 func runWorker(ctx context.Context, a *app) error {
+	if err := a.cfg.RequireWebhookSecret(); err != nil {
+		return err
+	}
 	if err := a.openPool(ctx, true); err != nil {
 		return err
 	}
@@ -156,7 +159,12 @@ func schedule(s string) (river.PeriodicSchedule, error) {
 }
 
 func runProvider(ctx context.Context, a *app) error {
-	if err := a.openPool(ctx, true); err != nil {
+	if err := a.cfg.RequireWebhookSecret(); err != nil {
+		return err
+	}
+	// No schema check here: the provider checks it itself, retrying in the
+	// background while the database is down (serving its snapshot file).
+	if err := a.openPool(ctx, false); err != nil {
 		return err
 	}
 	p, err := provider.New(provider.Config{
@@ -174,6 +182,13 @@ func runProvider(ctx context.Context, a *app) error {
 }
 
 func runAll(ctx context.Context, a *app) error {
+	generated, err := a.cfg.DevelopmentWebhookSecret()
+	if err != nil {
+		return err
+	}
+	if generated {
+		a.log.Warn("no WAYPOST_WEBHOOK_SECRET: generated a random one for this process (development mode: every address is on localhost); set one to run roles separately")
+	}
 	if err := runMigrate(ctx, a); err != nil {
 		return err
 	}
@@ -190,7 +205,7 @@ func serveHTTP(ctx context.Context, a *app, name, addr string, h http.Handler) e
 	if err != nil {
 		return fmt.Errorf("%s: listen on %s: %w", name, addr, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	srv := httpserve.New(h, slog.NewLogLogger(a.log.Handler(), slog.LevelWarn), httpserve.Timeouts{})
 	a.log.Info("listening", "role", name, "addr", "http://"+ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -6,6 +6,8 @@
 package config
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -153,7 +155,7 @@ func (c *Config) Options(fs *flag.FlagSet) func() error {
 	c.ProviderAddr = "127.0.0.1:8081"
 	c.LogFormat = "text"
 	c.LogLevel = slog.LevelInfo
-	c.WebhookSecret = "waypost-dev-webhook-secret-change-me"
+	c.WebhookSecret = "" // no built-in secret: see RequireWebhookSecret and DevelopmentWebhookSecret
 	c.ShutdownGrace = 10 * time.Second
 	c.CORSOrigins = []string{"*"}
 	c.ExposuresSchedule = "03:00"
@@ -289,6 +291,57 @@ func dur(p *time.Duration) func(string) error {
 		*p = d
 		return nil
 	}
+}
+
+// MinWebhookSecret is the shortest webhook secret accepted, in bytes.
+const MinWebhookSecret = 32
+
+// RequireWebhookSecret refuses a missing or short webhook secret: workers
+// sign webhooks with it and providers verify them (`waypost worker` and
+// `waypost provider` do not start without one).
+func (c *Config) RequireWebhookSecret() error {
+	if len(c.WebhookSecret) < MinWebhookSecret {
+		return fmt.Errorf("configuration: WAYPOST_WEBHOOK_SECRET must be set, to at least %d bytes shared by workers and providers (for example: openssl rand -hex 32); it is %d bytes",
+			MinWebhookSecret, len(c.WebhookSecret))
+	}
+	return nil
+}
+
+// DevelopmentWebhookSecret is for `waypost all`: when no secret is set and
+// every address is on this machine (loopback), it generates a random one
+// for this process and reports true (the caller says so in the log).
+// Elsewhere it leaves the secret as it is (RequireWebhookSecret decides).
+func (c *Config) DevelopmentWebhookSecret() (bool, error) {
+	if c.WebhookSecret != "" {
+		return false, nil
+	}
+	for _, a := range []string{c.ManagerAddr, c.ProviderAddr} {
+		if !loopback(a) {
+			return false, nil
+		}
+	}
+	if u, err := url.Parse(c.ProviderURL); err != nil || !loopback(u.Host) {
+		return false, nil
+	}
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return false, fmt.Errorf("generate a webhook secret: %w", err)
+	}
+	c.WebhookSecret = hex.EncodeToString(b[:])
+	return true, nil
+}
+
+// loopback reports whether host:port names this machine only.
+func loopback(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = hostport
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Logger builds the process logger from the configuration.

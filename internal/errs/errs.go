@@ -25,6 +25,8 @@ const (
 	KindConflict
 	// KindUnavailable: a dependency (an events database, say) cannot be reached.
 	KindUnavailable
+	// KindUnsupportedMediaType: the body is not of the required media type (JSON).
+	KindUnsupportedMediaType
 )
 
 // Error is a typed, user-facing error.

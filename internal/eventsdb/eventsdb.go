@@ -91,16 +91,25 @@ func Open(ctx context.Context, t Target, maxConns int32) (*pgxpool.Pool, error) 
 	return pgxpool.NewWithConfig(ctx, cfg)
 }
 
-// Test connects to t with a short timeout and checks its exposures query
-// (columns and types). Failures are typed errors for the API: the
-// server's own message as 422.
-func Test(ctx context.Context, t Target, builtin metricsql.Beginner) error {
-	return With(ctx, t, builtin, func(ctx context.Context, db metricsql.Beginner) error {
+// Test connects to t with a short timeout, refuses a role too powerful for
+// user SQL (metricsql.RoleError, a 422 on field "user"), checks its
+// exposures query (columns and types), and returns a warning for each
+// dangerous privilege the role still has. Failures are typed errors for
+// the API: the server's own message as 422.
+func Test(ctx context.Context, t Target, builtin metricsql.Beginner) ([]string, error) {
+	var warnings []string
+	err := With(ctx, t, builtin, func(ctx context.Context, db metricsql.Beginner) error {
+		w, err := metricsql.PrivilegeWarnings(ctx, db)
+		if err != nil {
+			return InvalidQuery("", err)
+		}
+		warnings = w
 		if err := metricsql.CheckExposuresQuery(ctx, db, t.ExposuresQuery, t.StatementTimeout); err != nil {
 			return InvalidQuery("exposures_query", err)
 		}
 		return nil
 	})
+	return warnings, err
 }
 
 // With runs fn on a single short-lived connection to t (the builtin pool
@@ -129,6 +138,10 @@ func With(ctx context.Context, t Target, builtin metricsql.Beginner, fn func(ctx
 func InvalidQuery(field string, err error) error {
 	if e, ok := errs.As(err); ok {
 		return e
+	}
+	var re *metricsql.RoleError
+	if errors.As(err, &re) {
+		return &errs.Error{Kind: errs.KindInvalid, Code: "dangerous_role", Field: "user", Message: re.Error(), Err: err}
 	}
 	if msg, ok := metricsql.DatabaseMessage(err); ok {
 		return &errs.Error{Kind: errs.KindInvalid, Code: "query_error", Field: field, Message: "the events database refused the query: " + msg, Err: err}

@@ -23,12 +23,14 @@ CREATE TABLE events (user_id text, ts timestamptz, value numeric, label text, ui
 INSERT INTO events VALUES ('u1', '2026-01-02Z', 3.5, 'a', 1);
 `
 
-func setup(t *testing.T) (context.Context, *pgx.Conn) {
+// setup loads the fixture (and extra SQL) and returns a connection as a
+// role that may only read it (user SQL refuses superusers).
+func setup(t *testing.T, extra ...string) (context.Context, *pgx.Conn) {
 	t.Helper()
 	connString := dbtest.NewDatabase(t)
-	dbtest.MustExec(t, connString, fixture)
+	dbtest.MustExec(t, connString, fixture+strings.Join(extra, "\n"))
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, connString)
+	conn, err := pgx.Connect(ctx, dbtest.ReaderURL(t, connString))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,10 +258,7 @@ func TestRunSmall(t *testing.T) {
 // same key, say) do not count.
 func TestExposuresBeforeStartAreIgnored(t *testing.T) {
 	t.Parallel()
-	ctx, conn := setup(t)
-	if _, err := conn.Exec(ctx, `INSERT INTO exposures VALUES ('e', 'old', 'control', '2025-06-01Z', 3)`); err != nil {
-		t.Fatal(err)
-	}
+	ctx, conn := setup(t, `INSERT INTO exposures VALUES ('e', 'old', 'control', '2025-06-01Z', 3);`)
 	s := spec(okExposures, `SELECT user_id, ts AS "timestamp", value FROM events`)
 	counts, err := metricsql.Run(ctx, conn, s, 5*time.Second)
 	if err != nil {
@@ -283,8 +282,7 @@ func TestExposuresBeforeStartAreIgnored(t *testing.T) {
 // equal the overall statement's (the statistics are additive).
 func TestDimensionBreakdownIsCappedAndAdditive(t *testing.T) {
 	t.Parallel()
-	ctx, conn := setup(t)
-	if _, err := conn.Exec(ctx, `
+	ctx, conn := setup(t, `
 CREATE TABLE dim_exposures AS
 SELECT 'e'::text AS experiment_key, 'd' || g AS user_id, CASE WHEN g % 2 = 0 THEN 'control' ELSE 'treatment' END AS variant,
        timestamptz '2026-01-01' + g * interval '1 second' AS ts,
@@ -292,9 +290,7 @@ SELECT 'e'::text AS experiment_key, 'd' || g AS user_id, CASE WHEN g % 2 = 0 THE
 FROM generate_series(1, 18000) g;
 CREATE TABLE dim_events AS
 SELECT 'd' || (1 + (g * 7919) % 18000) AS user_id, timestamptz '2026-01-01' + g * interval '2 seconds' AS ts, (g % 13)::float8 AS value
-FROM generate_series(1, 40000) g;`); err != nil {
-		t.Fatal(err)
-	}
+FROM generate_series(1, 40000) g;`)
 	s := spec(`SELECT experiment_key, user_id, variant, ts AS "timestamp", country FROM dim_exposures`,
 		`SELECT user_id, ts AS "timestamp", value FROM dim_events`)
 	s.CUPEDWindowDays = 1

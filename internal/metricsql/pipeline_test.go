@@ -39,13 +39,18 @@ func TestPipelineAgainstScipy(t *testing.T) {
 			if err := ds.Load(ctx, conn); err != nil {
 				t.Fatal(err)
 			}
+			reader, err := pgx.Connect(ctx, dbtest.ReaderURL(t, connString))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer reader.Close(ctx)
 			end, err := time.Parse(time.RFC3339, ds.AnalysisEnd)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, m := range ds.Metrics {
 				t.Run(m.Name, func(t *testing.T) {
-					checkMetric(t, ctx, conn, exp.Confidence, ds, m, end)
+					checkMetric(t, ctx, reader, exp.Confidence, ds, m, end)
 				})
 			}
 		})

@@ -72,7 +72,8 @@ func DatabaseMessage(err error) (string, bool) {
 }
 
 // ReadOnly runs fn inside BEGIN READ ONLY with SET LOCAL statement_timeout
-// (timeout <= 0 leaves the server default). The transaction is always
+// (timeout <= 0 leaves the server default), after refusing a connection
+// whose role is too powerful to run user SQL (RoleProblems). The transaction is always
 // rolled back: nothing fn does can persist. Errors from fn are returned as
 // *QueryError (unless they already are one) preserving the database's
 // error for DatabaseMessage and errors.As.
@@ -83,10 +84,15 @@ func ReadOnly(ctx context.Context, db Beginner, timeout time.Duration, fn func(c
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	if timeout > 0 {
+		// SET (a statement, not the set_config function, which a database
+		// may revoke from PUBLIC); the value is a formatted integer.
 		ms := strconv.FormatInt(max(timeout.Milliseconds(), 1), 10)
-		if _, err := tx.Exec(ctx, "SELECT set_config('statement_timeout', $1, true)", ms); err != nil {
+		if _, err := tx.Exec(ctx, "SET LOCAL statement_timeout = "+ms); err != nil {
 			return &QueryError{Op: "set statement timeout", Err: err}
 		}
+	}
+	if err := refuseDangerousRole(ctx, tx); err != nil {
+		return err
 	}
 	if err := fn(ctx, tx); err != nil {
 		var qe *QueryError

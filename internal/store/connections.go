@@ -142,7 +142,7 @@ func (s *Store) CreateConnection(ctx context.Context, projectKey string, in mode
 	if in.Password != nil {
 		t.Password = *in.Password
 	}
-	if err := eventsdb.Test(ctx, t, s.builtin); err != nil {
+	if _, err := eventsdb.Test(ctx, t, s.builtin); err != nil {
 		return model.Connection{}, err
 	}
 	var out model.Connection
@@ -211,7 +211,7 @@ func (s *Store) UpdateConnection(ctx context.Context, projectKey, key string, in
 	} else {
 		t.Password = old.Password
 	}
-	if err := eventsdb.Test(ctx, t, s.builtin); err != nil {
+	if _, err := eventsdb.Test(ctx, t, s.builtin); err != nil {
 		return model.Connection{}, err
 	}
 	var out model.Connection
@@ -309,12 +309,13 @@ func (s *Store) DeleteConnection(ctx context.Context, projectKey, key string) er
 	})
 }
 
-// TestConnection connects to a saved connection and checks its exposures
-// query again.
-func (s *Store) TestConnection(ctx context.Context, projectKey, key string) error {
+// TestConnection connects to a saved connection, refuses a role too
+// powerful for user SQL, checks its exposures query again, and returns a
+// warning for each dangerous privilege the role has.
+func (s *Store) TestConnection(ctx context.Context, projectKey, key string) ([]string, error) {
 	t, err := s.ConnectionTargetByKey(ctx, projectKey, key)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	return eventsdb.Test(ctx, t, s.builtin)
 }

@@ -90,7 +90,7 @@ ON CONFLICT DO NOTHING`)
 		return nil
 	})
 	if err != nil {
-		return IngestResult{}, err
+		return IngestResult{}, mapErr(err)
 	}
 	res.Duplicates = int64(len(events)) - res.Inserted
 	return res, nil

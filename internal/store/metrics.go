@@ -191,6 +191,10 @@ type QueryPreview struct {
 	Duration float64             `json:"duration_ms"`
 }
 
+// MaxPreviewBytes bounds the values (as sent by the database) of a "test
+// query" preview.
+const MaxPreviewBytes = 256 << 10
+
 // TestMetricQuery runs a metric query (read-only, with the connection's
 // statement timeout) and returns its first rows and the column check. A
 // query the database refuses is a 422 with the database's message.
@@ -226,7 +230,14 @@ func (s *Store) TestMetricQuery(ctx context.Context, projectKey string, in model
 					out.Problems = []string{cerr.Error()}
 				}
 			}
+			size := 0
 			for rows.Next() {
+				for _, raw := range rows.RawValues() {
+					size += len(raw)
+				}
+				if size > MaxPreviewBytes {
+					return errs.Invalid("sql", "the preview is larger than %d KiB: select fewer rows or smaller columns", MaxPreviewBytes>>10)
+				}
 				vals, err := rows.Values()
 				if err != nil {
 					return err

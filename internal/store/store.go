@@ -11,6 +11,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -113,6 +116,8 @@ func mapErr(err error) error {
 			return &errs.Error{Kind: errs.KindInvalid, Code: "invalid", Message: pgErr.Message, Err: err}
 		case "WPX01": // raised by migration 010's guards of a running experiment
 			return experimentRunningErr(pgErr.Message, err)
+		case "22021", "22P05": // invalid byte sequence (NUL), untranslatable character
+			return &errs.Error{Kind: errs.KindInvalid, Code: "invalid_text", Message: "text the database cannot store (a NUL character or invalid encoding)", Err: err}
 		case "40001", "40P01": // serialization failure, deadlock
 			return &errs.Error{Kind: errs.KindConflict, Code: "retry", Message: "concurrent change, please retry", Err: err}
 		}
@@ -130,3 +135,35 @@ func uniqueField(constraint string) string {
 }
 
 func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+// Ping checks that the database answers (the manager's /readyz).
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	return nil
+}
+
+// DatabaseUnavailable reports whether err means Waypost's database could
+// not be reached or did not answer in time (as opposed to refusing a
+// statement): callers answer 503 and retry later.
+func DatabaseUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
+			pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", // shutdown, crash, cannot connect now
+			pgErr.Code == "53300": // too many connections
+			return true
+		}
+		return false
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) ||
+		pgconn.Timeout(err) || pgconn.SafeToRetry(err) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		strings.Contains(err.Error(), "conn closed")
+}

@@ -53,3 +53,12 @@ SELECT id, webhook_url FROM live_providers ORDER BY id;
 
 -- name: GetLiveProvider :one
 SELECT id, webhook_url FROM live_providers WHERE id = $1;
+
+-- name: ActiveSDKKeysOfEnvironment :many
+-- Valid keys of one environment (read with its flags in one snapshot).
+SELECT id, kind, key_hash FROM sdk_keys
+ WHERE environment_id = $1 AND revoked_at IS NULL
+ ORDER BY id;
+
+-- name: RevisionsOf :many
+SELECT id, revision FROM environments WHERE id = ANY (sqlc.arg(ids)::bigint[]) ORDER BY id;

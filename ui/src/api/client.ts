@@ -50,7 +50,9 @@ export function withQuery(path: string, q?: Query): string {
 
 export async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  // Every changing request says JSON, with or without a body: the API
+  // answers 415 otherwise (a cross-site form cannot send this header).
+  if (body !== undefined || method !== "GET") headers["Content-Type"] = "application/json";
   if (method !== "GET" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
   let res: Response;
   try {
