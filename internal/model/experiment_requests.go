@@ -435,6 +435,7 @@ func (w *AnalysisWindow) Validate(now time.Time) error {
 
 // IsZero reports whether no window was given (the current phase).
 func (w AnalysisWindow) IsZero() bool { return w.Phase == nil && w.Start == nil && w.End == nil }
+
 var dimensionColumn = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
 // Corrections are the multiple-testing corrections.
