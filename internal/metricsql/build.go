@@ -55,12 +55,18 @@ type Spec struct {
 // queries are referenced once, so PostgreSQL inlines them and pushes the
 // experiment-key filter into the exposures query (an index on
 // experiment_key or user_id in the user's tables is usable).
-func Build(spec Spec) (string, []any, error) {
-	exposures, err := ValidateQuery(spec.ExposuresSQL)
+func Build(spec Spec) (string, []any, error) { return BuildFor(Postgres, spec) }
+
+// BuildFor checks spec and returns the dialect's per-metric statement and
+// its bind arguments: per variant, the column variant (NULL for the row
+// of users excluded for being exposed to several variants) followed by
+// StatColumns.
+func BuildFor(d Dialect, spec Spec) (string, []any, error) {
+	exposures, err := ValidateFor(d, spec.ExposuresSQL)
 	if err != nil {
 		return "", nil, fmt.Errorf("exposures query: %w", err)
 	}
-	metric, err := ValidateQuery(spec.MetricSQL)
+	metric, err := ValidateFor(d, spec.MetricSQL)
 	if err != nil {
 		return "", nil, fmt.Errorf("metric query: %w", err)
 	}
@@ -76,6 +82,82 @@ func Build(spec Spec) (string, []any, error) {
 	if w := spec.ConversionWindowHours; w != nil && (!(*w > 0) || math.IsInf(*w, 0)) {
 		return "", nil, fmt.Errorf("metricsql: conversion window must be a positive number of hours, got %v", *w)
 	}
+	var capArg *float64
+	if c := spec.Cap; c != nil {
+		if spec.MetricType == stats.Binomial {
+			return "", nil, errors.New("metricsql: a cap does not apply to binomial metrics")
+		}
+		switch {
+		case c.Value != nil && c.Percentile != nil:
+			return "", nil, errors.New("metricsql: set either a cap value or a cap percentile, not both")
+		case c.Value != nil:
+			if !(*c.Value > 0) || math.IsInf(*c.Value, 0) {
+				return "", nil, fmt.Errorf("metricsql: cap value must be positive, got %v", *c.Value)
+			}
+			capArg = c.Value
+		case c.Percentile != nil:
+			if !(*c.Percentile > 0 && *c.Percentile < 1) {
+				return "", nil, fmt.Errorf("metricsql: cap percentile must be between 0 and 1, got %v", *c.Percentile)
+			}
+			capArg = c.Percentile
+		default:
+			return "", nil, errors.New("metricsql: empty cap")
+		}
+	}
+	sql, args := d.Metric(exposures, metric, spec, capArg)
+	return sql, args, nil
+}
+
+// ValidateFor is ValidateQuery followed by the dialect's own check.
+func ValidateFor(d Dialect, sql string) (string, error) {
+	q, err := ValidateQuery(sql)
+	if err != nil {
+		return "", err
+	}
+	if err := d.CheckQuery(q); err != nil {
+		return "", err
+	}
+	return q, nil
+}
+
+// Postgres is the PostgreSQL dialect (also the built-in store's).
+var Postgres Dialect = postgres{}
+
+type postgres struct{}
+
+func (postgres) Kind() string            { return KindPostgres }
+func (postgres) CheckQuery(string) error { return nil }
+
+func (postgres) Preview(q string, limit int) (string, []any) {
+	return "SELECT * FROM (\n" + q + "\n) AS wp_preview LIMIT $1", []any{limit}
+}
+
+func (postgres) DailyExposures(q, experimentKey string, end time.Time) (string, []any) {
+	return `WITH wp_exposures AS (
+` + q + `
+),
+wp_first AS (
+  SELECT DISTINCT ON (user_id) user_id, variant, "timestamp" AS first_exposure
+  FROM wp_exposures
+  WHERE experiment_key = $1::text AND "timestamp" < $2::timestamptz
+    AND user_id IS NOT NULL AND variant IS NOT NULL
+  ORDER BY user_id, "timestamp", variant
+)
+SELECT variant::text, ((first_exposure AT TIME ZONE 'UTC')::date - date '1970-01-01')::bigint AS day, count(*)::bigint
+FROM wp_first GROUP BY 1, 2`, []any{experimentKey, end}
+}
+
+// statSelect renders StatColumns over v; cast wraps an aggregate in the
+// dialect's cast for a count or a double.
+func statSelect(cast func(agg string, integer bool) string) string {
+	var b strings.Builder
+	for _, c := range StatColumns {
+		fmt.Fprintf(&b, ",\n       %s AS %s", cast(c.Agg, c.Integer), c.Name)
+	}
+	return b.String()
+}
+
+func (postgres) Metric(exposures, metric string, spec Spec, capArg *float64) (string, []any) {
 	var start *time.Time
 	if !spec.AnalysisStart.IsZero() {
 		start = &spec.AnalysisStart
@@ -93,32 +175,17 @@ func Build(spec Spec) (string, []any, error) {
 	}
 
 	capExpr, capCTE := "", ""
-	if c := spec.Cap; c != nil {
-		if spec.MetricType == stats.Binomial {
-			return "", nil, errors.New("metricsql: a cap does not apply to binomial metrics")
-		}
-		switch {
-		case c.Value != nil && c.Percentile != nil:
-			return "", nil, errors.New("metricsql: set either a cap value or a cap percentile, not both")
-		case c.Value != nil:
-			if !(*c.Value > 0) || math.IsInf(*c.Value, 0) {
-				return "", nil, fmt.Errorf("metricsql: cap value must be positive, got %v", *c.Value)
-			}
-			args = append(args, *c.Value)
+	if capArg != nil {
+		args = append(args, *capArg)
+		if spec.Cap.Value != nil {
 			capExpr = "$5::double precision"
-		case c.Percentile != nil:
-			if !(*c.Percentile > 0 && *c.Percentile < 1) {
-				return "", nil, fmt.Errorf("metricsql: cap percentile must be between 0 and 1, got %v", *c.Percentile)
-			}
-			args = append(args, *c.Percentile)
+		} else {
 			capCTE = `,
 wp_cap AS (
   SELECT percentile_cont($5::double precision) WITHIN GROUP (ORDER BY value) AS cap
   FROM wp_per_user WHERE NOT multiple
 )`
 			capExpr = "wp_cap.cap"
-		default:
-			return "", nil, errors.New("metricsql: empty cap")
 		}
 	}
 	capFrom := ""
@@ -129,7 +196,12 @@ wp_cap AS (
 	if capExpr != "" {
 		valueSel = "LEAST(value, " + capExpr + ")"
 	}
-
+	cols := statSelect(func(agg string, integer bool) string {
+		if integer {
+			return agg + "::bigint"
+		}
+		return "CASE WHEN variant IS NULL THEN 0 ELSE coalesce(" + agg + ", 0) END::double precision"
+	})
 	var b strings.Builder
 	// The CTE names carry a wp_ prefix so they cannot shadow the user's
 	// tables (a metric query may itself read a table called exposures).
@@ -167,12 +239,9 @@ wp_per_user AS (
    AND m."timestamp" <= LEAST(e.first_exposure + $3::double precision * interval '1 hour', $2::timestamptz)
   GROUP BY e.user_id, e.multiple, e.variant
 )%s
-SELECT variant::text AS variant,
-       count(*)::bigint AS users,
-       CASE WHEN variant IS NULL THEN 0 ELSE coalesce(sum(v), 0) END::double precision AS sum,
-       CASE WHEN variant IS NULL THEN 0 ELSE coalesce(sum(v * v), 0) END::double precision AS sum_squares
+SELECT variant::text AS variant%s
 FROM (SELECT variant, %s AS v FROM wp_per_user%s) AS capped
 GROUP BY variant
-ORDER BY variant NULLS LAST`, exposures, metric, value, capCTE, valueSel, capFrom)
-	return b.String(), args, nil
+ORDER BY variant NULLS LAST`, exposures, metric, value, capCTE, cols, valueSel, capFrom)
+	return b.String(), args
 }

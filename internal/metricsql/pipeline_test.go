@@ -66,7 +66,7 @@ func checkMetric(t *testing.T, ctx context.Context, conn *pgx.Conn, confidence f
 		ConversionWindowHours: m.WindowHours,
 		Cap:                   m.Cap,
 	}
-	counts, err := metricsql.Run(ctx, conn, spec, time.Minute)
+	counts, err := metricsql.Run(ctx, metricsql.PostgresDB(conn), spec, time.Minute)
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
