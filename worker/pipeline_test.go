@@ -13,8 +13,10 @@ import (
 
 	"github.com/waypost/waypost/internal/analysis"
 	"github.com/waypost/waypost/internal/dbtest"
+	"github.com/waypost/waypost/internal/metricsql"
 	"github.com/waypost/waypost/internal/scipyref"
 	"github.com/waypost/waypost/internal/stats"
+	"github.com/waypost/waypost/internal/warehousetest"
 	"github.com/waypost/waypost/worker"
 )
 
@@ -32,81 +34,110 @@ func TestPipelineThroughAPIAgainstScipy(t *testing.T) {
 	exp, err := scipyref.Read()
 	require.NoError(t, err)
 
-	h := newHarness(t)
-	h.startWorker(worker.ExperimentOptions{})
-	for _, ds := range exp.Datasets {
-		t.Run(ds.Name, func(t *testing.T) {
-			ctx := context.Background()
-			eventsDSN := dbtest.NewDatabase(t)
-			conn, err := pgx.Connect(ctx, eventsDSN)
-			require.NoError(t, err)
-			defer conn.Close(ctx)
-			require.NoError(t, ds.Load(ctx, conn))
-
-			ck := "events-" + strings.ReplaceAll(ds.Name, "_", "-")
-			h.must(201, "POST", "/connections", connectionBody(t, ck, eventsDSN, scipyref.ExposuresSQL))
-
-			flag := "flag-" + ds.ExperimentKey
-			var variants []map[string]any
-			for _, v := range ds.Variants {
-				variants = append(variants, map[string]any{"key": v, "value": v})
-			}
-			h.must(201, "POST", "/flags", map[string]any{"key": flag, "kind": "string", "variants": variants})
-			h.must(200, "PATCH", "/flags/"+flag+"/environments/production", map[string]any{"enabled": true})
-
-			var keys []string
-			for _, m := range ds.Metrics {
-				key := ds.ExperimentKey + "-" + strings.ReplaceAll(m.Name, "_", "-")
-				body := map[string]any{"key": key, "type": m.Type, "sql": m.SQL(), "connection": ck,
-					"direction": m.Direction, "conversion_window_hours": m.WindowHours}
-				if m.Cap != nil && m.Cap.Value != nil {
-					body["cap"] = map[string]any{"kind": "value", "value": *m.Cap.Value}
-				} else if m.Cap != nil {
-					body["cap"] = map[string]any{"kind": "percentile", "value": *m.Cap.Percentile}
-				}
-				h.must(201, "POST", "/metrics", body)
-				keys = append(keys, key)
-			}
-			var weights []map[string]any
-			for i, v := range ds.Variants {
-				weights = append(weights, map[string]any{"variant": v, "weight": ds.WeightsBP[i]})
-			}
-			h.must(201, "POST", "/experiments", map[string]any{"key": ds.ExperimentKey, "flag": flag, "environment": "production",
-				"weights": weights, "primary_metrics": keys[:1], "secondary_metrics": keys[1:], "minimum_detectable_effect": 0.05})
-			h.must(200, "POST", "/experiments/"+ds.ExperimentKey+"/start", nil)
-			h.must(200, "POST", "/experiments/"+ds.ExperimentKey+"/stop", nil)
-			// Pin the analysis window to the dataset's (as a psql user could).
-			end, err := time.Parse(time.RFC3339, ds.AnalysisEnd)
-			require.NoError(t, err)
-			_, err = h.pool.Exec(ctx, "UPDATE experiments SET started_at = $2::timestamptz - interval '30 days', stopped_at = $2 WHERE key = $1", ds.ExperimentKey, end)
-			require.NoError(t, err)
-
-			entry, page := h.refresh(ds.ExperimentKey)
-			require.Equal(t, "succeeded", entry["status"], "refresh: %v", entry["error"])
-			latest := page["latest"].(map[string]any)
-			b, _ := json.Marshal(latest["results"])
-			var res analysis.Results
-			require.NoError(t, json.Unmarshal(b, &res))
-			require.Len(t, res.Metrics, len(ds.Metrics))
-			require.Len(t, entry["statements"], len(ds.Metrics), "the SQL of every metric is stored")
-			for i, m := range ds.Metrics {
-				t.Run(m.Name, func(t *testing.T) { checkMetric(t, m, res.Metrics[i]) })
-			}
-			if ds.SRM != nil {
-				require.NotNil(t, res.SRM)
-				require.Equal(t, ds.SRM.Mismatch, res.SRM.Mismatch)
-				approxPtr(t, "srm p", res.SRM.PValue, &ds.SRM.PValue)
-				approxPtr(t, "srm chi2", res.SRM.ChiSquared, &ds.SRM.ChiSquared)
-			}
-			// Holm across metrics: adjusted p-values are never below the raw ones.
-			for _, mr := range res.Metrics {
-				for _, c := range mr.Result.Comparisons {
-					if c.PValue != nil {
-						require.GreaterOrEqual(t, mr.AdjustedPValues[c.Variant], *c.PValue-1e-15)
-					}
-				}
+	// The same datasets on every engine: PostgreSQL, ClickHouse, MariaDB.
+	for _, kind := range metricsql.Kinds() {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			h.startWorker(worker.ExperimentOptions{})
+			for _, ds := range exp.Datasets {
+				t.Run(ds.Name, func(t *testing.T) { pipelineDataset(t, h, kind, ds) })
 			}
 		})
+	}
+}
+
+// eventsConnection loads ds into a new database on the engine of kind
+// and returns the body registering it as the events connection ck.
+func eventsConnection(t *testing.T, kind, ck string, ds scipyref.Dataset) map[string]any {
+	if kind == metricsql.KindPostgres {
+		ctx := context.Background()
+		eventsDSN := dbtest.NewDatabase(t)
+		conn, err := pgx.Connect(ctx, eventsDSN)
+		require.NoError(t, err)
+		defer conn.Close(ctx)
+		require.NoError(t, ds.Load(ctx, conn))
+		return connectionBody(t, ck, eventsDSN, scipyref.ExposuresSQL)
+	}
+	var s warehousetest.Server
+	if kind == metricsql.KindClickHouse {
+		s = warehousetest.ClickHouse(t)
+	} else {
+		s = warehousetest.MySQL(t)
+	}
+	tables, err := ds.Tables()
+	require.NoError(t, err)
+	for _, tb := range tables {
+		s.Exec(t, tb.CreateSQL(kind))
+		s.Insert(t, tb.Name, tb.Columns, tb.Rows)
+	}
+	return map[string]any{"key": ck, "kind": kind, "host": s.Host, "port": s.Port, "database": s.Database,
+		"user": s.User, "ssl_mode": "disable", "exposures_query": scipyref.ExposuresSQLFor(kind), "statement_timeout_ms": 30000}
+}
+
+func pipelineDataset(t *testing.T, h *harness, kind string, ds scipyref.Dataset) {
+	ck := "events-" + strings.ReplaceAll(ds.Name, "_", "-")
+	h.must(201, "POST", "/connections", eventsConnection(t, kind, ck, ds))
+
+	flag := "flag-" + ds.ExperimentKey
+	var variants []map[string]any
+	for _, v := range ds.Variants {
+		variants = append(variants, map[string]any{"key": v, "value": v})
+	}
+	h.must(201, "POST", "/flags", map[string]any{"key": flag, "kind": "string", "variants": variants})
+	h.must(200, "PATCH", "/flags/"+flag+"/environments/production", map[string]any{"enabled": true})
+
+	var keys []string
+	for _, m := range ds.Metrics {
+		key := ds.ExperimentKey + "-" + strings.ReplaceAll(m.Name, "_", "-")
+		body := map[string]any{"key": key, "type": m.Type, "sql": m.SQLFor(kind), "connection": ck,
+			"direction": m.Direction, "conversion_window_hours": m.WindowHours}
+		if m.Cap != nil && m.Cap.Value != nil {
+			body["cap"] = map[string]any{"kind": "value", "value": *m.Cap.Value}
+		} else if m.Cap != nil {
+			body["cap"] = map[string]any{"kind": "percentile", "value": *m.Cap.Percentile}
+		}
+		h.must(201, "POST", "/metrics", body)
+		keys = append(keys, key)
+	}
+	var weights []map[string]any
+	for i, v := range ds.Variants {
+		weights = append(weights, map[string]any{"variant": v, "weight": ds.WeightsBP[i]})
+	}
+	h.must(201, "POST", "/experiments", map[string]any{"key": ds.ExperimentKey, "flag": flag, "environment": "production",
+		"weights": weights, "primary_metrics": keys[:1], "secondary_metrics": keys[1:], "minimum_detectable_effect": 0.05})
+	h.must(200, "POST", "/experiments/"+ds.ExperimentKey+"/start", nil)
+	h.must(200, "POST", "/experiments/"+ds.ExperimentKey+"/stop", nil)
+	// Pin the analysis window to the dataset's (as a psql user could).
+	end, err := time.Parse(time.RFC3339, ds.AnalysisEnd)
+	require.NoError(t, err)
+	_, err = h.pool.Exec(context.Background(), "UPDATE experiments SET started_at = $2::timestamptz - interval '30 days', stopped_at = $2 WHERE key = $1", ds.ExperimentKey, end)
+	require.NoError(t, err)
+
+	entry, page := h.refresh(ds.ExperimentKey)
+	require.Equal(t, "succeeded", entry["status"], "refresh: %v", entry["error"])
+	latest := page["latest"].(map[string]any)
+	b, _ := json.Marshal(latest["results"])
+	var res analysis.Results
+	require.NoError(t, json.Unmarshal(b, &res))
+	require.Len(t, res.Metrics, len(ds.Metrics))
+	require.Len(t, entry["statements"], len(ds.Metrics), "the SQL of every metric is stored")
+	for i, m := range ds.Metrics {
+		t.Run(m.Name, func(t *testing.T) { checkMetric(t, m, res.Metrics[i]) })
+	}
+	if ds.SRM != nil {
+		require.NotNil(t, res.SRM)
+		require.Equal(t, ds.SRM.Mismatch, res.SRM.Mismatch)
+		approxPtr(t, "srm p", res.SRM.PValue, &ds.SRM.PValue)
+		approxPtr(t, "srm chi2", res.SRM.ChiSquared, &ds.SRM.ChiSquared)
+	}
+	// Holm across metrics: adjusted p-values are never below the raw ones.
+	for _, mr := range res.Metrics {
+		for _, c := range mr.Result.Comparisons {
+			if c.PValue != nil {
+				require.GreaterOrEqual(t, mr.AdjustedPValues[c.Variant], *c.PValue-1e-15)
+			}
+		}
 	}
 }
 
