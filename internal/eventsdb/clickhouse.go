@@ -77,7 +77,14 @@ func chSettings(timeout time.Duration) clickhouse.Settings {
 }
 
 func (d *chDB) Query(ctx context.Context, timeout time.Duration, sql string, args []any) ([]metricsql.Column, [][]any, error) {
-	cols, out, err := d.query(ctx, timeout, sql, args)
+	var (
+		cols []metricsql.Column
+		out  [][]any
+	)
+	err := guarded(ctx, timeout, "ClickHouse", func(ctx context.Context) (err error) {
+		cols, out, err = d.query(ctx, timeout, sql, args)
+		return err
+	})
 	if err != nil {
 		return nil, nil, chError("run query", timeout, err)
 	}
@@ -86,21 +93,11 @@ func (d *chDB) Query(ctx context.Context, timeout time.Duration, sql string, arg
 
 func (d *chDB) Describe(ctx context.Context, timeout time.Duration, q string) ([]metricsql.Column, error) {
 	sql, args := metricsql.ClickHouse.Preview(q, 0)
-	cols, _, err := d.query(ctx, timeout, sql, args)
-	if err != nil {
-		return nil, chError("describe query", timeout, err)
-	}
-	return cols, nil
+	cols, _, err := d.Query(ctx, timeout, sql, args)
+	return cols, err
 }
 
 func (d *chDB) query(ctx context.Context, timeout time.Duration, sql string, args []any) ([]metricsql.Column, [][]any, error) {
-	if timeout > 0 {
-		// The server stops the query at max_execution_time; this only
-		// guards against a server that does not answer.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout+ConnectTimeout)
-		defer cancel()
-	}
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(chSettings(timeout)))
 	rows, err := d.conn.Query(ctx, sql, args...)
 	if err != nil {
@@ -193,7 +190,8 @@ func chError(op string, timeout time.Duration, err error) error {
 		return err
 	}
 	var ex *clickhouse.Exception
-	if errors.As(err, &ex) {
+	var se *metricsql.ServerError
+	if !errors.As(err, &se) && errors.As(err, &ex) {
 		err = &metricsql.ServerError{Engine: "ClickHouse", Code: int(ex.Code), Message: ex.Message, Timeout: ex.Code == chTimeoutExceeded, Err: err}
 	}
 	return &metricsql.QueryError{Op: op, Timeout: timeout, Err: err}
@@ -204,4 +202,29 @@ func (d *chDB) ping(ctx context.Context) error {
 		return chError("connect", 0, err)
 	}
 	return nil
+}
+
+// guardSlack is how long after the statement timeout the client gives up
+// on a statement the server has not stopped.
+const guardSlack = 2 * time.Second
+
+// guarded runs fn with a client-side deadline of the statement timeout
+// plus guardSlack, for a server that does not stop the statement
+// itself (ClickHouse 18.16 checks max_execution_time only between blocks,
+// so a slow block runs on). A statement cut by that deadline is reported
+// as a timeout.
+func guarded(ctx context.Context, timeout time.Duration, engine string, fn func(ctx context.Context) error) error {
+	if timeout <= 0 {
+		return fn(ctx)
+	}
+	gctx, cancel := context.WithTimeout(ctx, timeout+guardSlack)
+	defer cancel()
+	err := fn(gctx)
+	// The driver's socket deadline is the context's: its i/o timeout can
+	// come a moment before the context reports DeadlineExceeded.
+	deadline, _ := gctx.Deadline()
+	if err != nil && !errors.Is(ctx.Err(), context.Canceled) && !time.Now().Before(deadline.Add(-50*time.Millisecond)) {
+		return &metricsql.ServerError{Engine: engine, Message: "the query was cancelled after running past the statement timeout", Timeout: true, Err: err}
+	}
+	return err
 }

@@ -16,8 +16,9 @@ import (
 )
 
 // myDB is a MySQL or MariaDB events database. Every statement runs in
-// START TRANSACTION READ ONLY (rolled back) after SET SESSION
-// max_statement_time (MariaDB, seconds) or max_execution_time (MySQL,
+// START TRANSACTION READ ONLY (rolled back) after SET SESSION TRANSACTION
+// READ ONLY (so DDL, which commits implicitly, is refused too) and SET
+// SESSION max_statement_time (MariaDB, seconds) or max_execution_time (MySQL,
 // milliseconds); multi-statements are off in the driver, so the server
 // refuses "SELECT 1; DELETE ...".
 type myDB struct {
@@ -65,7 +66,14 @@ func (d *myDB) Describe(ctx context.Context, timeout time.Duration, q string) ([
 }
 
 func (d *myDB) Query(ctx context.Context, timeout time.Duration, sql string, args []any) ([]metricsql.Column, [][]any, error) {
-	cols, rows, err := d.query(ctx, timeout, sql, args)
+	var (
+		cols []metricsql.Column
+		rows [][]any
+	)
+	err := guarded(ctx, timeout, "MySQL", func(ctx context.Context) (err error) {
+		cols, rows, err = d.query(ctx, timeout, sql, args)
+		return err
+	})
 	if err != nil {
 		return nil, nil, myError("run query", timeout, err)
 	}
@@ -93,11 +101,6 @@ func (d *myDB) isMariaDB(ctx context.Context, c *sql.Conn) (bool, error) {
 }
 
 func (d *myDB) query(ctx context.Context, timeout time.Duration, query string, args []any) ([]metricsql.Column, [][]any, error) {
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout+ConnectTimeout)
-		defer cancel()
-	}
 	c, err := d.db.Conn(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -111,8 +114,12 @@ func (d *myDB) query(ctx context.Context, timeout time.Duration, query string, a
 	if maria {
 		limit = "SET SESSION max_statement_time = " + strconv.FormatFloat(timeout.Seconds(), 'f', 3, 64)
 	}
-	if _, err := c.ExecContext(ctx, limit); err != nil {
-		return nil, nil, err
+	// Session-wide read-only too: DDL commits the transaction implicitly
+	// and would otherwise run outside it.
+	for _, set := range []string{limit, "SET SESSION TRANSACTION READ ONLY"} {
+		if _, err := c.ExecContext(ctx, set); err != nil {
+			return nil, nil, err
+		}
 	}
 	tx, err := c.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -194,7 +201,8 @@ func myError(op string, timeout time.Duration, err error) error {
 		return err
 	}
 	var me *mysql.MySQLError
-	if errors.As(err, &me) {
+	var se *metricsql.ServerError
+	if !errors.As(err, &se) && errors.As(err, &me) {
 		err = &metricsql.ServerError{Engine: "MySQL", Code: int(me.Number), Message: me.Message,
 			Timeout: me.Number == myMariaDBStatementTimeout || me.Number == myMySQLQueryTimeout, Err: err}
 	}
