@@ -36,5 +36,9 @@ export default defineConfig({
     setupFiles: ["./src/test/setup.ts"],
     include: ["src/**/*.test.{ts,tsx}"],
     css: false,
+    // Hang guards, not speed checks: on a loaded 2-core machine a test that
+    // types a long SQL text takes several seconds. waitFor's own limit is
+    // raised in src/test/setup.ts for the same reason.
+    testTimeout: 30_000,
   },
 });

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/waypost/waypost/db"
@@ -114,7 +115,14 @@ func (s *Store) Results(ctx context.Context, projectKey, key string, limit int) 
 	if err != nil {
 		return model.ResultsPage{}, err
 	}
-	q := s.queries()
+	// One snapshot for both reads: a refresh finishing between them would
+	// otherwise show as succeeded in the history while latest still lacks it.
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return model.ResultsPage{}, fmt.Errorf("begin results read: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // read-only
+	q := db.New(tx)
 	out := model.ResultsPage{History: []model.Refresh{}}
 	latest, err := q.LatestResult(ctx, id)
 	switch {

@@ -1,6 +1,11 @@
 import "@testing-library/jest-dom/vitest";
 import { afterEach } from "vitest";
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
+
+// waitFor/findBy return as soon as their condition holds; the limit only
+// decides when a wait that never succeeds fails (1 s is too short for a
+// loaded CI machine).
+configure({ asyncUtilTimeout: 10_000 });
 
 afterEach(() => {
   cleanup();

@@ -1,28 +1,38 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { render, screen, waitFor } from "@testing-library/react";
+import { act, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { PowerEstimate } from "./PowerEstimate";
 import { mockFetch } from "../../test/helpers";
 
-afterEach(() => vi.unstubAllGlobals());
+afterEach(() => {
+  vi.useRealTimers();
+  vi.unstubAllGlobals();
+});
 
 const answer = (body: unknown) => () => ({ status: 200, body });
 
 describe("PowerEstimate", () => {
   it("asks the server once the user stops typing (debounced) and shows users per variant and days", async () => {
+    // Time stands still while the user types (fake timers advanced only by
+    // userEvent's zero delays), so the debounce is tested, not the machine's speed.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    // Testing Library advances fake timers through the jest global it looks for.
+    vi.stubGlobal("jest", { advanceTimersByTime: (ms: number) => vi.advanceTimersByTime(ms) });
+    const user = userEvent.setup({ advanceTimers: (ms) => vi.advanceTimersByTime(ms) });
     const calls = mockFetch((c) => (c.method === "POST" && /\/power$/.test(c.url) ? answer({ sample_size: { status: "ok", users_per_variant: 14745 }, total_users: 29490, days: 30, expected_end: "2026-03-01" })() : undefined));
     render(<PowerEstimate project="default" metricType="binomial" mde={0.05} variants={2} traffic={0.5} delayMs={50} />);
     const baseline = screen.getByLabelText("Baseline conversion rate (%)");
-    await userEvent.clear(baseline);
-    await userEvent.type(baseline, "12");
-    await userEvent.type(screen.getByLabelText("Users per day (all traffic)"), "2000");
+    await user.clear(baseline);
+    await user.type(baseline, "12");
+    await user.type(screen.getByLabelText("Users per day (all traffic)"), "2000");
+    await act(() => vi.advanceTimersByTimeAsync(49));
+    expect(calls).toEqual([]); // still typing, as far as the debounce knows
+    await act(() => vi.advanceTimersByTimeAsync(1));
     await waitFor(() => expect(screen.getByTestId("power-result")).toHaveTextContent("14,745 users per variant"));
     expect(screen.getByTestId("power-result")).toHaveTextContent("about 30 days");
     expect(screen.getByTestId("power-result")).toHaveTextContent("until 2026-03-01");
-    // Typing "2000" did not send four requests: the last one carries the final values.
-    const last = calls[calls.length - 1];
-    expect(last.body).toEqual({ metric_type: "binomial", baseline_mean: 0.12, minimum_detectable_effect: 0.05, variants: 2, users_per_day: 1000 });
-    expect(calls.length).toBeLessThanOrEqual(2);
+    // Typing "12" and "2000" sent one request, with the final values.
+    expect(calls.map((c) => c.body)).toEqual([{ metric_type: "binomial", baseline_mean: 0.12, minimum_detectable_effect: 0.05, variants: 2, users_per_day: 1000 }]);
   });
 
   it("continuous metrics need a standard deviation, sent as a variance", async () => {
