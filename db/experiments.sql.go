@@ -58,7 +58,7 @@ func (q *Queries) ConnectionInUse(ctx context.Context, id int64) (bool, error) {
 const createConnection = `-- name: CreateConnection :one
 INSERT INTO events_connections (project_id, key, name, kind, host, port, database, "user",
                                 password_ciphertext, ssl_mode, exposures_query, statement_timeout_ms)
-VALUES ($1, $2, $3, 'postgres', $4, $5, $6, $7, $8, $9, $10, $11)
+VALUES ($1, $2, $3, $12, $4, $5, $6, $7, $8, $9, $10, $11)
 RETURNING id, project_id, key, name, kind, host, port, database, "user", password_ciphertext, ssl_mode, exposures_query, statement_timeout_ms, is_default, version, created_at, updated_at
 `
 
@@ -74,6 +74,7 @@ type CreateConnectionParams struct {
 	SslMode            string
 	ExposuresQuery     string
 	StatementTimeoutMs int32
+	Kind               string
 }
 
 func (q *Queries) CreateConnection(ctx context.Context, arg CreateConnectionParams) (EventsConnection, error) {
@@ -89,6 +90,7 @@ func (q *Queries) CreateConnection(ctx context.Context, arg CreateConnectionPara
 		arg.SslMode,
 		arg.ExposuresQuery,
 		arg.StatementTimeoutMs,
+		arg.Kind,
 	)
 	var i EventsConnection
 	err := row.Scan(
@@ -1218,7 +1220,8 @@ func (q *Queries) StopExperiment(ctx context.Context, arg StopExperimentParams) 
 const updateConnection = `-- name: UpdateConnection :one
 UPDATE events_connections
    SET name = $3, host = $4, port = $5, database = $6, "user" = $7,
-       password_ciphertext = $8, ssl_mode = $9, exposures_query = $10, statement_timeout_ms = $11
+       password_ciphertext = $8, ssl_mode = $9, exposures_query = $10, statement_timeout_ms = $11,
+       kind = CASE WHEN kind = 'builtin' THEN kind ELSE coalesce($12, kind) END
  WHERE project_id = $1 AND key = $2
 RETURNING id, project_id, key, name, kind, host, port, database, "user", password_ciphertext, ssl_mode, exposures_query, statement_timeout_ms, is_default, version, created_at, updated_at
 `
@@ -1235,6 +1238,7 @@ type UpdateConnectionParams struct {
 	SslMode            string
 	ExposuresQuery     string
 	StatementTimeoutMs int32
+	Kind               *string
 }
 
 func (q *Queries) UpdateConnection(ctx context.Context, arg UpdateConnectionParams) (EventsConnection, error) {
@@ -1250,6 +1254,7 @@ func (q *Queries) UpdateConnection(ctx context.Context, arg UpdateConnectionPara
 		arg.SslMode,
 		arg.ExposuresQuery,
 		arg.StatementTimeoutMs,
+		arg.Kind,
 	)
 	var i EventsConnection
 	err := row.Scan(

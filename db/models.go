@@ -58,7 +58,7 @@ type EventsConnection struct {
 	ProjectID int64
 	Key       string
 	Name      string
-	// builtin: Waypost's own events_exposures/events_metric tables; postgres: an external database.
+	// builtin: Waypost's own events_exposures/events_metric tables; postgres, clickhouse (native protocol, port 9000 or 9440 with TLS), mysql (MySQL or MariaDB): an external database. Waypost runs its statements in that engine's SQL (internal/metricsql dialects).
 	Kind     string
 	Host     string
 	Port     int32
@@ -69,7 +69,7 @@ type EventsConnection struct {
 	SslMode            string
 	// SELECT returning experiment_key, user_id, variant (text) and "timestamp" (timestamptz), one row per exposure.
 	ExposuresQuery string
-	// SET LOCAL statement_timeout for every query Waypost runs on this connection.
+	// Time limit of every query Waypost runs on this connection: statement_timeout (postgres), max_execution_time (clickhouse, whole seconds rounded up), max_statement_time / max_execution_time (mysql).
 	StatementTimeoutMs int32
 	// The connection new metrics use when none is named; exactly one per project.
 	IsDefault bool

@@ -129,7 +129,7 @@ func (w *resultsWorker) enqueueAll(ctx context.Context) error {
 }
 
 // dailyExposures runs the daily counts for plan on pool.
-func dailyExposures(ctx context.Context, pool metricsql.Beginner, plan analysis.Plan, t eventsdb.Target, now time.Time) ([]analysis.Day, error) {
+func dailyExposures(ctx context.Context, pool metricsql.DB, plan analysis.Plan, t eventsdb.Target, now time.Time) ([]analysis.Day, error) {
 	return analysis.DailyExposures(ctx, pool, plan.ExposuresSQL, plan.ExperimentKey, plan.Variants,
 		*plan.StartedAt, plan.StoppedAt, now, t.StatementTimeout)
 }

@@ -242,7 +242,7 @@ func classify(metric string, err error, timeout time.Duration) *Failure {
 // runs concurrently on its own connection). Statements are returned even
 // on failure. usersPerDay is the observed rate of new users per variant
 // (0 = unknown) for the expected end date.
-func Run(ctx context.Context, db metricsql.Beginner, plan Plan, usersPerDay float64, now time.Time) (*Results, []Statement, error) {
+func Run(ctx context.Context, db metricsql.DB, plan Plan, usersPerDay float64, now time.Time) (*Results, []Statement, error) {
 	if len(plan.Metrics) == 0 {
 		return nil, nil, &Failure{Code: CodeConfig, Message: "the experiment has no metrics"}
 	}
@@ -259,7 +259,7 @@ func Run(ctx context.Context, db metricsql.Beginner, plan Plan, usersPerDay floa
 		if plan.StartedAt != nil {
 			specs[i].AnalysisStart = *plan.StartedAt
 		}
-		sql, args, err := metricsql.Build(specs[i])
+		sql, args, err := metricsql.BuildFor(db.Dialect(), specs[i])
 		if err != nil {
 			return nil, nil, &Failure{Code: CodeConfig, Err: err, Message: fmt.Sprintf("metric %s: %v", m.Key, err)}
 		}

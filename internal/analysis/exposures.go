@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/waypost/waypost/internal/metricsql"
 )
 
@@ -40,64 +38,46 @@ func ExposureWindow(started time.Time, stopped *time.Time, now time.Time) (first
 // (read-only, with the statement timeout). Users first exposed before the
 // start day count on the start day. Every (variant, day) of the window is
 // returned, zeros included, in day then variant order.
-func DailyExposures(ctx context.Context, db metricsql.Beginner, exposuresSQL, experimentKey string, variants []string,
+func DailyExposures(ctx context.Context, db metricsql.DB, exposuresSQL, experimentKey string, variants []string,
 	started time.Time, stopped *time.Time, now time.Time, timeout time.Duration) ([]Day, error) {
 	first, last, end, ok := ExposureWindow(started, stopped, now)
 	if !ok {
 		return nil, nil
 	}
-	q, err := metricsql.ValidateQuery(exposuresSQL)
+	q, err := metricsql.ValidateFor(db.Dialect(), exposuresSQL)
 	if err != nil {
 		return nil, fmt.Errorf("exposures query: %w", err)
 	}
-	sql := `WITH wp_exposures AS (
-` + q + `
-),
-wp_first AS (
-  SELECT DISTINCT ON (user_id) user_id, variant, "timestamp" AS first_exposure
-  FROM wp_exposures
-  WHERE experiment_key = $1::text AND "timestamp" < $2::timestamptz
-    AND user_id IS NOT NULL AND variant IS NOT NULL
-  ORDER BY user_id, "timestamp", variant
-)
-SELECT variant::text, (first_exposure AT TIME ZONE 'UTC')::date AS day, count(*)::bigint
-FROM wp_first GROUP BY 1, 2`
+	sql, args := db.Dialect().DailyExposures(q, experimentKey, end)
 	counts := map[string]map[time.Time]int64{}
 	order := append([]string{}, variants...)
 	known := map[string]bool{}
 	for _, v := range variants {
 		known[v] = true
 	}
-	err = metricsql.ReadOnly(ctx, db, timeout, func(ctx context.Context, tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, sql, experimentKey, end)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var v string
-			var d time.Time
-			var n int64
-			if err := rows.Scan(&v, &d, &n); err != nil {
-				return err
-			}
-			d = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
-			if d.Before(first) {
-				d = first
-			}
-			if !known[v] {
-				known[v] = true
-				order = append(order, v)
-			}
-			if counts[v] == nil {
-				counts[v] = map[time.Time]int64{}
-			}
-			counts[v][d] += n
-		}
-		return rows.Err()
-	})
+	_, rows, err := db.Query(ctx, timeout, sql, args)
 	if err != nil {
 		return nil, fmt.Errorf("daily exposures of %q: %w", experimentKey, err)
+	}
+	for _, r := range rows {
+		v, ok := metricsql.Text(r[0])
+		day, err1 := metricsql.Float(r[1])
+		n, err2 := metricsql.Float(r[2])
+		if !ok || err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("daily exposures of %q: unexpected row %v", experimentKey, r)
+		}
+		d := time.Unix(int64(day)*86400, 0).UTC()
+		if d.Before(first) {
+			d = first
+		}
+		if !known[v] {
+			known[v] = true
+			order = append(order, v)
+		}
+		if counts[v] == nil {
+			counts[v] = map[time.Time]int64{}
+		}
+		counts[v][d] += int64(n)
 	}
 	var out []Day
 	totals := map[string]int64{}

@@ -1,8 +1,11 @@
-// Package eventsdb connects to events databases: the user's own PostgreSQL
-// (an events connection) or Waypost's built-in store. It opens and caches
+// Package eventsdb connects to events databases: the user's own
+// PostgreSQL, ClickHouse (native protocol) or MySQL/MariaDB (an events
+// connection and its kind) or Waypost's built-in store. It opens and caches
 // pools, tests connections with a short timeout, and classifies failures
 // (unreachable, timeout, refused SQL) into typed errors. Every query on an
-// events database goes through package metricsql's ReadOnly.
+// events database goes through a metricsql.DB, read-only and bounded
+// (PostgreSQL: metricsql.ReadOnly; ClickHouse: clickhouse.go; MySQL:
+// mysql.go).
 package eventsdb
 
 import (
@@ -29,9 +32,11 @@ const ConnectTimeout = 5 * time.Second
 // Target says where an events database is. Password is plaintext and only
 // lives in memory; Target's String and LogValue never show it.
 type Target struct {
-	ID       int64 // events connection id (0 for an unsaved connection)
-	Version  int64 // connection version: a changed connection gets a new pool
-	Builtin  bool  // Waypost's own database; the fields below are unused
+	ID      int64 // events connection id (0 for an unsaved connection)
+	Version int64 // connection version: a changed connection gets a new pool
+	Builtin bool  // Waypost's own database; the fields below are unused
+	// Kind is the engine: "postgres" (also for ""), "clickhouse" or "mysql".
+	Kind     string
 	Host     string
 	Port     int
 	Database string
@@ -48,7 +53,11 @@ func (t Target) String() string {
 	if t.Builtin {
 		return "the built-in events store"
 	}
-	return fmt.Sprintf("postgres://%s@%s/%s", t.User, net.JoinHostPort(t.Host, strconv.Itoa(t.Port)), t.Database)
+	scheme := t.Kind
+	if scheme == "" {
+		scheme = metricsql.KindPostgres
+	}
+	return fmt.Sprintf("%s://%s@%s/%s", scheme, t.User, net.JoinHostPort(t.Host, strconv.Itoa(t.Port)), t.Database)
 }
 
 // LogValue keeps the password out of logs: a Target logs as its String.
@@ -93,17 +102,19 @@ func Open(ctx context.Context, t Target, maxConns int32) (*pgxpool.Pool, error) 
 
 // Test connects to t with a short timeout, refuses a role too powerful for
 // user SQL (metricsql.RoleError, a 422 on field "user"), checks its
-// exposures query (columns and types), and returns a warning for each
-// dangerous privilege the role still has. Failures are typed errors for
-// the API: the server's own message as 422.
+// exposures query (columns and types), and on PostgreSQL returns a warning
+// for each dangerous privilege the role still has. Failures are typed
+// errors for the API: the server's own message as 422.
 func Test(ctx context.Context, t Target, builtin metricsql.Beginner) ([]string, error) {
 	var warnings []string
-	err := With(ctx, t, builtin, func(ctx context.Context, db metricsql.Beginner) error {
-		w, err := metricsql.PrivilegeWarnings(ctx, db)
-		if err != nil {
-			return InvalidQuery("", err)
+	err := With(ctx, t, builtin, func(ctx context.Context, db metricsql.DB) error {
+		if pg, ok := metricsql.PostgresBeginner(db); ok {
+			w, err := metricsql.PrivilegeWarnings(ctx, pg)
+			if err != nil {
+				return InvalidQuery("", err)
+			}
+			warnings = w
 		}
-		warnings = w
 		if err := metricsql.CheckExposuresQuery(ctx, db, t.ExposuresQuery, t.StatementTimeout); err != nil {
 			return InvalidQuery("exposures_query", err)
 		}
@@ -115,11 +126,22 @@ func Test(ctx context.Context, t Target, builtin metricsql.Beginner) ([]string, 
 // With runs fn on a single short-lived connection to t (the builtin pool
 // for the built-in store: Builtin), with a deadline of ConnectTimeout plus the
 // statement timeout.
-func With(ctx context.Context, t Target, builtin metricsql.Beginner, fn func(ctx context.Context, db metricsql.Beginner) error) error {
+func With(ctx context.Context, t Target, builtin metricsql.Beginner, fn func(ctx context.Context, db metricsql.DB) error) error {
 	ctx, cancel := context.WithTimeout(ctx, ConnectTimeout+t.StatementTimeout)
 	defer cancel()
 	if t.Builtin {
-		return fn(ctx, builtin)
+		return fn(ctx, metricsql.PostgresDB(builtin))
+	}
+	if t.Kind != "" && t.Kind != metricsql.KindPostgres {
+		db, err := openOther(t, 1)
+		if err != nil {
+			return errs.Invalid("", "%v", err)
+		}
+		defer db.Close()
+		if err := db.ping(ctx); err != nil {
+			return Classify(err, t, "connect")
+		}
+		return fn(ctx, db)
 	}
 	cfg, err := t.config(1)
 	if err != nil {
@@ -130,7 +152,25 @@ func With(ctx context.Context, t Target, builtin metricsql.Beginner, fn func(ctx
 		return Classify(err, t, "connect")
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	return fn(ctx, conn)
+	return fn(ctx, metricsql.PostgresDB(conn))
+}
+
+// otherDB is an events database of another engine than PostgreSQL.
+type otherDB interface {
+	metricsql.DB
+	ping(ctx context.Context) error
+	Close()
+}
+
+// openOther opens a ClickHouse or MySQL pool (it does not connect yet).
+func openOther(t Target, maxConns int) (otherDB, error) {
+	switch t.Kind {
+	case metricsql.KindClickHouse:
+		return openClickHouse(t, maxConns)
+	case metricsql.KindMySQL:
+		return openMySQL(t, maxConns)
+	}
+	return nil, fmt.Errorf("unknown events database kind %q", t.Kind)
 }
 
 // InvalidQuery turns an error about a user query into a 422 naming field,
@@ -205,7 +245,8 @@ type Pools struct {
 
 type cached struct {
 	version int64
-	pool    *pgxpool.Pool
+	db      metricsql.DB
+	close   func()
 }
 
 // NewPools returns a cache; builtin is Waypost's own pool, used (through
@@ -219,25 +260,35 @@ func NewPools(builtin *pgxpool.Pool, maxConns int32) *Pools {
 
 // Get returns the database of t: a pool (for concurrent statements) or
 // the built-in store.
-func (p *Pools) Get(ctx context.Context, t Target) (metricsql.Beginner, error) {
+func (p *Pools) Get(ctx context.Context, t Target) (metricsql.DB, error) {
 	if t.Builtin {
-		return p.builtin, nil
+		return metricsql.PostgresDB(p.builtin), nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if c, ok := p.pools[t.ID]; ok {
 		if c.version == t.Version {
-			return c.pool, nil
+			return c.db, nil
 		}
-		c.pool.Close()
+		c.close()
 		delete(p.pools, t.ID)
 	}
-	pool, err := Open(ctx, t, p.maxConns)
-	if err != nil {
-		return nil, err
+	var c cached
+	if t.Kind != "" && t.Kind != metricsql.KindPostgres {
+		db, err := openOther(t, int(p.maxConns))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t, err)
+		}
+		c = cached{version: t.Version, db: db, close: db.Close}
+	} else {
+		pool, err := Open(ctx, t, p.maxConns)
+		if err != nil {
+			return nil, err
+		}
+		c = cached{version: t.Version, db: metricsql.PostgresDB(pool), close: pool.Close}
 	}
-	p.pools[t.ID] = cached{version: t.Version, pool: pool}
-	return pool, nil
+	p.pools[t.ID] = c
+	return c.db, nil
 }
 
 // Close closes every cached pool.
@@ -245,7 +296,7 @@ func (p *Pools) Close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for id, c := range p.pools {
-		c.pool.Close()
+		c.close()
 		delete(p.pools, id)
 	}
 }

@@ -24,3 +24,21 @@ func tlsFor(t Target) ([]*tls.Config, error) {
 	}
 	return nil, fmt.Errorf("unknown ssl mode %q", t.SSLMode)
 }
+
+// tlsOne is the TLS configuration of a ClickHouse or MySQL connection,
+// which has no plaintext/TLS negotiation like PostgreSQL's (ClickHouse
+// serves TLS on its own port, 9440): disable, allow and prefer connect in
+// plaintext (MySQL: "preferred", see openMySQL); require encrypts
+// without verifying; verify-ca and verify-full verify against the system
+// roots.
+func tlsOne(t Target) (*tls.Config, error) {
+	switch t.SSLMode {
+	case "", "disable", "allow", "prefer":
+		return nil, nil
+	case "require":
+		return &tls.Config{InsecureSkipVerify: true}, nil //nolint:gosec // sslmode=require does not verify, like libpq
+	case "verify-ca", "verify-full":
+		return &tls.Config{ServerName: t.Host}, nil
+	}
+	return nil, fmt.Errorf("unknown ssl mode %q", t.SSLMode)
+}

@@ -230,3 +230,207 @@ ORDER BY %svariant NULLS LAST`, exposures, metric, userCTEs, x.dimExposed, x.dim
 		x.dimOuter, x.dimOuter)
 	return b.String(), args, nil
 }
+
+// BuildFor checks spec and returns the dialect's per-metric statement and
+// its bind arguments: per variant, the column variant (NULL for the row
+// of users excluded for being exposed to several variants) followed by
+// StatColumns.
+//
+// PostgreSQL has every analysis (Build); the other dialects compute the
+// plain per-variant sums only, so CUPED, ratio metrics and dimension
+// breakdowns are refused there with a clear message.
+func BuildFor(d Dialect, spec Spec) (string, []any, error) {
+	if d.Kind() == KindPostgres {
+		return Build(spec)
+	}
+	switch {
+	case spec.CUPEDWindowDays > 0:
+		return "", nil, fmt.Errorf("metricsql: CUPED is not available on %s yet (PostgreSQL only)", d.Kind())
+	case spec.Denominator != nil:
+		return "", nil, fmt.Errorf("metricsql: ratio metrics are not available on %s yet (PostgreSQL only)", d.Kind())
+	case spec.Dimension != "":
+		return "", nil, fmt.Errorf("metricsql: dimension breakdowns are not available on %s yet (PostgreSQL only)", d.Kind())
+	}
+	exposures, err := ValidateFor(d, spec.ExposuresSQL)
+	if err != nil {
+		return "", nil, fmt.Errorf("exposures query: %w", err)
+	}
+	metric, err := ValidateFor(d, spec.MetricSQL)
+	if err != nil {
+		return "", nil, fmt.Errorf("metric query: %w", err)
+	}
+	if !spec.MetricType.Valid() {
+		return "", nil, fmt.Errorf("metricsql: unknown metric type %q", spec.MetricType)
+	}
+	if spec.ExperimentKey == "" {
+		return "", nil, errors.New("metricsql: empty experiment key")
+	}
+	if spec.AnalysisEnd.IsZero() {
+		return "", nil, errors.New("metricsql: analysis end is not set")
+	}
+	if w := spec.ConversionWindowHours; w != nil && (!(*w > 0) || math.IsInf(*w, 0)) {
+		return "", nil, fmt.Errorf("metricsql: conversion window must be a positive number of hours, got %v", *w)
+	}
+	var capArg *float64
+	if c := spec.Cap; c != nil {
+		if spec.MetricType == stats.Binomial {
+			return "", nil, errors.New("metricsql: a cap does not apply to binomial metrics")
+		}
+		switch {
+		case c.Value != nil && c.Percentile != nil:
+			return "", nil, errors.New("metricsql: set either a cap value or a cap percentile, not both")
+		case c.Value != nil:
+			if !(*c.Value > 0) || math.IsInf(*c.Value, 0) {
+				return "", nil, fmt.Errorf("metricsql: cap value must be positive, got %v", *c.Value)
+			}
+			capArg = c.Value
+		case c.Percentile != nil:
+			if !(*c.Percentile > 0 && *c.Percentile < 1) {
+				return "", nil, fmt.Errorf("metricsql: cap percentile must be between 0 and 1, got %v", *c.Percentile)
+			}
+			capArg = c.Percentile
+		default:
+			return "", nil, errors.New("metricsql: empty cap")
+		}
+	}
+	sql, args := d.Metric(exposures, metric, spec, capArg)
+	return sql, args, nil
+}
+
+// ValidateFor is ValidateQuery followed by the dialect's own check.
+func ValidateFor(d Dialect, sql string) (string, error) {
+	q, err := ValidateQuery(sql)
+	if err != nil {
+		return "", err
+	}
+	if err := d.CheckQuery(q); err != nil {
+		return "", err
+	}
+	return q, nil
+}
+
+// Postgres is the PostgreSQL dialect (also the built-in store's).
+var Postgres Dialect = postgres{}
+
+type postgres struct{}
+
+func (postgres) Kind() string            { return KindPostgres }
+func (postgres) CheckQuery(string) error { return nil }
+
+func (postgres) Preview(q string, limit int) (string, []any) {
+	return "SELECT * FROM (\n" + q + "\n) AS wp_preview LIMIT $1", []any{limit}
+}
+
+func (postgres) DailyExposures(q, experimentKey string, end time.Time) (string, []any) {
+	return `WITH wp_exposures AS (
+` + q + `
+),
+wp_first AS (
+  SELECT DISTINCT ON (user_id) user_id, variant, "timestamp" AS first_exposure
+  FROM wp_exposures
+  WHERE experiment_key = $1::text AND "timestamp" < $2::timestamptz
+    AND user_id IS NOT NULL AND variant IS NOT NULL
+  ORDER BY user_id, "timestamp", variant
+)
+SELECT variant::text, ((first_exposure AT TIME ZONE 'UTC')::date - date '1970-01-01')::bigint AS day, count(*)::bigint
+FROM wp_first GROUP BY 1, 2`, []any{experimentKey, end}
+}
+
+// statSelect renders StatColumns over v; cast wraps an aggregate in the
+// dialect's cast for a count or a double.
+func statSelect(cast func(agg string, integer bool) string) string {
+	var b strings.Builder
+	for _, c := range StatColumns {
+		fmt.Fprintf(&b, ",\n       %s AS %s", cast(c.Agg, c.Integer), c.Name)
+	}
+	return b.String()
+}
+
+func (postgres) Metric(exposures, metric string, spec Spec, capArg *float64) (string, []any) {
+	var start *time.Time
+	if !spec.AnalysisStart.IsZero() {
+		start = &spec.AnalysisStart
+	}
+	args := []any{spec.ExperimentKey, spec.AnalysisEnd, spec.ConversionWindowHours, start}
+
+	var value string
+	switch spec.MetricType {
+	case stats.Binomial:
+		value = "CASE WHEN count(m.user_id) > 0 THEN 1.0 ELSE 0.0 END"
+	case stats.Count:
+		value = "count(m.user_id)::double precision"
+	default:
+		value = "coalesce(sum(m.value::double precision), 0)"
+	}
+
+	capExpr, capCTE := "", ""
+	if capArg != nil {
+		args = append(args, *capArg)
+		if spec.Cap.Value != nil {
+			capExpr = "$5::double precision"
+		} else {
+			capCTE = `,
+wp_cap AS (
+  SELECT percentile_cont($5::double precision) WITHIN GROUP (ORDER BY value) AS cap
+  FROM wp_per_user WHERE NOT multiple
+)`
+			capExpr = "wp_cap.cap"
+		}
+	}
+	capFrom := ""
+	if capCTE != "" {
+		capFrom = " CROSS JOIN wp_cap"
+	}
+	valueSel := "value"
+	if capExpr != "" {
+		valueSel = "LEAST(value, " + capExpr + ")"
+	}
+	cols := statSelect(func(agg string, integer bool) string {
+		if integer {
+			return agg + "::bigint"
+		}
+		return "CASE WHEN variant IS NULL THEN 0 ELSE coalesce(" + agg + ", 0) END::double precision"
+	})
+	var b strings.Builder
+	// The CTE names carry a wp_ prefix so they cannot shadow the user's
+	// tables (a metric query may itself read a table called exposures).
+	// The user queries go on their own lines so a trailing -- comment in
+	// them cannot swallow the closing parenthesis.
+	fmt.Fprintf(&b, `WITH wp_exposures AS (
+%s
+),
+wp_metric AS (
+%s
+),
+wp_exposed AS (
+  SELECT user_id,
+         min("timestamp") AS first_exposure,
+         min(variant) AS variant,
+         min(variant) <> max(variant) AS multiple
+  FROM wp_exposures
+  WHERE experiment_key = $1::text
+    AND "timestamp" <= $2::timestamptz
+    AND ($4::timestamptz IS NULL OR "timestamp" >= $4::timestamptz)
+    AND user_id IS NOT NULL
+    AND variant IS NOT NULL
+  GROUP BY user_id
+),
+wp_per_user AS (
+  SELECT e.multiple,
+         CASE WHEN e.multiple THEN NULL ELSE e.variant END AS variant,
+         %s AS value
+  FROM wp_exposed e
+  LEFT JOIN wp_metric m
+    ON NOT e.multiple
+   AND m.user_id = e.user_id
+   AND m."timestamp" >= e.first_exposure
+   -- LEAST ignores NULL: without a window ($3 NULL) this is the analysis end.
+   AND m."timestamp" <= LEAST(e.first_exposure + $3::double precision * interval '1 hour', $2::timestamptz)
+  GROUP BY e.user_id, e.multiple, e.variant
+)%s
+SELECT variant::text AS variant%s
+FROM (SELECT variant, %s AS v FROM wp_per_user%s) AS capped
+GROUP BY variant
+ORDER BY variant NULLS LAST`, exposures, metric, value, capCTE, cols, valueSel, capFrom)
+	return b.String(), args
+}

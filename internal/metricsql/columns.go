@@ -20,45 +20,44 @@ func (e *ColumnError) Error() string {
 	return e.Query + " query: " + strings.Join(e.Problems, "; ")
 }
 
-type colKind int
-
-const (
-	kindText colKind = iota
-	kindTime
-	kindNumber
-)
-
-func (k colKind) String() string {
-	return [...]string{"text", "a timestamp (timestamptz)", "a number"}[k]
+// pgKinds maps PostgreSQL type OIDs to column kinds.
+var pgKinds = map[uint32]ColKind{
+	pgtype.TextOID: KindText, pgtype.VarcharOID: KindText, pgtype.BPCharOID: KindText, pgtype.NameOID: KindText,
+	pgtype.TimestamptzOID: KindTime, pgtype.TimestampOID: KindTime,
+	pgtype.Int2OID: KindNumber, pgtype.Int4OID: KindNumber, pgtype.Int8OID: KindNumber, pgtype.Float4OID: KindNumber,
+	pgtype.Float8OID: KindNumber, pgtype.NumericOID: KindNumber,
 }
 
-var acceptedOIDs = map[colKind]map[uint32]bool{
-	kindText:   {pgtype.TextOID: true, pgtype.VarcharOID: true, pgtype.BPCharOID: true, pgtype.NameOID: true},
-	kindTime:   {pgtype.TimestamptzOID: true, pgtype.TimestampOID: true},
-	kindNumber: {pgtype.Int2OID: true, pgtype.Int4OID: true, pgtype.Int8OID: true, pgtype.Float4OID: true, pgtype.Float8OID: true, pgtype.NumericOID: true},
+// PostgresColumns turns PostgreSQL field descriptions into Columns.
+func PostgresColumns(fields []pgconn.FieldDescription) []Column {
+	out := make([]Column, len(fields))
+	for i, f := range fields {
+		out[i] = Column{Name: f.Name, Type: typeName(f.DataTypeOID), Kind: pgKinds[f.DataTypeOID]}
+	}
+	return out
 }
 
 type wantCol struct {
 	name string
-	kind colKind
+	kind ColKind
 }
 
 // CheckExposureColumns verifies that an exposures query returns
 // experiment_key, user_id and variant as text and "timestamp" as a
 // timestamp. Extra columns are allowed. A timestamp without time zone is
 // accepted and interpreted in the session time zone.
-func CheckExposureColumns(fields []pgconn.FieldDescription) error {
+func CheckExposureColumns(fields []Column) error {
 	return checkColumns("exposures", fields, []wantCol{
-		{"experiment_key", kindText}, {"user_id", kindText}, {"variant", kindText}, {"timestamp", kindTime},
+		{"experiment_key", KindText}, {"user_id", KindText}, {"variant", KindText}, {"timestamp", KindTime},
 	})
 }
 
 // CheckMetricColumns verifies that a metric query returns user_id (text),
 // "timestamp" and, for duration and revenue metrics, a numeric value.
-func CheckMetricColumns(fields []pgconn.FieldDescription, t stats.MetricType) error {
-	want := []wantCol{{"user_id", kindText}, {"timestamp", kindTime}}
+func CheckMetricColumns(fields []Column, t stats.MetricType) error {
+	want := []wantCol{{"user_id", KindText}, {"timestamp", KindTime}}
 	if t == stats.Duration || t == stats.Revenue {
-		want = append(want, wantCol{"value", kindNumber})
+		want = append(want, wantCol{"value", KindNumber})
 	}
 	return checkColumns("metric", fields, want)
 }
@@ -69,11 +68,11 @@ func typeName(oid uint32) string {
 	if t, ok := typeNames.TypeForOID(oid); ok {
 		return t.Name
 	}
-	return fmt.Sprintf("of type OID %d", oid)
+	return fmt.Sprintf("type OID %d", oid)
 }
 
-func checkColumns(query string, fields []pgconn.FieldDescription, want []wantCol) error {
-	byName := map[string][]pgconn.FieldDescription{}
+func checkColumns(query string, fields []Column, want []wantCol) error {
+	byName := map[string][]Column{}
 	for _, f := range fields {
 		byName[f.Name] = append(byName[f.Name], f)
 	}
@@ -91,8 +90,8 @@ func checkColumns(query string, fields []pgconn.FieldDescription, want []wantCol
 			problems = append(problems, p)
 		case len(got) > 1:
 			problems = append(problems, fmt.Sprintf("column %q appears %d times", w.name, len(got)))
-		case !acceptedOIDs[w.kind][got[0].DataTypeOID]:
-			problems = append(problems, fmt.Sprintf("column %q is %s, want %s", w.name, typeName(got[0].DataTypeOID), w.kind))
+		case got[0].Kind != w.kind:
+			problems = append(problems, fmt.Sprintf("column %q is %s, want %s", w.name, got[0].Type, w.kind))
 		}
 	}
 	if len(problems) > 0 {

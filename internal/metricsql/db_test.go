@@ -74,7 +74,7 @@ func TestReadOnlyRefusesWrites(t *testing.T) {
 	}
 
 	// A metric query that deletes, wrapped by Build, is refused at run time.
-	_, err = metricsql.Run(ctx, conn, spec(okExposures,
+	_, err = metricsql.Run(ctx, metricsql.PostgresDB(conn), spec(okExposures,
 		`WITH d AS (DELETE FROM events RETURNING user_id, ts, value) SELECT user_id, ts AS "timestamp", value FROM d`), 5*time.Second)
 	if msg, ok := metricsql.DatabaseMessage(err); !ok || !(strings.Contains(msg, "read-only") || strings.Contains(msg, "top level")) {
 		t.Errorf("data-modifying metric query: %v", err)
@@ -86,7 +86,7 @@ func TestReadOnlyRefusesWrites(t *testing.T) {
 		`DELETE FROM events RETURNING user_id, ts AS "timestamp", value`,
 		`INSERT INTO events (user_id) VALUES ('x') RETURNING user_id, ts AS "timestamp", value`,
 	} {
-		_, err := metricsql.Run(ctx, conn, spec(okExposures, q), 5*time.Second)
+		_, err := metricsql.Run(ctx, metricsql.PostgresDB(conn), spec(okExposures, q), 5*time.Second)
 		if !errors.Is(err, metricsql.ErrInvalidQuery) {
 			t.Errorf("%q: want ErrInvalidQuery, got %v", q, err)
 		}
@@ -99,7 +99,7 @@ func TestReadOnlyRefusesWrites(t *testing.T) {
 func TestStatementTimeout(t *testing.T) {
 	t.Parallel()
 	ctx, conn := setup(t)
-	_, err := metricsql.Run(ctx, conn, spec(okExposures,
+	_, err := metricsql.Run(ctx, metricsql.PostgresDB(conn), spec(okExposures,
 		`SELECT user_id, ts AS "timestamp", value FROM events, pg_sleep(5)`), 100*time.Millisecond)
 	if !errors.Is(err, metricsql.ErrStatementTimeout) {
 		t.Fatalf("want ErrStatementTimeout, got %v", err)
@@ -128,7 +128,7 @@ func TestBadSQLKeepsDatabaseMessage(t *testing.T) {
 		`SELECT user_id, ts AS "timestamp", 1/0 AS value FROM events`:  `division by zero`,
 	}
 	for q, want := range cases {
-		_, err := metricsql.Run(ctx, conn, spec(okExposures, q), 5*time.Second)
+		_, err := metricsql.Run(ctx, metricsql.PostgresDB(conn), spec(okExposures, q), 5*time.Second)
 		if err == nil {
 			t.Errorf("%q: no error", q)
 			continue
@@ -155,9 +155,9 @@ func TestCheckColumns(t *testing.T) {
 	ctx, conn := setup(t)
 	check := func(kind, q string, mt stats.MetricType) error {
 		if kind == "exposures" {
-			return metricsql.CheckExposuresQuery(ctx, conn, q, 5*time.Second)
+			return metricsql.CheckExposuresQuery(ctx, metricsql.PostgresDB(conn), q, 5*time.Second)
 		}
-		return metricsql.CheckMetricQuery(ctx, conn, q, mt, 5*time.Second)
+		return metricsql.CheckMetricQuery(ctx, metricsql.PostgresDB(conn), q, mt, 5*time.Second)
 	}
 	cases := []struct {
 		kind, query string
@@ -216,7 +216,7 @@ func TestRunSmall(t *testing.T) {
 	t.Parallel()
 	ctx, conn := setup(t)
 	// numeric values, default window, one user without events.
-	counts, err := metricsql.Run(ctx, conn, spec(okExposures, `SELECT user_id, ts AS "timestamp", value FROM events`), 5*time.Second)
+	counts, err := metricsql.Run(ctx, metricsql.PostgresDB(conn), spec(okExposures, `SELECT user_id, ts AS "timestamp", value FROM events`), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +236,7 @@ func TestRunSmall(t *testing.T) {
 	}
 	// A metric query may read the user's own "exposures" table: the
 	// generated CTE names must not shadow it (column n exists only there).
-	counts, err = metricsql.Run(ctx, conn, spec(okExposures,
+	counts, err = metricsql.Run(ctx, metricsql.PostgresDB(conn), spec(okExposures,
 		`SELECT ev.user_id, ev.ts AS "timestamp", ev.value FROM events ev JOIN exposures x ON x.user_id = ev.user_id WHERE x.n = 1`), 5*time.Second)
 	if err != nil || counts.Ordered([]string{"control"})[0].Sum != 3.5 {
 		t.Errorf("metric query reading the exposures table: %+v, %v", counts, err)
@@ -244,7 +244,7 @@ func TestRunSmall(t *testing.T) {
 	// Another experiment key: no rows at all.
 	s := spec(okExposures, `SELECT user_id, ts AS "timestamp", value FROM events`)
 	s.ExperimentKey = "other"
-	counts, err = metricsql.Run(ctx, conn, s, 5*time.Second)
+	counts, err = metricsql.Run(ctx, metricsql.PostgresDB(conn), s, 5*time.Second)
 	if err != nil || len(counts.Variants) != 0 {
 		t.Errorf("other key: %+v, %v", counts, err)
 	}
@@ -260,7 +260,7 @@ func TestExposuresBeforeStartAreIgnored(t *testing.T) {
 	t.Parallel()
 	ctx, conn := setup(t, `INSERT INTO exposures VALUES ('e', 'old', 'control', '2025-06-01Z', 3);`)
 	s := spec(okExposures, `SELECT user_id, ts AS "timestamp", value FROM events`)
-	counts, err := metricsql.Run(ctx, conn, s, 5*time.Second)
+	counts, err := metricsql.Run(ctx, metricsql.PostgresDB(conn), s, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +268,7 @@ func TestExposuresBeforeStartAreIgnored(t *testing.T) {
 		t.Fatalf("without a start bound: %d control users, want 2", got)
 	}
 	s.AnalysisStart = time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
-	counts, err = metricsql.Run(ctx, conn, s, 5*time.Second)
+	counts, err = metricsql.Run(ctx, metricsql.PostgresDB(conn), s, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,12 +294,12 @@ FROM generate_series(1, 40000) g;`)
 	s := spec(`SELECT experiment_key, user_id, variant, ts AS "timestamp", country FROM dim_exposures`,
 		`SELECT user_id, ts AS "timestamp", value FROM dim_events`)
 	s.CUPEDWindowDays = 1
-	whole, err := metricsql.Run(ctx, conn, s, time.Minute)
+	whole, err := metricsql.Run(ctx, metricsql.PostgresDB(conn), s, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Dimension = "country"
-	byDim, err := metricsql.Run(ctx, conn, s, time.Minute)
+	byDim, err := metricsql.Run(ctx, metricsql.PostgresDB(conn), s, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

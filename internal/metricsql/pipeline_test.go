@@ -75,7 +75,7 @@ func checkMetric(t *testing.T, ctx context.Context, conn *pgx.Conn, confidence f
 	if m.Denominator != nil {
 		spec.Denominator = &metricsql.Denominator{SQL: m.DenominatorSQL(), Type: stats.MetricType(m.Denominator.Type)}
 	}
-	counts, err := metricsql.Run(ctx, conn, spec, time.Minute)
+	counts, err := metricsql.Run(ctx, metricsql.PostgresDB(conn), spec, time.Minute)
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}

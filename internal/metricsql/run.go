@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/waypost/waypost/internal/stats"
 )
@@ -85,9 +84,9 @@ func (c Counts) Ordered(order []string) []stats.VariantData {
 // WorkMem is the work_mem of a metric statement's transaction.
 const WorkMem = "64MB"
 
-// Run builds the statement for spec and runs it read-only with the given
-// statement timeout.
-func Run(ctx context.Context, db Beginner, spec Spec, timeout time.Duration) (Counts, error) {
+// runPostgres builds and runs spec on PostgreSQL, where every analysis
+// (CUPED, ratio, dimensions) is pushed down.
+func runPostgres(ctx context.Context, db Beginner, spec Spec, timeout time.Duration) (Counts, error) {
 	sql, args, err := Build(spec)
 	if err != nil {
 		return Counts{}, err
@@ -162,28 +161,66 @@ func Run(ctx context.Context, db Beginner, spec Spec, timeout time.Duration) (Co
 	return out, nil
 }
 
-// Describe returns the result columns of a user query without running it
-// (the statement is only prepared, inside a read-only transaction).
-func Describe(ctx context.Context, db Beginner, sql string, timeout time.Duration) ([]pgconn.FieldDescription, error) {
-	q, err := ValidateQuery(sql)
+// Run builds the statement for spec in db's dialect and runs it
+// (read-only, with the given statement timeout).
+func Run(ctx context.Context, db DB, spec Spec, timeout time.Duration) (Counts, error) {
+	if pg, ok := db.(pgDB); ok {
+		return runPostgres(ctx, pg.b, spec, timeout)
+	}
+	sql, args, err := BuildFor(db.Dialect(), spec)
+	if err != nil {
+		return Counts{}, err
+	}
+	out, err := scanCounts(db.Query(ctx, timeout, sql, args))
+	if err != nil {
+		return Counts{}, fmt.Errorf("metric %s for experiment %q: %w", spec.MetricType, spec.ExperimentKey, err)
+	}
+	return out, nil
+}
+
+// scanCounts reads the rows of a metric statement: variant, then
+// StatColumns.
+func scanCounts(_ []Column, rows [][]any, err error) (Counts, error) {
+	var out Counts
+	if err != nil {
+		return out, err
+	}
+	for _, r := range rows {
+		if len(r) != 1+len(StatColumns) {
+			return out, fmt.Errorf("scan metric row: %d columns, want %d", len(r), 1+len(StatColumns))
+		}
+		var v stats.VariantData
+		for i, c := range StatColumns {
+			x, err := toFloat(r[1+i])
+			if err != nil {
+				return out, fmt.Errorf("scan metric row: column %s: %w", c.Name, err)
+			}
+			c.Set(&v, x)
+		}
+		name, ok := toText(r[0])
+		if !ok {
+			out.ExcludedUsers = v.Users
+			continue
+		}
+		v.Variant = name
+		out.Variants = append(out.Variants, v)
+	}
+	return out, nil
+}
+
+// Describe returns the result columns of a user query without returning
+// rows (on PostgreSQL it is only prepared).
+func Describe(ctx context.Context, db DB, sql string, timeout time.Duration) ([]Column, error) {
+	q, err := ValidateFor(db.Dialect(), sql)
 	if err != nil {
 		return nil, err
 	}
-	var fields []pgconn.FieldDescription
-	err = ReadOnly(ctx, db, timeout, func(ctx context.Context, tx pgx.Tx) error {
-		sd, err := tx.Conn().PgConn().Prepare(ctx, "", q, nil)
-		if err != nil {
-			return err
-		}
-		fields = sd.Fields
-		return nil
-	})
-	return fields, err
+	return db.Describe(ctx, timeout, q)
 }
 
-// CheckExposuresQuery validates, prepares and column-checks an exposures
-// query against the events database.
-func CheckExposuresQuery(ctx context.Context, db Beginner, sql string, timeout time.Duration) error {
+// CheckExposuresQuery validates, describes and column-checks an
+// exposures query against the events database.
+func CheckExposuresQuery(ctx context.Context, db DB, sql string, timeout time.Duration) error {
 	fields, err := Describe(ctx, db, sql, timeout)
 	if err != nil {
 		return fmt.Errorf("exposures query: %w", err)
@@ -191,8 +228,8 @@ func CheckExposuresQuery(ctx context.Context, db Beginner, sql string, timeout t
 	return CheckExposureColumns(fields)
 }
 
-// CheckMetricQuery validates, prepares and column-checks a metric query.
-func CheckMetricQuery(ctx context.Context, db Beginner, sql string, t stats.MetricType, timeout time.Duration) error {
+// CheckMetricQuery validates, describes and column-checks a metric query.
+func CheckMetricQuery(ctx context.Context, db DB, sql string, t stats.MetricType, timeout time.Duration) error {
 	fields, err := Describe(ctx, db, sql, timeout)
 	if err != nil {
 		return fmt.Errorf("metric query: %w", err)

@@ -99,3 +99,32 @@ func TestBuildRejects(t *testing.T) {
 		t.Errorf("experiment key was interpolated")
 	}
 }
+
+func TestDialectCheckQueryRefusesServerTables(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		d       Dialect
+		sql     string
+		refused bool
+	}{
+		{ClickHouse, `SELECT * FROM system.tables`, true},
+		{ClickHouse, "SELECT * FROM `System` . tables", true},
+		{ClickHouse, `SELECT * FROM "system"."users"`, true},
+		{ClickHouse, `SELECT * FROM url('http://x', CSV, 'a String')`, true},
+		{ClickHouse, `SELECT 'system.tables' AS s, user_id FROM events -- system.tables`, false},
+		{ClickHouse, `SELECT system_id FROM events.system_log`, false},
+		{MySQL, "SELECT * FROM mysql.user", true},
+		{MySQL, "SELECT * FROM `information_schema`.tables", true},
+		{MySQL, "SELECT LOAD_FILE('/etc/passwd')", true},
+		{MySQL, "SELECT 'mysql.user' FROM events /* mysql.user */", false},
+		{Postgres, "SELECT * FROM system.tables", false},
+	} {
+		err := c.d.CheckQuery(c.sql)
+		if (err != nil) != c.refused {
+			t.Errorf("%s %q: err %v, want refused=%v", c.d.Kind(), c.sql, err, c.refused)
+		}
+		if err != nil && !errors.Is(err, ErrInvalidQuery) {
+			t.Errorf("%q: %v is not ErrInvalidQuery", c.sql, err)
+		}
+	}
+}

@@ -25,8 +25,11 @@ var sslModes = []string{"disable", "allow", "prefer", "require", "verify-ca", "v
 // /connections/{key}. On PUT, a nil Password keeps the stored one and ""
 // removes it.
 type SaveConnection struct {
-	Key                string  `json:"key"`
-	Name               string  `json:"name"`
+	Key  string `json:"key"`
+	Name string `json:"name"`
+	// Kind is the engine: postgres (default), clickhouse or mysql (MySQL
+	// or MariaDB).
+	Kind               string  `json:"kind"`
 	Host               string  `json:"host"`
 	Port               int     `json:"port"`
 	Database           string  `json:"database"`
@@ -52,12 +55,19 @@ func (r *SaveConnection) Validate() error {
 	if err := cleanName("name", &r.Name); err != nil {
 		return err
 	}
+	if r.Kind == "" {
+		r.Kind = "postgres"
+	}
+	port, ok := defaultPorts[r.Kind]
+	if !ok {
+		return errs.Invalid("kind", "must be one of postgres, clickhouse, mysql")
+	}
 	r.Host = strings.TrimSpace(r.Host)
 	if r.Host == "" || len(r.Host) > 255 {
 		return errs.Invalid("host", "is required (at most 255 characters)")
 	}
 	if r.Port == 0 {
-		r.Port = 5432
+		r.Port = port
 	}
 	if r.Port < 1 || r.Port > 65535 {
 		return errs.Invalid("port", "must be from 1 to 65535")
@@ -82,6 +92,10 @@ func (r *SaveConnection) Validate() error {
 	}
 	return checkTimeout(&r.StatementTimeoutMS)
 }
+
+// defaultPorts are the ports of each connection kind when none is given
+// (ClickHouse: the native protocol's; with TLS it is usually 9440).
+var defaultPorts = map[string]int{"postgres": 5432, "clickhouse": 9000, "mysql": 3306}
 
 // UpdateBuiltinConnection is the body of PUT /connections/builtin: only
 // the statement timeout and default flag can change.

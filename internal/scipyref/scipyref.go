@@ -14,7 +14,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -251,4 +253,124 @@ func loadCSV(ctx context.Context, conn *pgx.Conn, path, table string) error {
 		return fmt.Errorf("copy %s: %w", path, err)
 	}
 	return nil
+}
+
+// ExposuresSQLFor is ExposuresSQL in the SQL of an events-connection kind
+// ("postgres", "clickhouse", "mysql").
+func ExposuresSQLFor(kind string) string {
+	if kind == "mysql" {
+		return "SELECT experiment_key, user_id, variant, ts AS `timestamp` FROM exposures"
+	}
+	return ExposuresSQL
+}
+
+// SQLFor is SQL in the SQL of an events-connection kind.
+func (m Metric) SQLFor(kind string) string {
+	switch kind {
+	case "mysql":
+		cols := "user_id, ts AS `timestamp`"
+		if m.Type == "duration" || m.Type == "revenue" {
+			cols += ", value"
+		}
+		return "SELECT " + cols + " FROM `" + m.Table() + "`"
+	case "clickhouse":
+		return strings.Replace(m.SQL(), pgx.Identifier{m.Table()}.Sanitize(), m.Table(), 1)
+	}
+	return m.SQL()
+}
+
+// Table is one CSV file of a dataset with typed values: string,
+// time.Time for "timestamp" (loaded as ts) and *float64 for value.
+type Table struct {
+	Name    string
+	Columns []string
+	Rows    [][]any
+}
+
+// CreateSQL creates the table on ClickHouse ("clickhouse": MergeTree,
+// DateTime('UTC')) or MySQL/MariaDB ("mysql": DATETIME, read in UTC).
+func (t Table) CreateSQL(kind string) string {
+	var defs []string
+	for _, c := range t.Columns {
+		typ := map[string]string{"clickhouse": "String", "mysql": "VARCHAR(200)"}[kind]
+		switch c {
+		case "ts":
+			typ = map[string]string{"clickhouse": "DateTime('UTC')", "mysql": "DATETIME"}[kind]
+		case "value":
+			typ = map[string]string{"clickhouse": "Nullable(Float64)", "mysql": "DOUBLE NULL"}[kind]
+		}
+		defs = append(defs, c+" "+typ)
+	}
+	create := "CREATE TABLE " + t.Name + " (" + strings.Join(defs, ", ") + ")"
+	if kind == "clickhouse" {
+		create += " ENGINE = MergeTree ORDER BY " + t.Columns[0]
+	}
+	return create
+}
+
+// Tables reads the dataset's CSV files (exposures and one per events
+// file) as Load does.
+func (d Dataset) Tables() ([]Table, error) {
+	dir := filepath.Join(Dir(), d.Name)
+	files := []struct{ path, table string }{{filepath.Join(dir, "exposures.csv"), "exposures"}}
+	seen := map[string]bool{}
+	for _, m := range d.Metrics {
+		if !seen[m.EventsFile] {
+			seen[m.EventsFile] = true
+			files = append(files, struct{ path, table string }{filepath.Join(dir, m.EventsFile), m.Table()})
+		}
+	}
+	var out []Table
+	for _, f := range files {
+		t, err := readTable(f.path, f.table)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func readTable(path, table string) (Table, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Table{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	header := strings.Split(lines[0], ",")
+	t := Table{Name: table}
+	for _, c := range header {
+		if c == "timestamp" {
+			c = "ts"
+		}
+		t.Columns = append(t.Columns, c)
+	}
+	for _, line := range lines[1:] {
+		fields := strings.Split(line, ",")
+		row := make([]any, len(fields))
+		for j, f := range fields {
+			switch header[j] {
+			case "value":
+				if f != "" {
+					v, err := strconv.ParseFloat(f, 64)
+					if err != nil {
+						return t, fmt.Errorf("%s: value %q: %w", path, f, err)
+					}
+					row[j] = &v
+				} else {
+					row[j] = (*float64)(nil)
+				}
+			case "timestamp":
+				ts, err := time.Parse(time.RFC3339, f)
+				if err != nil {
+					return t, fmt.Errorf("%s: timestamp %q: %w", path, f, err)
+				}
+				row[j] = ts.UTC()
+			default:
+				row[j] = f
+			}
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t, nil
 }

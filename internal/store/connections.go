@@ -36,7 +36,7 @@ func connection(ctx context.Context, q *db.Queries, projectID int64, key string)
 
 // target decrypts a stored connection into an eventsdb.Target.
 func (s *Store) target(c db.EventsConnection) (eventsdb.Target, error) {
-	t := eventsdb.Target{ID: c.ID, Version: c.Version, Builtin: c.Kind == "builtin", Host: c.Host, Port: int(c.Port),
+	t := eventsdb.Target{ID: c.ID, Version: c.Version, Builtin: c.Kind == "builtin", Kind: c.Kind, Host: c.Host, Port: int(c.Port),
 		Database: c.Database, User: c.User, SSLMode: c.SslMode, ExposuresQuery: c.ExposuresQuery,
 		StatementTimeout: time.Duration(c.StatementTimeoutMs) * time.Millisecond}
 	if len(c.PasswordCiphertext) > 0 {
@@ -137,7 +137,7 @@ func (s *Store) CreateConnection(ctx context.Context, projectKey string, in mode
 	if err != nil {
 		return model.Connection{}, err
 	}
-	t := eventsdb.Target{Host: in.Host, Port: in.Port, Database: in.Database, User: in.User, SSLMode: in.SSLMode,
+	t := eventsdb.Target{Kind: in.Kind, Host: in.Host, Port: in.Port, Database: in.Database, User: in.User, SSLMode: in.SSLMode,
 		ExposuresQuery: in.ExposuresQuery, StatementTimeout: time.Duration(in.StatementTimeoutMS) * time.Millisecond}
 	if in.Password != nil {
 		t.Password = *in.Password
@@ -151,7 +151,7 @@ func (s *Store) CreateConnection(ctx context.Context, projectKey string, in mode
 		if err != nil {
 			return err
 		}
-		c, err := q.CreateConnection(ctx, db.CreateConnectionParams{ProjectID: p.ID, Key: in.Key, Name: in.Name,
+		c, err := q.CreateConnection(ctx, db.CreateConnectionParams{ProjectID: p.ID, Key: in.Key, Name: in.Name, Kind: in.Kind,
 			Host: in.Host, Port: int32(in.Port), Database: in.Database, User: in.User, PasswordCiphertext: cipher,
 			SslMode: in.SSLMode, ExposuresQuery: in.ExposuresQuery, StatementTimeoutMs: int32(in.StatementTimeoutMS)})
 		if err != nil {
@@ -199,7 +199,7 @@ func (s *Store) UpdateConnection(ctx context.Context, projectKey, key string, in
 		return model.Connection{}, err
 	}
 	cipher := cur.PasswordCiphertext
-	t := eventsdb.Target{Host: in.Host, Port: in.Port, Database: in.Database, User: in.User, SSLMode: in.SSLMode,
+	t := eventsdb.Target{Kind: in.Kind, Host: in.Host, Port: in.Port, Database: in.Database, User: in.User, SSLMode: in.SSLMode,
 		ExposuresQuery: in.ExposuresQuery, StatementTimeout: time.Duration(in.StatementTimeoutMS) * time.Millisecond}
 	if in.Password != nil {
 		if cipher, err = s.seal(in.Password); err != nil {
@@ -216,7 +216,7 @@ func (s *Store) UpdateConnection(ctx context.Context, projectKey, key string, in
 	}
 	var out model.Connection
 	err = s.change(ctx, func(q *db.Queries) error {
-		c, err := q.UpdateConnection(ctx, db.UpdateConnectionParams{ProjectID: p.ID, Key: key, Name: in.Name,
+		c, err := q.UpdateConnection(ctx, db.UpdateConnectionParams{ProjectID: p.ID, Key: key, Name: in.Name, Kind: &in.Kind,
 			Host: in.Host, Port: int32(in.Port), Database: in.Database, User: in.User, PasswordCiphertext: cipher,
 			SslMode: in.SSLMode, ExposuresQuery: in.ExposuresQuery, StatementTimeoutMs: int32(in.StatementTimeoutMS)})
 		if isNoRows(err) {

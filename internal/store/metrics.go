@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/waypost/waypost/db"
 	"github.com/waypost/waypost/internal/errs"
 	"github.com/waypost/waypost/internal/eventsdb"
@@ -74,7 +72,7 @@ func (s *Store) GetMetric(ctx context.Context, projectKey, key string) (model.Me
 // checkMetric prepares the metric query on its events database and checks
 // its columns for the metric type.
 func (s *Store) checkMetric(ctx context.Context, t eventsdb.Target, typ, sql string) error {
-	return eventsdb.With(ctx, t, s.builtin, func(ctx context.Context, db metricsql.Beginner) error {
+	return eventsdb.With(ctx, t, s.builtin, func(ctx context.Context, db metricsql.DB) error {
 		if err := metricsql.CheckMetricQuery(ctx, db, sql, stats.MetricType(typ), t.StatementTimeout); err != nil {
 			return eventsdb.InvalidQuery("sql", err)
 		}
@@ -206,54 +204,44 @@ func (s *Store) TestMetricQuery(ctx context.Context, projectKey string, in model
 	if err != nil {
 		return QueryPreview{}, err
 	}
-	sql, err := metricsql.ValidateQuery(in.SQL)
-	if err != nil {
-		return QueryPreview{}, eventsdb.InvalidQuery("sql", err)
-	}
 	out := QueryPreview{Problems: []string{}, Columns: []string{}, Rows: [][]json.RawMessage{}}
 	start := time.Now()
-	err = eventsdb.With(ctx, t, s.builtin, func(ctx context.Context, bdb metricsql.Beginner) error {
-		return metricsql.ReadOnly(ctx, bdb, t.StatementTimeout, func(ctx context.Context, tx pgx.Tx) error {
-			rows, err := tx.Query(ctx, "SELECT * FROM (\n"+sql+"\n) AS wp_preview LIMIT $1", in.Limit)
-			if err != nil {
-				return err
+	err = eventsdb.With(ctx, t, s.builtin, func(ctx context.Context, edb metricsql.DB) error {
+		sql, err := metricsql.ValidateFor(edb.Dialect(), in.SQL)
+		if err != nil {
+			return err
+		}
+		q, args := edb.Dialect().Preview(sql, in.Limit)
+		fields, rows, err := edb.Query(ctx, t.StatementTimeout, q, args)
+		if err != nil {
+			return err
+		}
+		for _, f := range fields {
+			out.Columns = append(out.Columns, f.Name)
+		}
+		if cerr := metricsql.CheckMetricColumns(fields, stats.MetricType(in.Type)); cerr != nil {
+			if ce, ok := cerr.(*metricsql.ColumnError); ok {
+				out.Problems = ce.Problems
+			} else {
+				out.Problems = []string{cerr.Error()}
 			}
-			defer rows.Close()
-			fields := rows.FieldDescriptions()
-			for _, f := range fields {
-				out.Columns = append(out.Columns, f.Name)
-			}
-			if cerr := metricsql.CheckMetricColumns(fields, stats.MetricType(in.Type)); cerr != nil {
-				if ce, ok := cerr.(*metricsql.ColumnError); ok {
-					out.Problems = ce.Problems
-				} else {
-					out.Problems = []string{cerr.Error()}
+		}
+		size := 0
+		for _, vals := range rows {
+			row := make([]json.RawMessage, len(vals))
+			for i, v := range vals {
+				b, err := json.Marshal(v)
+				if err != nil {
+					b, _ = json.Marshal(fmt.Sprint(v))
 				}
-			}
-			size := 0
-			for rows.Next() {
-				for _, raw := range rows.RawValues() {
-					size += len(raw)
-				}
-				if size > MaxPreviewBytes {
+				row[i] = b
+				if size += len(b); size > MaxPreviewBytes {
 					return errs.Invalid("sql", "the preview is larger than %d KiB: select fewer rows or smaller columns", MaxPreviewBytes>>10)
 				}
-				vals, err := rows.Values()
-				if err != nil {
-					return err
-				}
-				row := make([]json.RawMessage, len(vals))
-				for i, v := range vals {
-					b, err := json.Marshal(v)
-					if err != nil {
-						b, _ = json.Marshal(fmt.Sprint(v))
-					}
-					row[i] = b
-				}
-				out.Rows = append(out.Rows, row)
 			}
-			return rows.Err()
-		})
+			out.Rows = append(out.Rows, row)
+		}
+		return nil
 	})
 	if err != nil {
 		return QueryPreview{}, eventsdb.InvalidQuery("sql", err)

@@ -13,13 +13,14 @@ SELECT * FROM events_connections WHERE project_id = $1 AND is_default;
 -- name: CreateConnection :one
 INSERT INTO events_connections (project_id, key, name, kind, host, port, database, "user",
                                 password_ciphertext, ssl_mode, exposures_query, statement_timeout_ms)
-VALUES ($1, $2, $3, 'postgres', $4, $5, $6, $7, $8, $9, $10, $11)
+VALUES ($1, $2, $3, sqlc.arg(kind), $4, $5, $6, $7, $8, $9, $10, $11)
 RETURNING *;
 
 -- name: UpdateConnection :one
 UPDATE events_connections
    SET name = $3, host = $4, port = $5, database = $6, "user" = $7,
-       password_ciphertext = $8, ssl_mode = $9, exposures_query = $10, statement_timeout_ms = $11
+       password_ciphertext = $8, ssl_mode = $9, exposures_query = $10, statement_timeout_ms = $11,
+       kind = CASE WHEN kind = 'builtin' THEN kind ELSE coalesce(sqlc.narg(kind), kind) END
  WHERE project_id = $1 AND key = $2
 RETURNING *;
 

@@ -5,7 +5,7 @@ import type { Weight } from "./types";
 export interface Connection {
   key: string;
   name: string;
-  /** "builtin" for Waypost's own events store, "postgres" otherwise. */
+  /** "builtin" for Waypost's own events store, else the engine: "postgres", "clickhouse" or "mysql". */
   kind: string;
   host?: string;
   port?: number;
@@ -23,9 +23,18 @@ export interface Connection {
 
 export const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const;
 
+/** Engines an events connection can use, with their default ports. */
+export const CONNECTION_KINDS = [
+  { kind: "postgres", label: "PostgreSQL", port: 5432 },
+  { kind: "clickhouse", label: "ClickHouse (native protocol)", port: 9000 },
+  { kind: "mysql", label: "MySQL / MariaDB", port: 3306 },
+] as const;
+
 export interface SaveConnection {
   key: string;
   name: string;
+  /** The engine (default "postgres"). */
+  kind?: string;
   host: string;
   port: number;
   database: string;

@@ -152,14 +152,14 @@ func run(server string, users, events int, keep, explain bool, repeat int) error
 	}
 
 	for r := 0; r < repeat; r++ {
-		if err := measure(ctx, pool, specs, names); err != nil {
+		if err := measure(ctx, metricsql.PostgresDB(pool), specs, names); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func measure(ctx context.Context, pool *pgxpool.Pool, specs []metricsql.Spec, names []string) error {
+func measure(ctx context.Context, pool metricsql.DB, specs []metricsql.Spec, names []string) error {
 	// Sequential, as a simple refresher would run them.
 	total := time.Now()
 	for i, s := range specs {

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import { xapi } from "../../api/endpoints";
 import type { Connection, SaveConnection } from "../../api/experimentTypes";
-import { SSL_MODES } from "../../api/experimentTypes";
+import { CONNECTION_KINDS, SSL_MODES } from "../../api/experimentTypes";
 import { useWorkspace } from "../../workspace";
 import { useApi } from "../../lib/useApi";
 import { fieldError, focusField } from "../../lib/errors";
@@ -15,6 +15,7 @@ import { useToast } from "../../components/Toast";
 const LABELS: Record<string, string> = {
   key: "Key",
   name: "Name",
+  kind: "Engine",
   host: "Host",
   port: "Port",
   database: "Database",
@@ -27,7 +28,7 @@ const LABELS: Record<string, string> = {
 
 const EXPOSURES_EXAMPLE = "SELECT experiment_key, user_id, variant, timestamp\nFROM exposures";
 
-/** Where metric and exposure events are read from: the built-in store and the project's own PostgreSQL databases. */
+/** Where metric and exposure events are read from: the built-in store and the project's own PostgreSQL, ClickHouse or MySQL/MariaDB databases. */
 export function ConnectionsPage() {
   const ws = useWorkspace();
   const list = useApi((s) => xapi.listConnections(ws.project, s), [ws.project]);
@@ -136,7 +137,7 @@ function ConnectionRow({ c, onEdit, onDelete }: { c: Connection; onEdit: () => v
           <span className="muted">Waypost's own database (events sent to the provider's POST /v1/events)</span>
         ) : (
           <span className="mono small">
-            {c.user}@{c.host}:{c.port}/{c.database} · ssl {c.ssl_mode}
+            {kindLabel(c.kind)} · {c.user}@{c.host}:{c.port}/{c.database} · ssl {c.ssl_mode}
             {c.has_password ? " · password stored" : ""}
           </span>
         )}
@@ -166,14 +167,26 @@ function ConnectionRow({ c, onEdit, onDelete }: { c: Connection; onEdit: () => v
   );
 }
 
+function kindLabel(kind: string): string {
+  return CONNECTION_KINDS.find((k) => k.kind === kind)?.label ?? kind;
+}
+
 function ConnectionForm({ initial, onCancel, onSaved }: { initial?: Connection; onCancel: () => void; onSaved: (c: Connection) => void }) {
   const ws = useWorkspace();
   const builtin = initial?.kind === "builtin";
   const [name, setName] = useState(initial?.name ?? "");
   const [key, setKey] = useState(initial?.key ?? "");
   const [keyTouched, setKeyTouched] = useState(!!initial);
+  const [kind, setKind] = useState(initial && !builtin ? initial.kind : "postgres");
   const [host, setHost] = useState(initial?.host ?? "");
   const [port, setPort] = useState(String(initial?.port ?? 5432));
+  const changeKind = (next: string) => {
+    // A port still at the old engine's default follows the engine.
+    const oldDefault = CONNECTION_KINDS.find((k) => k.kind === kind)?.port;
+    const newDefault = CONNECTION_KINDS.find((k) => k.kind === next)?.port;
+    if (newDefault && (port === "" || Number(port) === oldDefault)) setPort(String(newDefault));
+    setKind(next);
+  };
   const [database, setDatabase] = useState(initial?.database ?? "");
   const [user, setUser] = useState(initial?.user ?? "");
   const [password, setPassword] = useState("");
@@ -199,6 +212,7 @@ function ConnectionForm({ initial, onCancel, onSaved }: { initial?: Connection; 
         const body: SaveConnection = {
           key: key.trim(),
           name: name.trim(),
+          kind,
           host: host.trim(),
           port: Number(port) || 0,
           database: database.trim(),
@@ -256,6 +270,15 @@ function ConnectionForm({ initial, onCancel, onSaved }: { initial?: Connection; 
                     setKeyTouched(true);
                   }}
                 />
+              </Field>
+              <Field label="Engine" field="kind" error={fieldError(error, "kind")} hint="Waypost runs its statistics inside this database, in its SQL.">
+                <select value={kind} onChange={(e) => changeKind(e.target.value)}>
+                  {CONNECTION_KINDS.map((k) => (
+                    <option key={k.kind} value={k.kind}>
+                      {k.label}
+                    </option>
+                  ))}
+                </select>
               </Field>
               <Field label="Host" field="host" error={fieldError(error, "host")}>
                 <input value={host} spellCheck={false} autoCapitalize="off" onChange={(e) => setHost(e.target.value)} />
