@@ -11,6 +11,7 @@ STREAMS_FANOUT=${STREAMS_FANOUT:-10000}
 DB=waypost_bench
 export WAYPOST_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable"
 export WAYPOST_MANAGER_ADDR=127.0.0.1:18180 WAYPOST_PROVIDER_ADDR=127.0.0.1:18181 WAYPOST_LOG_LEVEL=warn
+export WAYPOST_WEBHOOK_SECRET="$(od -An -N32 -tx1 /dev/urandom | tr -d " \n")" # providers need a shared secret
 M=http://$WAYPOST_MANAGER_ADDR P=http://$WAYPOST_PROVIDER_ADDR
 J='Content-Type: application/json'
 BIN=$(mktemp -d)

@@ -21,6 +21,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 (cd "$root" && go build -o "$tmp/waypost" ./cmd/waypost)
 export WAYPOST_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable" WAYPOST_LOG_LEVEL=warn
+# Providers (and workers) refuse to start without a shared webhook secret of 32+ bytes.
+export WAYPOST_WEBHOOK_SECRET="$(od -An -N32 -tx1 /dev/urandom | tr -d " \n")"
 export WAYPOST_MANAGER_ADDR="127.0.0.1:$(free_port)" WAYPOST_PROVIDER_ADDR="127.0.0.1:$(free_port)"
 "$tmp/waypost" migrate
 # An owner account and a personal API token for the calls below and the tests.
