@@ -7,13 +7,13 @@ import assert from "node:assert/strict";
 import { EventSender, WaypostClient } from "@waypost/node";
 
 const env = process.env;
-const ready = env.WAYPOST_E2E_MANAGER_URL && env.WAYPOST_E2E_PROVIDER_URL && env.WAYPOST_E2E_SERVER_KEY;
+const ready = env.WAYPOST_E2E_MANAGER_URL && env.WAYPOST_E2E_PROVIDER_URL && env.WAYPOST_E2E_SERVER_KEY && env.WAYPOST_E2E_TOKEN;
 const quiet = { warn() {}, error() {}, debug() {} };
 
 async function api(method, path, body) {
   const res = await fetch(`${env.WAYPOST_E2E_MANAGER_URL}/api/v1/projects/default${path}`, {
     method,
-    headers: { "Content-Type": "application/json", "X-Waypost-Actor": "js-e2e" },
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${env.WAYPOST_E2E_TOKEN}` },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
