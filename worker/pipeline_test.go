@@ -13,8 +13,10 @@ import (
 
 	"github.com/waypost/waypost/internal/analysis"
 	"github.com/waypost/waypost/internal/dbtest"
+	"github.com/waypost/waypost/internal/metricsql"
 	"github.com/waypost/waypost/internal/scipyref"
 	"github.com/waypost/waypost/internal/stats"
+	"github.com/waypost/waypost/internal/warehousetest"
 	"github.com/waypost/waypost/worker"
 )
 
@@ -32,155 +34,160 @@ func TestPipelineThroughAPIAgainstScipy(t *testing.T) {
 	exp, err := scipyref.Read()
 	require.NoError(t, err)
 
-	h := newHarness(t)
-	h.startWorker(worker.ExperimentOptions{})
-	for _, ds := range exp.Datasets {
-		t.Run(ds.Name, func(t *testing.T) {
-			ctx := context.Background()
-			eventsDSN := dbtest.NewDatabase(t)
-			conn, err := pgx.Connect(ctx, eventsDSN)
-			require.NoError(t, err)
-			defer conn.Close(ctx)
-			require.NoError(t, ds.Load(ctx, conn))
+	// The same datasets on every engine: PostgreSQL, ClickHouse, MariaDB
+	// (the PostgreSQL-only analyses, CUPED and ratio metrics, on PostgreSQL).
+	for _, kind := range metricsql.Kinds() {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			h.startWorker(worker.ExperimentOptions{})
+			for _, ds := range exp.Datasets {
+				t.Run(ds.Name, func(t *testing.T) {
+					if kind != metricsql.KindPostgres && postgresOnly(ds) {
+						t.Skip("CUPED and ratio metrics are pushed down on PostgreSQL only")
+					}
+					ctx := context.Background()
 
-			ck := "events-" + strings.ReplaceAll(ds.Name, "_", "-")
-			// three_variants is also broken down by the user id's last
-			// digit, a dimension column of its exposures query.
-			exposuresSQL, dimension := scipyref.ExposuresSQL, ""
-			if ds.Name == "three_variants" {
-				exposuresSQL = `SELECT experiment_key, user_id, variant, ts AS "timestamp", right(user_id, 1) AS last_digit FROM exposures`
-				dimension = "last_digit"
-			}
-			h.must(201, "POST", "/connections", connectionBody(t, ck, eventsDSN, exposuresSQL))
+					ck := "events-" + strings.ReplaceAll(ds.Name, "_", "-")
+					// three_variants is also broken down by the user id's last
+					// digit, a dimension column of its exposures query.
+					exposuresSQL, dimension := scipyref.ExposuresSQLFor(kind), ""
+					if ds.Name == "three_variants" && kind == metricsql.KindPostgres {
+						exposuresSQL = `SELECT experiment_key, user_id, variant, ts AS "timestamp", right(user_id, 1) AS last_digit FROM exposures`
+						dimension = "last_digit"
+					}
+					h.must(201, "POST", "/connections", eventsConnection(t, kind, ck, exposuresSQL, ds))
 
-			flag := "flag-" + ds.ExperimentKey
-			var variants []map[string]any
-			for _, v := range ds.Variants {
-				variants = append(variants, map[string]any{"key": v, "value": v})
-			}
-			h.must(201, "POST", "/flags", map[string]any{"key": flag, "kind": "string", "variants": variants})
-			h.must(200, "PATCH", "/flags/"+flag+"/environments/production", map[string]any{"enabled": true})
+					flag := "flag-" + ds.ExperimentKey
+					var variants []map[string]any
+					for _, v := range ds.Variants {
+						variants = append(variants, map[string]any{"key": v, "value": v})
+					}
+					h.must(201, "POST", "/flags", map[string]any{"key": flag, "kind": "string", "variants": variants})
+					h.must(200, "PATCH", "/flags/"+flag+"/environments/production", map[string]any{"enabled": true})
 
-			var keys []string
-			for _, m := range ds.Metrics {
-				key := ds.ExperimentKey + "-" + strings.ReplaceAll(m.Name, "_", "-")
-				body := map[string]any{"key": key, "type": m.Type, "sql": m.SQL(), "connection": ck,
-					"direction": m.Direction, "conversion_window_hours": m.WindowHours}
-				if m.Cap != nil && m.Cap.Value != nil {
-					body["cap"] = map[string]any{"kind": "value", "value": *m.Cap.Value}
-				} else if m.Cap != nil {
-					body["cap"] = map[string]any{"kind": "percentile", "value": *m.Cap.Percentile}
-				}
-				if m.Denominator != nil {
-					body["denominator"] = map[string]any{"type": m.Denominator.Type, "sql": m.DenominatorSQL()}
-				}
-				h.must(201, "POST", "/metrics", body)
-				keys = append(keys, key)
-			}
-			var weights []map[string]any
-			for i, v := range ds.Variants {
-				weights = append(weights, map[string]any{"variant": v, "weight": ds.WeightsBP[i]})
-			}
-			h.must(201, "POST", "/experiments", map[string]any{"key": ds.ExperimentKey, "flag": flag, "environment": "production",
-				"weights": weights, "primary_metrics": keys[:1], "secondary_metrics": keys[1:], "minimum_detectable_effect": 0.05})
-			// New experiments default to sequential testing; the scipy
-			// numbers are fixed-horizon (gbstats' TwoSidedTTest), so choose
-			// it through the API, with CUPED where the dataset has covariates.
-			settings := h.must(200, "GET", "/experiments/"+ds.ExperimentKey+"/analysis-settings", nil).body
-			require.Equal(t, true, settings["sequential"], "sequential testing is on for a new experiment")
-			cuped := false
-			for _, m := range ds.Metrics {
-				cuped = cuped || m.CUPEDWindowDays > 0
-			}
-			h.must(200, "PUT", "/experiments/"+ds.ExperimentKey+"/analysis-settings",
-				map[string]any{"sequential": false, "cuped": cuped, "cuped_window_days": 14, "dimension": dimension})
-			h.must(200, "POST", "/experiments/"+ds.ExperimentKey+"/start", nil)
-			h.must(200, "POST", "/experiments/"+ds.ExperimentKey+"/stop", nil)
-			// Pin the analysis window to the dataset's (as a psql user could).
-			end, err := time.Parse(time.RFC3339, ds.AnalysisEnd)
-			require.NoError(t, err)
-			_, err = h.pool.Exec(ctx, `WITH x AS (UPDATE experiments SET started_at = $2::timestamptz - interval '30 days', stopped_at = $2 WHERE key = $1 RETURNING id, started_at, stopped_at)
-			  UPDATE experiment_phases p SET started_at = x.started_at, ended_at = x.stopped_at FROM x WHERE p.experiment_id = x.id`, ds.ExperimentKey, end)
-			require.NoError(t, err)
-
-			entry, page := h.refresh(ds.ExperimentKey)
-			require.Equal(t, "succeeded", entry["status"], "refresh: %v", entry["error"])
-			latest := page["latest"].(map[string]any)
-			b, _ := json.Marshal(latest["results"])
-			var res analysis.Results
-			require.NoError(t, json.Unmarshal(b, &res))
-			require.Len(t, res.Metrics, len(ds.Metrics))
-			require.Len(t, entry["statements"], len(ds.Metrics), "the SQL of every metric is stored")
-			for i, m := range ds.Metrics {
-				t.Run(m.Name, func(t *testing.T) { checkMetric(t, m, res.Metrics[i]) })
-			}
-			if dimension != "" {
-				// Per-value results: ten digits, users adding up to the overall counts.
-				for _, mr := range res.Metrics {
-					require.Len(t, mr.Dimensions, 10, mr.Key)
-					total := map[string]int64{}
-					for _, d := range mr.Dimensions {
-						require.Len(t, d.Result.Comparisons, len(ds.Variants)-1)
-						for _, v := range d.Result.Variants {
-							total[v.Variant] += v.Users
+					var keys []string
+					for _, m := range ds.Metrics {
+						key := ds.ExperimentKey + "-" + strings.ReplaceAll(m.Name, "_", "-")
+						body := map[string]any{"key": key, "type": m.Type, "sql": m.SQLFor(kind), "connection": ck,
+							"direction": m.Direction, "conversion_window_hours": m.WindowHours}
+						if m.Cap != nil && m.Cap.Value != nil {
+							body["cap"] = map[string]any{"kind": "value", "value": *m.Cap.Value}
+						} else if m.Cap != nil {
+							body["cap"] = map[string]any{"kind": "percentile", "value": *m.Cap.Percentile}
 						}
+						if m.Denominator != nil {
+							body["denominator"] = map[string]any{"type": m.Denominator.Type, "sql": m.DenominatorSQL()}
+						}
+						h.must(201, "POST", "/metrics", body)
+						keys = append(keys, key)
 					}
-					for _, v := range mr.Result.Variants {
-						require.Equal(t, v.Users, total[v.Variant], "%s %s users over the dimension values", mr.Key, v.Variant)
+					var weights []map[string]any
+					for i, v := range ds.Variants {
+						weights = append(weights, map[string]any{"variant": v, "weight": ds.WeightsBP[i]})
 					}
-				}
-				require.Contains(t, strings.Join(res.Warnings, "\n"), "breakdown by last_digit: 10 values")
-			}
-			// Results over time: one point per metric and treatment for the
-			// refresh's day, carrying the headline numbers of the results.
-			overTime := func() []any {
-				return h.must(200, "GET", "/experiments/"+ds.ExperimentKey+"/results/over-time", nil).body["items"].([]any)
-			}
-			points := overTime()
-			n := 0
-			for _, mr := range res.Metrics {
-				for _, c := range mr.Result.Comparisons {
-					n++
-					found := false
-					for _, p := range points {
-						pt := p.(map[string]any)
-						if pt["metric"] == mr.Key && pt["variant"] == c.Variant {
-							found = true
-							require.Equal(t, ds.AnalysisEnd[:10], pt["day"])
-							if c.RelativeEffect != nil {
-								require.InDelta(t, *c.RelativeEffect, pt["relative_effect"], 1e-12)
-							} else {
-								require.Nil(t, pt["relative_effect"])
+					h.must(201, "POST", "/experiments", map[string]any{"key": ds.ExperimentKey, "flag": flag, "environment": "production",
+						"weights": weights, "primary_metrics": keys[:1], "secondary_metrics": keys[1:], "minimum_detectable_effect": 0.05})
+					// New experiments default to sequential testing; the scipy
+					// numbers are fixed-horizon (gbstats' TwoSidedTTest), so choose
+					// it through the API, with CUPED where the dataset has covariates.
+					settings := h.must(200, "GET", "/experiments/"+ds.ExperimentKey+"/analysis-settings", nil).body
+					require.Equal(t, true, settings["sequential"], "sequential testing is on for a new experiment")
+					cuped := false
+					for _, m := range ds.Metrics {
+						cuped = cuped || m.CUPEDWindowDays > 0
+					}
+					h.must(200, "PUT", "/experiments/"+ds.ExperimentKey+"/analysis-settings",
+						map[string]any{"sequential": false, "cuped": cuped, "cuped_window_days": 14, "dimension": dimension})
+					h.must(200, "POST", "/experiments/"+ds.ExperimentKey+"/start", nil)
+					h.must(200, "POST", "/experiments/"+ds.ExperimentKey+"/stop", nil)
+					// Pin the analysis window to the dataset's (as a psql user could).
+					end, err := time.Parse(time.RFC3339, ds.AnalysisEnd)
+					require.NoError(t, err)
+					_, err = h.pool.Exec(ctx, `WITH x AS (UPDATE experiments SET started_at = $2::timestamptz - interval '30 days', stopped_at = $2 WHERE key = $1 RETURNING id, started_at, stopped_at)
+					  UPDATE experiment_phases p SET started_at = x.started_at, ended_at = x.stopped_at FROM x WHERE p.experiment_id = x.id`, ds.ExperimentKey, end)
+					require.NoError(t, err)
+
+					entry, page := h.refresh(ds.ExperimentKey)
+					require.Equal(t, "succeeded", entry["status"], "refresh: %v", entry["error"])
+					latest := page["latest"].(map[string]any)
+					b, _ := json.Marshal(latest["results"])
+					var res analysis.Results
+					require.NoError(t, json.Unmarshal(b, &res))
+					require.Len(t, res.Metrics, len(ds.Metrics))
+					require.Len(t, entry["statements"], len(ds.Metrics), "the SQL of every metric is stored")
+					for i, m := range ds.Metrics {
+						t.Run(m.Name, func(t *testing.T) { checkMetric(t, m, res.Metrics[i]) })
+					}
+					if dimension != "" {
+						// Per-value results: ten digits, users adding up to the overall counts.
+						for _, mr := range res.Metrics {
+							require.Len(t, mr.Dimensions, 10, mr.Key)
+							total := map[string]int64{}
+							for _, d := range mr.Dimensions {
+								require.Len(t, d.Result.Comparisons, len(ds.Variants)-1)
+								for _, v := range d.Result.Variants {
+									total[v.Variant] += v.Users
+								}
 							}
-							if c.RelativeCI != nil {
-								require.InDelta(t, c.RelativeCI.Low, pt["relative_ci_low"], 1e-12)
-							} else {
-								require.Nil(t, pt["relative_ci_low"])
+							for _, v := range mr.Result.Variants {
+								require.Equal(t, v.Users, total[v.Variant], "%s %s users over the dimension values", mr.Key, v.Variant)
 							}
 						}
+						require.Contains(t, strings.Join(res.Warnings, "\n"), "breakdown by last_digit: 10 values")
 					}
-					require.True(t, found, "no point for %s/%s", mr.Key, c.Variant)
-				}
-			}
-			require.Len(t, points, n)
-			if ds.Name == "tiny" {
-				// A second refresh of the same day replaces that day's point.
-				h.refresh(ds.ExperimentKey)
-				require.Len(t, overTime(), n)
-			}
-			if ds.SRM != nil {
-				require.NotNil(t, res.SRM)
-				require.Equal(t, ds.SRM.Mismatch, res.SRM.Mismatch)
-				approxPtr(t, "srm p", res.SRM.PValue, &ds.SRM.PValue)
-				approxPtr(t, "srm chi2", res.SRM.ChiSquared, &ds.SRM.ChiSquared)
-			}
-			// Holm across metrics: adjusted p-values are never below the raw ones.
-			for _, mr := range res.Metrics {
-				for _, c := range mr.Result.Comparisons {
-					if c.PValue != nil {
-						require.GreaterOrEqual(t, mr.AdjustedPValues[c.Variant], *c.PValue-1e-15)
+					// Results over time: one point per metric and treatment for the
+					// refresh's day, carrying the headline numbers of the results.
+					overTime := func() []any {
+						return h.must(200, "GET", "/experiments/"+ds.ExperimentKey+"/results/over-time", nil).body["items"].([]any)
 					}
-				}
+					points := overTime()
+					n := 0
+					for _, mr := range res.Metrics {
+						for _, c := range mr.Result.Comparisons {
+							n++
+							found := false
+							for _, p := range points {
+								pt := p.(map[string]any)
+								if pt["metric"] == mr.Key && pt["variant"] == c.Variant {
+									found = true
+									require.Equal(t, ds.AnalysisEnd[:10], pt["day"])
+									if c.RelativeEffect != nil {
+										require.InDelta(t, *c.RelativeEffect, pt["relative_effect"], 1e-12)
+									} else {
+										require.Nil(t, pt["relative_effect"])
+									}
+									if c.RelativeCI != nil {
+										require.InDelta(t, c.RelativeCI.Low, pt["relative_ci_low"], 1e-12)
+									} else {
+										require.Nil(t, pt["relative_ci_low"])
+									}
+								}
+							}
+							require.True(t, found, "no point for %s/%s", mr.Key, c.Variant)
+						}
+					}
+					require.Len(t, points, n)
+					if ds.Name == "tiny" {
+						// A second refresh of the same day replaces that day's point.
+						h.refresh(ds.ExperimentKey)
+						require.Len(t, overTime(), n)
+					}
+					if ds.SRM != nil {
+						require.NotNil(t, res.SRM)
+						require.Equal(t, ds.SRM.Mismatch, res.SRM.Mismatch)
+						approxPtr(t, "srm p", res.SRM.PValue, &ds.SRM.PValue)
+						approxPtr(t, "srm chi2", res.SRM.ChiSquared, &ds.SRM.ChiSquared)
+					}
+					// Holm across metrics: adjusted p-values are never below the raw ones.
+					for _, mr := range res.Metrics {
+						for _, c := range mr.Result.Comparisons {
+							if c.PValue != nil {
+								require.GreaterOrEqual(t, mr.AdjustedPValues[c.Variant], *c.PValue-1e-15)
+							}
+						}
+					}
+				})
 			}
 		})
 	}
@@ -223,6 +230,46 @@ func checkMetric(t *testing.T, m scipyref.Metric, got analysis.MetricResult) {
 }
 
 // approx compares at 1e-6 relative, or 1e-12 absolute near zero.
+// eventsConnection loads ds into a fresh database of the engine kind and
+// returns the API body of an events connection to it.
+func eventsConnection(t *testing.T, kind, ck, exposuresSQL string, ds scipyref.Dataset) map[string]any {
+	t.Helper()
+	if kind == metricsql.KindPostgres {
+		ctx := context.Background()
+		eventsDSN := dbtest.NewDatabase(t)
+		conn, err := pgx.Connect(ctx, eventsDSN)
+		require.NoError(t, err)
+		defer conn.Close(ctx)
+		require.NoError(t, ds.Load(ctx, conn))
+		return connectionBody(t, ck, eventsDSN, exposuresSQL)
+	}
+	var s warehousetest.Server
+	if kind == metricsql.KindClickHouse {
+		s = warehousetest.ClickHouse(t)
+	} else {
+		s = warehousetest.MySQL(t)
+	}
+	tables, err := ds.Tables()
+	require.NoError(t, err)
+	for _, tb := range tables {
+		s.Exec(t, tb.CreateSQL(kind))
+		s.Insert(t, tb.Name, tb.Columns, tb.Rows)
+	}
+	return map[string]any{"key": ck, "kind": kind, "host": s.Host, "port": s.Port, "database": s.Database,
+		"user": s.User, "ssl_mode": "disable", "exposures_query": exposuresSQL, "statement_timeout_ms": 30000}
+}
+
+// postgresOnly: the dataset has analyses only the PostgreSQL dialect
+// computes (CUPED covariates, ratio denominators).
+func postgresOnly(ds scipyref.Dataset) bool {
+	for _, m := range ds.Metrics {
+		if m.CUPEDWindowDays > 0 || m.Denominator != nil {
+			return true
+		}
+	}
+	return false
+}
+
 func approx(t *testing.T, name string, got, want float64) {
 	t.Helper()
 	d := math.Abs(got - want)
