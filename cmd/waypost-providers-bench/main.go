@@ -210,12 +210,27 @@ func measure(ctx context.Context, o options) error {
 		if err != nil {
 			return err
 		}
+		var prevRev int64
+		if err := db.QueryRow(ctx, `SELECT revision FROM environments WHERE id = $1`, envID).Scan(&prevRev); err != nil {
+			return err
+		}
 		before, _ := readCounters(ctx, db)
 		windowStart := time.Now()
 		on = !on
 		sent := time.Now()
 		if err := toggle(ctx, o, on); err != nil {
 			return err
+		}
+		var now int64
+		if err := db.QueryRow(ctx, `SELECT revision FROM environments WHERE id = $1`, envID).Scan(&now); err != nil {
+			return err
+		}
+		if now == prevRev { // the flag already had that state (an earlier run): flip the other way
+			on = !on
+			sent = time.Now()
+			if err := toggle(ctx, o, on); err != nil {
+				return err
+			}
 		}
 		var rev int64
 		var committed *time.Time
