@@ -14,7 +14,8 @@
 # A peer whose source is missing or does not build is reported as skipped;
 # Waypost's rows are measured anyway. Output: a markdown fragment on stdout
 # (progress on stderr); exits 0 with "skipped: reason" when Waypost itself
-# cannot be measured. Knobs: BENCH_DURATION (10s), BENCH_CONNS (50).
+# cannot be measured. Knobs: BENCH_DURATION (10s), BENCH_CONNS (50); GOFF_BIN/FLAGD_BIN
+# (binaries built earlier) and GOFF_VERSION/FLAGD_VERSION (labels) are optional.
 # Needs PostgreSQL on 127.0.0.1:5432 (make postgres), wrk (installed from
 # Debian when missing and root), taskset and two cores.
 set -euo pipefail
@@ -74,24 +75,27 @@ EOF
 log "building Waypost"
 go build -o "$TMP/waypost" ./cmd/waypost
 
-GOFF_BIN="" FLAGD_BIN=""
+# GOFF_BIN / FLAGD_BIN: binaries built from those sources earlier (skips the build).
+GOFF_BIN=${GOFF_BIN:-} FLAGD_BIN=${FLAGD_BIN:-}
 GOFF_VER="" FLAGD_VER=""
 srcver() { git -C "$1" log -1 --format='%h %cs' 2>/dev/null || echo "unversioned"; }
-if [ -n "${GOFF_SRC:-}" ] && [ -f "$GOFF_SRC/go.mod" ]; then
+if [ -n "$GOFF_BIN" ] && [ -x "$GOFF_BIN" ]; then GOFF_VER=${GOFF_VERSION:-prebuilt}
+elif [ -n "${GOFF_SRC:-}" ] && [ -f "$GOFF_SRC/go.mod" ]; then
   log "building GO Feature Flag's relay proxy from $GOFF_SRC"
   if (cd "$GOFF_SRC" && go build -o "$TMP/goff-relayproxy" ./cmd/relayproxy) >"$TMP/goff-build.log" 2>&1; then
-    GOFF_BIN=$TMP/goff-relayproxy GOFF_VER=$(srcver "$GOFF_SRC")
+    GOFF_BIN=$TMP/goff-relayproxy GOFF_VER=${GOFF_VERSION:-$(srcver "$GOFF_SRC")}
   else NOTES+=("GO Feature Flag skipped: the relay proxy did not build ($(tail -1 "$TMP/goff-build.log"))"); fi
 else NOTES+=("GO Feature Flag skipped: GOFF_SRC is not set to a go-feature-flag checkout"); fi
 
-if [ -n "${FLAGD_SRC:-}" ] && [ -f "$FLAGD_SRC/flagd/go.mod" ] && [ -n "${OFO_SRC:-}" ] && [ -f "$OFO_SRC/api/go.mod" ]; then
+if [ -n "$FLAGD_BIN" ] && [ -x "$FLAGD_BIN" ]; then FLAGD_VER=${FLAGD_VERSION:-prebuilt}
+elif [ -n "${FLAGD_SRC:-}" ] && [ -f "$FLAGD_SRC/flagd/go.mod" ] && [ -n "${OFO_SRC:-}" ] && [ -f "$OFO_SRC/api/go.mod" ]; then
   log "building flagd from $FLAGD_SRC (core and open-feature-operator/api replaced by local paths)"
   mkdir -p "$TMP/flagd-src" && cp -r "$FLAGD_SRC/flagd" "$FLAGD_SRC/core" "$TMP/flagd-src/"
   if (cd "$TMP/flagd-src/flagd" &&
     go mod edit -replace github.com/open-feature/flagd/core=../core \
       -replace "github.com/open-feature/open-feature-operator/api=$(cd "$OFO_SRC/api" && pwd)" &&
     go build -o "$TMP/flagd" .) >"$TMP/flagd-build.log" 2>&1; then
-    FLAGD_BIN=$TMP/flagd FLAGD_VER=$(srcver "$FLAGD_SRC")
+    FLAGD_BIN=$TMP/flagd FLAGD_VER=${FLAGD_VERSION:-$(srcver "$FLAGD_SRC")}
   else NOTES+=("flagd skipped: it did not build ($(tail -1 "$TMP/flagd-build.log"))"); fi
 else NOTES+=("flagd skipped: FLAGD_SRC and OFO_SRC are not set to flagd and open-feature-operator (tag api/v0.2.47) checkouts"); fi
 
@@ -108,7 +112,7 @@ python3 -c 'import secrets; print(secrets.token_urlsafe(18))' >"$TMP/password"
 TOKEN=$("$TMP/waypost" tokens create --email bench@waypost.test --name bench)
 A="Authorization: Bearer $TOKEN"
 "$TMP/waypost" manager & MPID=$!; pids+=($MPID)
-for _ in $(seq 1 100); do curl -sf "$M/healthz" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 600); do kill -0 "$MPID" 2>/dev/null || skip "manager exited at start"; curl -sf "$M/healthz" >/dev/null && break; sleep 0.1; done
 for i in $(seq 1 19); do
   curl -sf -XPOST "$M/api/v1/projects/default/flags" -H "$J" -H "$A" -d "{\"key\":\"flag-$i\",\"tags\":[\"bench\"]}" >/dev/null
 done
@@ -125,7 +129,7 @@ kill "$MPID"; wait "$MPID" 2>/dev/null || true
 serve() {
   local name=$1 ready=$2; shift 2
   GOMAXPROCS=1 taskset -c 0 "$@" >"$TMP/$name.log" 2>&1 & SPID=$!; pids+=($SPID)
-  for _ in $(seq 1 150); do curl -s -o /dev/null "$ready" && return 0; sleep 0.1; done
+  for _ in $(seq 1 600); do curl -s -o /dev/null "$ready" && return 0; sleep 0.1; done
   NOTES+=("$name did not start: $(tail -1 "$TMP/$name.log")"); kill "$SPID" 2>/dev/null || true; return 1
 }
 stop() { kill "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true; }

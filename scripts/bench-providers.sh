@@ -40,7 +40,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-PGPORT=$((55000 + RANDOM % 1000))
+PGPORT=$((29000 + RANDOM % 3000)) # below the ephemeral range, where clients' own ports land
 mkdir -p "$TMP/pg" "$TMP/sock" && { [ -z "${AS[*]}" ] || chown postgres "$TMP/pg" "$TMP/sock"; }
 "${AS[@]}" "$PGBIN/initdb" -D "$TMP/pg" -U postgres -A trust --no-sync >/dev/null || skip "initdb failed"
 cat >>"$TMP/pg/postgresql.conf" <<EOF
@@ -60,7 +60,8 @@ PSQL=(psql -q -X -h 127.0.0.1 -p "$PGPORT" -U postgres)
 "${PSQL[@]}" -c "CREATE ROLE bench_observer LOGIN SUPERUSER" >/dev/null
 
 export WAYPOST_DATABASE_URL="postgres://postgres@127.0.0.1:$PGPORT/waypost?sslmode=disable"
-export WAYPOST_MANAGER_ADDR=127.0.0.1:18280 WAYPOST_LOG_LEVEL=error
+BASE=$((20000 + RANDOM % 8000)) # manager on BASE, provider i on BASE+i
+export WAYPOST_MANAGER_ADDR=127.0.0.1:$BASE WAYPOST_LOG_LEVEL=error
 export WAYPOST_WEBHOOK_SECRET="$(od -An -N32 -tx1 /dev/urandom | tr -d " \n")" # providers and workers share it
 unset WAYPOST_PROVIDER_URL WAYPOST_SNAPSHOT_FILE WAYPOST_DEBUG_ADDR
 M=http://$WAYPOST_MANAGER_ADDR J='Content-Type: application/json'
@@ -74,10 +75,10 @@ python3 -c 'import secrets; print(secrets.token_urlsafe(18))' >"$TMP/password"
 "$TMP/waypost" users create --owner --email bench@waypost.test --password-file "$TMP/password" >/dev/null
 TOKEN=$("$TMP/waypost" tokens create --email bench@waypost.test --name bench)
 A="Authorization: Bearer $TOKEN"
-"$TMP/waypost" manager & pids+=($!)
+"$TMP/waypost" manager & MPID=$!; pids+=($MPID)
 "$TMP/waypost" worker & pids+=($!)
-for _ in $(seq 1 100); do curl -sf "$M/healthz" >/dev/null && break; sleep 0.1; done
-curl -sf "$M/healthz" >/dev/null || skip "manager did not start"
+for _ in $(seq 1 600); do kill -0 "$MPID" 2>/dev/null || skip "manager exited at start"; curl -sf "$M/healthz" >/dev/null && break; sleep 0.1; done
+curl -sf "$M/healthz" >/dev/null || skip "manager did not start within 60 s"
 
 # The same 20 flags as the other benchmarks, one of them toggled.
 for i in $(seq 1 19); do
@@ -90,14 +91,14 @@ KEY=$(curl -sf -XPOST "$M/api/v1/projects/default/environments/production/sdk-ke
 declare -A PPID_OF
 start_providers() { # $1..$2: provider numbers
   for i in $(seq "$1" "$2"); do
-    GOMAXPROCS=1 WAYPOST_PROVIDER_ADDR=127.0.0.1:$((18300 + i)) "$TMP/waypost" provider & PPID_OF[$i]=$!; pids+=($!)
+    GOMAXPROCS=1 WAYPOST_PROVIDER_ADDR=127.0.0.1:$((BASE + i)) "$TMP/waypost" provider & PPID_OF[$i]=$!; pids+=($!)
   done
   for i in $(seq "$1" "$2"); do
-    for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$((18300 + i))/readyz" >/dev/null && continue 2; sleep 0.1; done
+    for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$((BASE + i))/readyz" >/dev/null && continue 2; sleep 0.1; done
     skip "provider $i did not become ready"
   done
 }
-urls() { local s="" i; for i in "$@"; do s+="${s:+,}http://127.0.0.1:$((18300 + i))"; done; echo "$s"; }
+urls() { local s="" i; for i in "$@"; do s+="${s:+,}http://127.0.0.1:$((BASE + i))"; done; echo "$s"; }
 bench() { "$TMP/bench" -manager "$M" -token "$TOKEN" -key "$KEY" -changes "$CHANGES" \
   -db "postgres://bench_observer@127.0.0.1:$PGPORT/waypost?sslmode=disable" "$@"; }
 
@@ -113,7 +114,7 @@ RSS=$(for i in $(seq 1 "$N"); do awk '/VmRSS/{print $2}' /proc/"${PPID_OF[$i]}"/
 CONNS=$("${PSQL[@]}" -Atc "SELECT count(*) FROM pg_stat_activity WHERE datname = 'waypost'")
 
 log "phase 3: provider $N killed (SIGKILL: its row stays, heartbeat stops)"
-DEAD=http://127.0.0.1:$((18300 + N))
+DEAD=http://127.0.0.1:$((BASE + N))
 kill -9 "${PPID_OF[$N]}"
 bench -phase "1 killed, not yet stale" -providers "$(urls $(seq 1 $((N - 1))))" -dead "$DEAD" | tee -a "$OUT" >&2
 if [ -n "${BENCH_STALE_WAIT:-}" ]; then
