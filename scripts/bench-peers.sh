@@ -69,6 +69,8 @@ wrk.body = '$BODY'
 wrk.headers["Content-Type"] = "application/json"
 EOF
   [ -z "${1:-}" ] || echo "wrk.headers[\"Authorization\"] = \"$1\""
+  # with a second argument: print the first refused answer (slows wrk: diagnosis only)
+  [ -z "${2:-}" ] || echo 'seen = false; response = function(status, headers, body) if status >= 400 and not seen then seen = true; io.stderr:write("first refusal: ", status, " ", string.sub(body, 1, 200), "\n") end end'
 }
 
 # ---- build ------------------------------------------------------------------
@@ -129,7 +131,7 @@ kill "$MPID"; wait "$MPID" 2>/dev/null || true
 serve() {
   local name=$1 ready=$2; shift 2
   GOMAXPROCS=1 taskset -c 0 "$@" >"$TMP/$name.log" 2>&1 & SPID=$!; pids+=($SPID)
-  for _ in $(seq 1 600); do curl -s -o /dev/null "$ready" && return 0; sleep 0.1; done
+  for _ in $(seq 1 600); do curl -sf -o /dev/null "$ready" && return 0; sleep 0.1; done
   NOTES+=("$name did not start: $(tail -1 "$TMP/$name.log")"); kill "$SPID" 2>/dev/null || true; return 1
 }
 stop() { kill "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true; }
@@ -141,7 +143,11 @@ rps() {
   if [ "${code:0:1}" != 2 ]; then echo "error $code"; return; fi
   taskset -c 1 wrk -t1 -c"$CONNS" -d2s -s "$TMP/post.lua" "$1" >/dev/null 2>&1 || true
   taskset -c 1 wrk -t1 -c"$CONNS" -d"$DUR" -s "$TMP/post.lua" "$1" >"$TMP/wrk.out" 2>&1 || true
-  if grep -q "Non-2xx" "$TMP/wrk.out"; then echo "error: $(grep Non-2xx "$TMP/wrk.out")"; return; fi
+  if grep -q "Non-2xx" "$TMP/wrk.out"; then
+    wrk_post "${2:-}" diag >"$TMP/diag.lua"
+    taskset -c 1 wrk -t1 -c"$CONNS" -d1s -s "$TMP/diag.lua" "$1" >"$TMP/diag.out" 2>&1 || true
+    echo "error: $(grep Non-2xx "$TMP/wrk.out" | tr -s ' '); $(grep -m1 'first refusal' "$TMP/diag.out")"; return
+  fi
   awk '/Requests\/sec/ {printf "%.0f", $2}' "$TMP/wrk.out"
 }
 ROWS=()
