@@ -112,6 +112,7 @@ func New(st *store.Store, log *slog.Logger) *Server {
 			r.Get("/experiments/{experiment}/results/over-time", s.resultsOverTime())
 			r.Post("/power", s.powerEstimate())
 			s.projectAccountRoutes(r)
+			s.safeRolloutRoutes(r) // safe rollouts (issue 14)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

@@ -114,4 +114,7 @@ var EventTypes = []string{
 	"flag_toggled", "rollout_changed", "off_variant_changed",
 	"assignment_added", "assignment_changed", "assignment_removed",
 	"experiment_started", "experiment_stopped", "experiment_phase_changed", "experiment_interrupted",
+	// Safe rollouts (migration 016).
+	"safe_rollout_started", "safe_rollout_advanced", "safe_rollout_paused",
+	"safe_rollout_resumed", "safe_rollout_rolled_back", "safe_rollout_completed",
 }
