@@ -109,19 +109,30 @@ COMMENT ON COLUMN notification_webhooks.secret_ciphertext IS 'AES-256-GCM (nonce
 CREATE INDEX notification_webhooks_project_idx ON notification_webhooks (project_id);
 
 -- State and stage changes go to the flag-event log (with the actor:
--- safe-rollout:<key> for the check job's decisions).
+-- safe-rollout:<key> for the check job's decisions). The constraint is
+-- recreated with the full list as of this migration, plus whatever types
+-- other migrations added (read back from the constraint in either of the
+-- forms PostgreSQL prints it: ARRAY['a'::text, ...] or '{a,b}'::text[]),
+-- plus the new ones.
 DO $$
 DECLARE
-  types text[];
+  types text[] := ARRAY[
+    'flag_created', 'flag_updated', 'flag_archived', 'flag_restored',
+    'flag_toggled', 'rollout_changed', 'off_variant_changed',
+    'assignment_added', 'assignment_changed', 'assignment_removed',
+    'experiment_started', 'experiment_stopped',
+    'rules_changed', 'prerequisites_changed',
+    'segment_created', 'segment_updated', 'segment_deleted',
+    'experiment_phase_changed', 'experiment_interrupted',
+    'safe_rollout_started', 'safe_rollout_advanced', 'safe_rollout_paused',
+    'safe_rollout_resumed', 'safe_rollout_rolled_back', 'safe_rollout_completed'];
 BEGIN
-  SELECT array_agg(DISTINCT m[1]) INTO types
-    FROM pg_constraint c, regexp_matches(pg_get_constraintdef(c.oid), '''([a-z_]+)''', 'g') AS m
-   WHERE c.conname = 'flag_events_event_type_check';
-  types := types || ARRAY['safe_rollout_started', 'safe_rollout_advanced', 'safe_rollout_paused',
-                          'safe_rollout_resumed', 'safe_rollout_rolled_back', 'safe_rollout_completed'];
+  SELECT types || coalesce(array_agg(DISTINCT m[1]), '{}') INTO types
+    FROM pg_constraint c, regexp_matches(pg_get_constraintdef(c.oid), '([a-z][a-z_]*)', 'g') AS m
+   WHERE c.conname = 'flag_events_event_type_check' AND m[1] NOT IN ('event_type', 'text');
   ALTER TABLE flag_events DROP CONSTRAINT flag_events_event_type_check;
   EXECUTE format('ALTER TABLE flag_events ADD CONSTRAINT flag_events_event_type_check CHECK (event_type = ANY (%L::text[]))',
-                 (SELECT array_agg(DISTINCT t) FROM unnest(types) t));
+                 (SELECT array_agg(DISTINCT t ORDER BY t) FROM unnest(types) t));
 END $$;
 
 CREATE FUNCTION waypost_log_safe_rollout() RETURNS trigger
