@@ -158,7 +158,9 @@ type rolloutCheckWorker struct {
 	now   func() time.Time
 }
 
-func (w *rolloutCheckWorker) Timeout(*river.Job[SafeRolloutCheckArgs]) time.Duration { return 30 * time.Minute }
+func (w *rolloutCheckWorker) Timeout(*river.Job[SafeRolloutCheckArgs]) time.Duration {
+	return 30 * time.Minute
+}
 
 // Work runs one check (see RunSafeRolloutCheck).
 func (w *rolloutCheckWorker) Work(ctx context.Context, job *river.Job[SafeRolloutCheckArgs]) error {
@@ -271,7 +273,9 @@ type rolloutNotifyWorker struct {
 	client *http.Client
 }
 
-func (w *rolloutNotifyWorker) Timeout(*river.Job[SafeRolloutNotifyArgs]) time.Duration { return 30 * time.Second }
+func (w *rolloutNotifyWorker) Timeout(*river.Job[SafeRolloutNotifyArgs]) time.Duration {
+	return 30 * time.Second
+}
 
 // NextRetry backs off quadratically (1 s, 4 s, 9 s, ... about 10 min at the
 // last attempt).
