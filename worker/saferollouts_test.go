@@ -79,7 +79,7 @@ type rolloutWorker struct {
 	pools *eventsdb.Pools
 }
 
-func (h *harness) startRolloutWorker() *rolloutWorker {
+func (h *harness) startRolloutWorker(every ...time.Duration) *rolloutWorker {
 	t := h.t
 	t.Helper()
 	pool, err := pgxpool.New(context.Background(), h.dsn)
@@ -89,7 +89,7 @@ func (h *harness) startRolloutWorker() *rolloutWorker {
 	st.UseSecrets(box)
 	pools := eventsdb.NewPools(pool, 8)
 	client, err := worker.NewClient(pool, testLogger(), true, provider.WebhookJobs(pool, rolloutWebhookSecret, testLogger()),
-		worker.SafeRolloutJobs(st, pools, testLogger(), worker.SafeRolloutOptions{Every: -1}))
+		worker.SafeRolloutJobs(st, pools, testLogger(), worker.SafeRolloutOptions{Every: append(every, -1)[0]}))
 	require.NoError(t, err)
 	provider.EnqueueWebhooksOnChange(st, client)
 	worker.EnqueueNotificationsOnDecision(st, client)
@@ -302,8 +302,8 @@ func TestSafeRolloutRollsBackAHarmfulVariant(t *testing.T) {
 		"safe-rollout:"+rolloutKey).Scan(&sameTx, &xid))
 	require.EqualValues(t, 1, sameTx, "every change of the rollback was written by one transaction")
 
-	// Notifications: started (from the manager's action is not wired in
-	// this harness) and the regression, signed, once.
+	// The regression notification, signed, once (the start was a manager
+	// action; this harness's manager enqueues no notifications).
 	require.Eventually(t, func() bool { return len(rc.events()) >= 1 }, 30*time.Second, 20*time.Millisecond)
 	time.Sleep(200 * time.Millisecond)
 	require.Equal(t, []string{"rolled_back"}, rc.events())
@@ -387,4 +387,38 @@ func TestSafeRolloutCheckAppliedOnce(t *testing.T) {
 	require.NoError(t, h.pool.QueryRow(ctx, `SELECT rollout::text FROM flag_states s JOIN flags f ON f.id = s.flag_id
 	  JOIN environments e ON e.id = s.environment_id WHERE f.key = 'checkout' AND e.key = 'production'`).Scan(&flagRollout))
 	require.JSONEq(t, `[{"variant":"off","weight":0},{"variant":"on","weight":10000}]`, flagRollout, "the new variant ships")
+}
+
+// TestSafeRolloutScheduleRunsDueChecks: the periodic job (on the elected
+// leader) enqueues the next check of a running rollout once it is due, and
+// the check job applies it; the next check is scheduled an interval later.
+func TestSafeRolloutScheduleRunsDueChecks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHarness(t)
+	ev := newRolloutEvents(t, h)
+	h.startRolloutWorker(200 * time.Millisecond)
+	h.startRolloutWorker(200 * time.Millisecond)
+	id, _ := setupRollout(t, h, "rollback")
+	h.must(200, "POST", "/safe-rollouts/"+rolloutKey+"/start", nil)
+	ev.arrive(t, 0.25, 1000, 0.2, errorRate, errorRate)
+	var next time.Time
+	require.NoError(t, h.pool.QueryRow(ctx, "SELECT next_check_at FROM safe_rollouts WHERE id = $1", id).Scan(&next))
+	require.WithinDuration(t, time.Now().Add(15*time.Minute), next, time.Minute, "first check an interval after the start")
+	_, err := h.pool.Exec(ctx, "UPDATE safe_rollouts SET next_check_at = now() WHERE id = $1", id)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		var checks int
+		_ = h.pool.QueryRow(ctx, "SELECT checks FROM safe_rollouts WHERE id = $1", id).Scan(&checks)
+		return checks == 1
+	}, 60*time.Second, 50*time.Millisecond, "check 1 ran")
+	time.Sleep(time.Second) // more scheduler ticks: nothing more is due
+	var checks, decisions, jobs int
+	require.NoError(t, h.pool.QueryRow(ctx, `SELECT r.checks, (SELECT count(*) FROM safe_rollout_decisions d WHERE d.rollout_id = r.id AND d.check_number IS NOT NULL),
+	  (SELECT count(*) FROM river_job WHERE kind = 'safe_rollout_check') FROM safe_rollouts r WHERE r.id = $1`, id).Scan(&checks, &decisions, &jobs))
+	require.Equal(t, 1, checks)
+	require.Equal(t, 1, decisions)
+	require.Equal(t, 1, jobs, "one check job across both workers")
+	require.NoError(t, h.pool.QueryRow(ctx, "SELECT next_check_at FROM safe_rollouts WHERE id = $1", id).Scan(&next))
+	require.True(t, next.After(time.Now().Add(14*time.Minute)), "next check an interval later")
 }
