@@ -15,6 +15,7 @@ import { ExperimentPage } from "./pages/experiments/ExperimentPage";
 import { NewExperimentPage } from "./pages/experiments/NewExperimentPage";
 import { ConnectionsPage } from "./pages/experiments/ConnectionsPage";
 import { MembersPage } from "./pages/account/AccountPages";
+import { SafeRolloutPage } from "./pages/saferollouts/SafeRollouts";
 
 export interface Section {
   /** Path below /p/:project/:env/ (React Router syntax). */
@@ -40,6 +41,7 @@ export const sections: Section[] = [
   { path: "sdk-keys", element: <SdkKeysPage />, nav: "SDK keys", matches: /^sdk-keys(\/|$)/ },
   { path: "connections", element: <ConnectionsPage />, nav: "Events DB", matches: /^connections(\/|$)/ },
   { path: "members", element: <MembersPage />, nav: "Members", matches: /^members(\/|$)/ },
+  { path: "safe-rollouts/:rollout", element: <SafeRolloutPage /> },
 ];
 
 /** Where a project's pages start. */

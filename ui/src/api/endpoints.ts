@@ -126,3 +126,17 @@ export const xapi = {
   saveAnalysisSettings: (p: string, x: string, body: Partial<AnalysisSettings>) => http.put<AnalysisSettings>(`${exp(p, x)}/analysis-settings`, body),
   power: (p: string, body: PowerRequest, signal?: AbortSignal) => request<PowerResponse>("POST", `${proj(p)}/power`, body, signal),
 };
+
+// ---- safe rollouts (issue 14) ----
+import type { RolloutAction, SafeRollout, SaveSafeRollout } from "./safeRolloutTypes";
+
+const rollout = (p: string, r: string) => `${proj(p)}/safe-rollouts/${e(r)}`;
+
+export const rapi = {
+  listSafeRollouts: (p: string, flagKey?: string, signal?: AbortSignal) =>
+    http.get<Page<SafeRollout>>(`${proj(p)}/safe-rollouts`, flagKey ? { flag: flagKey } : undefined, signal),
+  getSafeRollout: (p: string, r: string, signal?: AbortSignal) => http.get<SafeRollout>(rollout(p, r), undefined, signal),
+  createSafeRollout: (p: string, body: SaveSafeRollout) => http.post<SafeRollout>(`${proj(p)}/safe-rollouts`, body),
+  safeRolloutAction: (p: string, r: string, action: RolloutAction, reason?: string) =>
+    http.post<SafeRollout>(`${rollout(p, r)}/${action}`, reason ? { reason } : {}),
+};
