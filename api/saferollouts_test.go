@@ -137,6 +137,18 @@ func TestSafeRolloutManualControls(t *testing.T) {
 		"rollout": []map[string]any{{"variant": "red", "weight": 0}, {"variant": "blue", "weight": 10000}}})
 	require.Equal(t, 409, c.status, c.raw)
 
+	// Nor can its experiment be stopped or re-phased by hand.
+	for _, c := range []response{
+		b.do(t, "POST", rp+"/experiments/ship-blue/stop", nil),
+		b.do(t, "POST", rp+"/experiments/ship-blue/phases", map[string]any{"traffic": 5000}),
+		b.do(t, "PATCH", rp+"/flags/color/environments/production", map[string]any{"version": st["version"], "new_experiment_phase": true,
+			"rollout": []map[string]any{{"variant": "red", "weight": 0}, {"variant": "blue", "weight": 10000}}}),
+	} {
+		require.Equal(t, 409, c.status, c.raw)
+		require.Equal(t, "safe_rollout_running", c.errCode(), c.raw)
+	}
+	require.EqualValues(t, 500, weight(1), "still 5% blue")
+
 	r = ed.mustDo(t, 200, "POST", rp+"/safe-rollouts/ship-blue/rollback", map[string]any{"reason": "support tickets"}).body
 	require.Equal(t, "rolled_back", r["state"])
 	require.EqualValues(t, 10000, weight(0), "everyone gets red")

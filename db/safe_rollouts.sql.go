@@ -11,6 +11,23 @@ import (
 	"time"
 )
 
+const activeSafeRolloutOfExperiment = `-- name: ActiveSafeRolloutOfExperiment :one
+SELECT r.key FROM safe_rollouts r JOIN experiments x ON x.id = r.experiment_id
+ WHERE x.project_id = $1 AND x.key = $2 AND r.state IN ('running', 'paused')
+`
+
+type ActiveSafeRolloutOfExperimentParams struct {
+	ProjectID int64
+	Key       string
+}
+
+func (q *Queries) ActiveSafeRolloutOfExperiment(ctx context.Context, arg ActiveSafeRolloutOfExperimentParams) (string, error) {
+	row := q.db.QueryRow(ctx, activeSafeRolloutOfExperiment, arg.ProjectID, arg.Key)
+	var key string
+	err := row.Scan(&key)
+	return key, err
+}
+
 const activeSafeRolloutOn = `-- name: ActiveSafeRolloutOn :one
 SELECT key FROM safe_rollouts WHERE flag_id = $1 AND environment_id = $2 AND state IN ('running', 'paused')
 `

@@ -422,3 +422,47 @@ func TestSafeRolloutScheduleRunsDueChecks(t *testing.T) {
 	require.NoError(t, h.pool.QueryRow(ctx, "SELECT next_check_at FROM safe_rollouts WHERE id = $1", id).Scan(&next))
 	require.True(t, next.After(time.Now().Add(14*time.Minute)), "next check an interval later")
 }
+
+// TestSafeRolloutCheckFailingMidwayAppliesNothing: a check whose
+// transaction fails after the rollout update (here: the notification
+// enqueue, as when the worker dies or the database restarts before the
+// commit) leaves no trace; the retry applies it once, with one
+// notification.
+func TestSafeRolloutCheckFailingMidwayAppliesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHarness(t)
+	ev := newRolloutEvents(t, h)
+	w := h.startRolloutWorker()
+	fail := true
+	w.st.OnDecision(func(context.Context, pgx.Tx, store.Notification) error {
+		if fail {
+			fail = false
+			return fmt.Errorf("connection reset (simulated)")
+		}
+		return nil
+	})
+	id, rc := setupRollout(t, h, "rollback")
+	_, err := h.pool.Exec(ctx, `UPDATE safe_rollouts SET stages = '[{"percent": 20, "min_duration_seconds": 0, "min_sample": 10}, {"percent": 100}]' WHERE id = $1`, id)
+	require.NoError(t, err)
+	h.must(200, "POST", "/safe-rollouts/"+rolloutKey+"/start", nil)
+	ev.arrive(t, 0.75, 2000, 0.2, errorRate, errorRate)
+
+	_, err = worker.RunSafeRolloutCheck(ctx, w.st, w.pools, testLogger(), time.Now().Add(2*time.Second), id, 1, nil)
+	require.ErrorContains(t, err, "simulated")
+	var state string
+	var checks, decisions, running int
+	require.NoError(t, h.pool.QueryRow(ctx, `SELECT r.state, r.checks, (SELECT count(*) FROM safe_rollout_decisions d WHERE d.rollout_id = r.id AND d.check_number IS NOT NULL),
+	  (SELECT count(*) FROM experiments x WHERE x.id = r.experiment_id AND x.status = 'running') FROM safe_rollouts r WHERE r.id = $1`, id).Scan(&state, &checks, &decisions, &running))
+	require.Equal(t, "running", state, "nothing of the failed check applied")
+	require.Zero(t, checks)
+	require.Zero(t, decisions)
+	require.Equal(t, 1, running, "the experiment still runs")
+
+	out := w.check(t, id, 1)
+	require.True(t, out.Applied)
+	require.Equal(t, model.ActionComplete, out.Decision.Action)
+	require.Eventually(t, func() bool { return len(rc.events()) >= 1 }, 30*time.Second, 20*time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
+	require.Equal(t, []string{"completed"}, rc.events())
+}

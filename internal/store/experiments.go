@@ -357,6 +357,9 @@ func startErr(err error, x db.GetExperimentRow) error {
 func (s *Store) StopExperiment(ctx context.Context, projectKey, key string, in model.StopExperiment) (model.Experiment, error) {
 	var outcome string
 	err := s.change(ctx, func(q *db.Queries) error {
+		if err := guardRolloutExperiment(ctx, q, projectKey, key); err != nil {
+			return err
+		}
 		var err error
 		outcome, err = stopExperimentTx(ctx, q, projectKey, key, in)
 		return err

@@ -667,3 +667,40 @@ func (s *Store) DecisionNotice(ctx context.Context, id int64) (DecisionNotice, e
 	out.FromPercent, out.ToPercent = pct(d.FromState, int(d.FromStage)), pct(d.ToState, int(d.ToStage))
 	return out, nil
 }
+
+// safeRolloutRunningErr is the 409 for changing, by hand, what a running or
+// paused safe rollout controls.
+func safeRolloutRunningErr(key string) error {
+	return &errs.Error{Kind: errs.KindConflict, Code: "safe_rollout_running", Field: "flag",
+		Message: fmt.Sprintf("safe rollout %q controls this flag's rollout here: pause, advance, complete or roll it back instead", key)}
+}
+
+// guardRolloutExperiment refuses to stop or re-phase, by hand, the
+// experiment that measures a running or paused safe rollout.
+func guardRolloutExperiment(ctx context.Context, q *db.Queries, projectKey, experimentKey string) error {
+	p, err := project(ctx, q, projectKey)
+	if err != nil {
+		return err
+	}
+	k, err := q.ActiveSafeRolloutOfExperiment(ctx, db.ActiveSafeRolloutOfExperimentParams{ProjectID: p.ID, Key: experimentKey})
+	if isNoRows(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("safe rollout of experiment: %w", err)
+	}
+	return safeRolloutRunningErr(k)
+}
+
+// guardRolloutFlag refuses a confirmed new phase (a rollout change) on a
+// flag a safe rollout controls.
+func guardRolloutFlag(ctx context.Context, q *db.Queries, fe flagEnv) error {
+	k, err := q.ActiveSafeRolloutOn(ctx, db.ActiveSafeRolloutOnParams{FlagID: fe.flag.ID, EnvironmentID: fe.env.ID})
+	if isNoRows(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("safe rollout on flag: %w", err)
+	}
+	return safeRolloutRunningErr(k)
+}

@@ -81,3 +81,7 @@ SELECT d.*, r.key AS rollout_key, r.project_id, r.control_variant, r.new_variant
   JOIN flags f ON f.id = r.flag_id JOIN environments e ON e.id = r.environment_id
   JOIN projects p ON p.id = r.project_id
  WHERE d.id = $1;
+
+-- name: ActiveSafeRolloutOfExperiment :one
+SELECT r.key FROM safe_rollouts r JOIN experiments x ON x.id = r.experiment_id
+ WHERE x.project_id = $1 AND x.key = $2 AND r.state IN ('running', 'paused');
