@@ -89,11 +89,8 @@ func checkAudience(ctx context.Context, q *db.Queries, envID int64, audience []e
 }
 
 // saveExperimentTargeting checks and stores an experiment's audience and
-// layer (in the caller's transaction).
+// layer (in the caller's transaction, which holds the environment lock).
 func saveExperimentTargeting(ctx context.Context, q *db.Queries, envID, expID int64, in model.SaveExperiment) error {
-	if err := q.LockEnvironment(ctx, envID); err != nil {
-		return fmt.Errorf("lock environment: %w", err)
-	}
 	if err := checkAudience(ctx, q, envID, in.Audience, in.Layer); err != nil {
 		return err
 	}
@@ -119,12 +116,21 @@ func saveExperimentTargeting(ctx context.Context, q *db.Queries, envID, expID in
 // that its layer range is still free: a stopped experiment's range may
 // have been given to another meanwhile.
 func checkStartTargeting(ctx context.Context, q *db.Queries, x db.GetExperimentRow) error {
-	if err := q.LockEnvironment(ctx, x.EnvironmentID); err != nil {
-		return fmt.Errorf("lock environment: %w", err)
+	if err := lockEnvironment(ctx, q, x.EnvironmentID); err != nil {
+		return err
 	}
 	var m model.Experiment
 	if err := decodeExperimentTargeting(&m, x); err != nil {
 		return err
 	}
 	return checkLayerFree(ctx, q, x.EnvironmentID, x.ID, m.Layer)
+}
+
+// lockEnvironment serialises targeting changes of one environment
+// (LockEnvironment); a deadlock or serialisation failure is a 409 retry.
+func lockEnvironment(ctx context.Context, q *db.Queries, envID int64) error {
+	if err := q.LockEnvironment(ctx, envID); err != nil {
+		return mapErr(fmt.Errorf("lock environment: %w", err))
+	}
+	return nil
 }

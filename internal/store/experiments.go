@@ -162,6 +162,11 @@ func (s *Store) CreateExperiment(ctx context.Context, projectKey string, in mode
 			}
 			return err
 		}
+		// Lock the environment before inserting (the insert's foreign-key
+		// lock on it would otherwise deadlock two concurrent creates).
+		if err := lockEnvironment(ctx, q, fe.env.ID); err != nil {
+			return err
+		}
 		if err := in.Validate(fe.vars); err != nil {
 			return err
 		}
@@ -209,6 +214,9 @@ func (s *Store) UpdateExperiment(ctx context.Context, projectKey, key string, in
 		}
 		x, err := experimentRow(ctx, q, p.ID, key)
 		if err != nil {
+			return err
+		}
+		if err := lockEnvironment(ctx, q, x.EnvironmentID); err != nil {
 			return err
 		}
 		if (in.Flag != "" && in.Flag != x.FlagKey) || (in.Environment != "" && in.Environment != x.EnvironmentKey) {

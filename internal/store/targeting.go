@@ -67,8 +67,8 @@ func (s *Store) UpdateTargeting(ctx context.Context, projectKey, flagKey, envKey
 		if err != nil {
 			return err
 		}
-		if err := q.LockEnvironment(ctx, fe.env.ID); err != nil {
-			return fmt.Errorf("lock environment: %w", err)
+		if err := lockEnvironment(ctx, q, fe.env.ID); err != nil {
+			return err
 		}
 		row, err := q.UpdateFlagTargeting(ctx, db.UpdateFlagTargetingParams{Rules: rules, Prerequisites: prereqs,
 			FlagID: fe.flag.ID, EnvironmentID: fe.env.ID, ExpectedVersion: in.Version})
@@ -111,8 +111,8 @@ func (s *Store) CreateSegment(ctx context.Context, projectKey, envKey string, in
 		if err != nil {
 			return err
 		}
-		if err := q.LockEnvironment(ctx, env.ID); err != nil {
-			return fmt.Errorf("lock environment: %w", err)
+		if err := lockEnvironment(ctx, q, env.ID); err != nil {
+			return err
 		}
 		row, err := q.CreateSegment(ctx, db.CreateSegmentParams{ProjectID: p.ID, EnvironmentID: env.ID, Key: in.Key,
 			Name: in.Name, Description: in.Description, Included: in.Included, Excluded: in.Excluded, Rules: rules})
@@ -142,8 +142,8 @@ func (s *Store) DeleteSegment(ctx context.Context, projectKey, envKey, segmentKe
 		if err != nil {
 			return err
 		}
-		if err := q.LockEnvironment(ctx, env.ID); err != nil {
-			return fmt.Errorf("lock environment: %w", err)
+		if err := lockEnvironment(ctx, q, env.ID); err != nil {
+			return err
 		}
 		if err := segmentInUse(ctx, q, env.ID, segmentKey); err != nil {
 			return err
@@ -306,8 +306,8 @@ func (s *Store) UpdateSegment(ctx context.Context, projectKey, envKey, segmentKe
 		if err != nil {
 			return err
 		}
-		if err := q.LockEnvironment(ctx, env.ID); err != nil {
-			return fmt.Errorf("lock environment: %w", err)
+		if err := lockEnvironment(ctx, q, env.ID); err != nil {
+			return err
 		}
 		row, err := q.UpdateSegment(ctx, db.UpdateSegmentParams{Name: in.Name, Description: in.Description,
 			Included: in.Included, Excluded: in.Excluded, Rules: rules, EnvironmentID: env.ID, Key: segmentKey,
