@@ -114,11 +114,9 @@ func saveExperimentTargeting(ctx context.Context, q *db.Queries, envID, expID in
 
 // checkStartTargeting re-checks, when an experiment starts (or restarts),
 // that its layer range is still free: a stopped experiment's range may
-// have been given to another meanwhile.
+// have been given to another meanwhile. The caller holds the environment
+// lock.
 func checkStartTargeting(ctx context.Context, q *db.Queries, x db.GetExperimentRow) error {
-	if err := lockEnvironment(ctx, q, x.EnvironmentID); err != nil {
-		return err
-	}
 	var m model.Experiment
 	if err := decodeExperimentTargeting(&m, x); err != nil {
 		return err
@@ -133,4 +131,18 @@ func lockEnvironment(ctx context.Context, q *db.Queries, envID int64) error {
 		return mapErr(fmt.Errorf("lock environment: %w", err))
 	}
 	return nil
+}
+
+// lockExperimentEnvironment takes the environment lock of experiment key
+// (before the experiment's own row lock, in the order saves take them).
+func lockExperimentEnvironment(ctx context.Context, q *db.Queries, projectKey, key string) error {
+	p, err := project(ctx, q, projectKey)
+	if err != nil {
+		return err
+	}
+	x, err := experimentRow(ctx, q, p.ID, key)
+	if err != nil {
+		return err
+	}
+	return lockEnvironment(ctx, q, x.EnvironmentID)
 }

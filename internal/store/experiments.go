@@ -316,6 +316,10 @@ func lockForTransition(ctx context.Context, q *db.Queries, projectKey, key, verb
 // A stopped experiment restarts as its next phase.
 func (s *Store) StartExperiment(ctx context.Context, projectKey, key string) (model.Experiment, error) {
 	err := s.change(ctx, func(q *db.Queries) error {
+		// The environment first, then the experiment: the order saves use.
+		if err := lockExperimentEnvironment(ctx, q, projectKey, key); err != nil {
+			return err
+		}
 		x, fe, err := lockForTransition(ctx, q, projectKey, key, "start", "draft", "stopped")
 		if err != nil {
 			return err
@@ -347,7 +351,8 @@ func (s *Store) StartExperiment(ctx context.Context, projectKey, key string) (mo
 		if err := q.SetRollout(ctx, db.SetRolloutParams{FlagID: fe.flag.ID, EnvironmentID: fe.env.ID, Rollout: rollout}); err != nil {
 			return mapErr(fmt.Errorf("set rollout: %w", err))
 		}
-		return nil
+		// The audience is served from now on: the set must still compile.
+		return checkEnvironment(ctx, q, fe.env.ID, x.FlagKey, "")
 	})
 	if err != nil {
 		return model.Experiment{}, err
