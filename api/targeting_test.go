@@ -715,3 +715,31 @@ func TestLayerRangesStayDisjointUnderConcurrentSaves(t *testing.T) {
 	}
 	require.Equal(t, map[int]int{201: 1, 409: n - 1}, count, b.logs.String())
 }
+
+// TestConcurrentSegmentSavesLoseNoUpdate: of concurrent saves of one
+// segment version, exactly one wins; the others get a version conflict.
+func TestConcurrentSegmentSavesLoseNoUpdate(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.mustDo(t, 201, "POST", prodSegs, map[string]any{"key": "beta"})
+	const n = 6
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses <- b.do(t, "PUT", prodSegs+"/beta", map[string]any{"included": []string{fmt.Sprint("u", i)}, "version": 1}).status
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for s := range statuses {
+		count[s]++
+	}
+	require.Equal(t, map[int]int{200: 1, 409: n - 1}, count, b.logs.String())
+	sg := b.mustDo(t, 200, "GET", prodSegs+"/beta", nil).body
+	require.EqualValues(t, 2, sg["version"])
+	require.Len(t, sg["included"], 1)
+}
