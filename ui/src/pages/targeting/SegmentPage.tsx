@@ -239,7 +239,7 @@ function IdsField(props: {
     if (!file || !props.textarea.current) return;
     setReading(true);
     try {
-      const text = await file.text();
+      const text = await readText(file);
       const el = props.textarea.current;
       el.value = el.value.trim() ? `${el.value.replace(/\s+$/, "")}\n${text}` : text;
       setCount(parseUserIds(el.value).length);
@@ -288,4 +288,14 @@ function IdsField(props: {
       />
     </div>
   );
+}
+
+function readText(file: File): Promise<string> {
+  if (typeof file.text === "function") return file.text();
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(String(r.result ?? ""));
+    r.onerror = () => reject(r.error);
+    r.readAsText(file);
+  });
 }
