@@ -28,6 +28,9 @@ func (s *Store) toExperiment(ctx context.Context, q *db.Queries, x db.GetExperim
 	if err := json.Unmarshal(x.Weights, &out.Weights); err != nil {
 		return out, fmt.Errorf("experiment %q weights: %w", x.Key, err)
 	}
+	if err := decodeExperimentTargeting(&out, x); err != nil {
+		return out, err
+	}
 	ms, err := q.ExperimentMetrics(ctx, x.ID)
 	if err != nil {
 		return out, fmt.Errorf("experiment metrics: %w", err)
@@ -174,6 +177,9 @@ func (s *Store) CreateExperiment(ctx context.Context, projectKey string, in mode
 		if err != nil {
 			return mapErr(fmt.Errorf("create experiment: %w", err))
 		}
+		if err := saveExperimentTargeting(ctx, q, fe.env.ID, id, in); err != nil {
+			return err
+		}
 		return setExperimentMetrics(ctx, q, id, ids, len(in.PrimaryMetrics))
 	})
 	if err != nil {
@@ -234,6 +240,9 @@ func (s *Store) UpdateExperiment(ctx context.Context, projectKey, key string, in
 		}
 		if n == 0 {
 			return errs.Invalid("status", "only draft experiments can be edited")
+		}
+		if err := saveExperimentTargeting(ctx, q, fe.env.ID, x.ID, in); err != nil {
+			return err
 		}
 		return setExperimentMetrics(ctx, q, x.ID, ids, len(in.PrimaryMetrics))
 	})
@@ -301,6 +310,9 @@ func (s *Store) StartExperiment(ctx context.Context, projectKey, key string) (mo
 	err := s.change(ctx, func(q *db.Queries) error {
 		x, fe, err := lockForTransition(ctx, q, projectKey, key, "start", "draft", "stopped")
 		if err != nil {
+			return err
+		}
+		if err := checkStartTargeting(ctx, q, x); err != nil {
 			return err
 		}
 		st, err := q.GetFlagState(ctx, db.GetFlagStateParams{FlagID: fe.flag.ID, EnvironmentID: fe.env.ID})
