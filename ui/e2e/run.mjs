@@ -676,7 +676,8 @@ async function main() {
   await step("every form control on the main pages has an accessible name", async () => {
     const pages = ["/p/default/production/flags", "/p/default/production/flags/new", `/p/default/production/flags/${flagKey}`,
       "/p/default/production/events", "/p/default/production/sdk-keys", "/p/default/production/metrics/new",
-      "/p/default/production/connections", "/p/default/production/experiments", "/p/default/production/members", "/account", "/users", "/security"];
+      "/p/default/production/connections", "/p/default/production/experiments", "/p/default/production/members", "/account", "/users", "/security",
+      "/p/default/production/segments", "/p/default/production/segments/new"];
     for (const path of pages) {
       await page.goto(path);
       await page.waitForLoadState("networkidle");
@@ -718,7 +719,13 @@ async function main() {
   await step("targeting: create a segment, a rule using it, and test a context that matches the rule", async () => {
     let r = await api("/projects/default/flags", { method: "POST", data: { key: betaFlag, name: "Beta banner", kind: "boolean" } });
     assert(r.ok(), `create flag: ${r.status()} ${await r.text()}`);
-    r = await api(`/projects/default/flags/${betaFlag}/environments/development`, { method: "PATCH", data: { enabled: true, rollout: [{ variant: "off", weight: 10000 }, { variant: "on", weight: 0 }] } });
+    const created = await r.json();
+    const dev = created.environments.find((e) => e.environment === "development");
+    // On, with the default rollout serving off: only the rule serves on.
+    r = await api(`/projects/default/flags/${betaFlag}/environments/development`, {
+      method: "PATCH",
+      data: { version: dev.version, enabled: true, rollout: [{ variant: "off", weight: 10000 }, { variant: "on", weight: 0 }] },
+    });
     assert(r.ok(), `enable flag: ${r.status()} ${await r.text()}`);
 
     // The segment, from the Segments page in development.
@@ -729,8 +736,8 @@ async function main() {
     await page.getByRole("link", { name: "+ New segment" }).click();
     await page.getByLabel("Name", { exact: true }).fill("Beta testers");
     assert((await page.getByLabel("Key", { exact: true }).inputValue()) === "beta-testers", "the key is derived from the name");
-    await page.getByLabel("Included ids").fill("user-1\nuser-2\nuser-3");
-    await page.getByLabel("Excluded ids").fill("user-3");
+    await page.getByLabel("Included ids", { exact: true }).fill("user-1\nuser-2\nuser-3");
+    await page.getByLabel("Excluded ids", { exact: true }).fill("user-3");
     await expectVisible(page.getByText("3 distinct ids"), "the included count");
     await shot("40-segment-new");
     await page.getByRole("button", { name: "Create segment" }).click();
