@@ -1,4 +1,4 @@
-import { useId } from "react";
+import { useId, useRef } from "react";
 import type { AttributeSuggestion, Variant } from "../../api/types";
 import { normalize, toWeights } from "../../lib/rollout";
 import { move, newRule, placeError, type RuleDraft } from "../../lib/targeting";
@@ -28,11 +28,21 @@ interface Props {
 /** Ordered targeting rules: the first whose conditions all match decides. Add, remove, reorder; each serves a variant or a rollout. */
 export function RulesEditor({ rules, onChange, variants, defaultVariant = "", attributes, segments, error, field = "rules", disabled, matchedRuleId }: Props) {
   const attrList = useId();
+  const root = useRef<HTMLDivElement>(null);
   const place = placeError(error, field);
+  /** Moves rule i to j; focus follows the rule (its move button, or the other one at an end). */
+  const reorder = (i: number, j: number, dir: "up" | "down") => {
+    onChange(move(rules, i, j));
+    requestAnimationFrame(() => {
+      const q = (d: string) => root.current?.querySelector<HTMLButtonElement>(`[aria-label="Move rule ${j + 1} ${d}"]`);
+      const b = q(dir);
+      (b && !b.disabled ? b : q(dir === "up" ? "down" : "up"))?.focus();
+    });
+  };
   const set = (i: number, r: RuleDraft) => onChange(rules.map((x, k) => (k === i ? r : x)));
   const listError = place && place.rule === undefined ? place.message : undefined;
   return (
-    <div className="rules" data-field={field} tabIndex={-1}>
+    <div className="rules" data-field={field} tabIndex={-1} ref={root}>
       <datalist id={attrList}>
         <option value="targetingKey">the user id</option>
         {(attributes ?? [])
@@ -73,7 +83,7 @@ export function RulesEditor({ rules, onChange, variants, defaultVariant = "", at
                   </label>
                   {matched && <span className="badge badge-info">Matched the test context</span>}
                   <span className="btn-group rule-actions">
-                    <button type="button" className="btn btn-small" aria-label={`Move rule ${i + 1} up`} disabled={disabled || i === 0} onClick={() => onChange(move(rules, i, i - 1))}>
+                    <button type="button" className="btn btn-small" aria-label={`Move rule ${i + 1} up`} disabled={disabled || i === 0} onClick={() => reorder(i, i - 1, "up")}>
                       ↑
                     </button>
                     <button
@@ -81,7 +91,7 @@ export function RulesEditor({ rules, onChange, variants, defaultVariant = "", at
                       className="btn btn-small"
                       aria-label={`Move rule ${i + 1} down`}
                       disabled={disabled || i === rules.length - 1}
-                      onClick={() => onChange(move(rules, i, i + 1))}
+                      onClick={() => reorder(i, i + 1, "down")}
                     >
                       ↓
                     </button>

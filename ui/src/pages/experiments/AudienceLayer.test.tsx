@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { NewExperimentPage } from "./NewExperimentPage";
+import { AudienceLayerCard } from "./AudienceLayer";
 import { flag, mockFetch, on, renderPage } from "../../test/helpers";
 
 afterEach(() => vi.unstubAllGlobals());
@@ -74,5 +75,34 @@ describe("experiment audience and layer", () => {
     expect(await screen.findAllByText("must be a percentage above the start, at most 100")).not.toHaveLength(0);
     expect(screen.getByLabelText("To (% of the layer)")).toHaveAttribute("aria-invalid", "true");
     expect(calls.some((c) => c.method === "POST" && /\/experiments$/.test(c.url))).toBe(false);
+  });
+});
+
+describe("a draft experiment's audience and layer card", () => {
+  const x = {
+    key: "quote-test", name: "Quote test", hypothesis: "", flag: "new-checkout", environment: "development", connection: "builtin",
+    weights: [{ variant: "off", weight: 5000 }, { variant: "on", weight: 5000 }], traffic: 10000, primary_metrics: ["m"], secondary_metrics: [],
+    planned_duration_days: 14, planned_sample_size: null, minimum_detectable_effect: 0.05, status: "draft" as const, started_at: null, stopped_at: null,
+    shipped_variant: null, version: 2, created_at: "", updated_at: "", audience: [{ attribute: "country", op: "in" as const, values: ["CA"] }], layer: null,
+  };
+
+  it("edits the saved audience and sends the whole draft with it; a started one is read-only", async () => {
+    const calls = page((c) => (c.method === "PUT" ? { status: 200, body: { ...x, ...(c.body as object), version: 3 } } : undefined));
+    const onChange = vi.fn();
+    const { unmount } = renderPage(<AudienceLayerCard x={x} onChange={onChange} />, { env: "development" });
+    const c1 = await screen.findByRole("group", { name: "Condition 1" });
+    expect(within(c1).getByLabelText("Attribute")).toHaveValue("country");
+    await userEvent.click(within(c1).getByRole("button", { name: "Remove value CA" }));
+    await userEvent.type(within(c1).getByLabelText("Add a value"), "US{Enter}");
+    await userEvent.click(screen.getByRole("button", { name: "Save audience and layer" }));
+    await waitFor(() => expect(onChange).toHaveBeenCalled());
+    const body = calls.find((c) => c.method === "PUT")!.body as Record<string, unknown>;
+    expect(calls.find((c) => c.method === "PUT")!.url).toMatch(/\/experiments\/quote-test$/);
+    expect(body).toMatchObject({ key: "quote-test", weights: x.weights, primary_metrics: ["m"], audience: [{ attribute: "country", op: "in", values: ["US"] }], layer: null });
+    unmount();
+    renderPage(<AudienceLayerCard x={{ ...x, status: "running", layer: { key: "checkout", start: 0, end: 2500 } }} onChange={onChange} />, { env: "development" });
+    expect(screen.getByText("country is one of CA")).toBeInTheDocument();
+    expect(screen.getByText(/0–25% of the layer/)).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Save audience and layer" })).not.toBeInTheDocument();
   });
 });

@@ -55,6 +55,8 @@ describe("rules on the flag page", () => {
     await userEvent.click(screen.getByRole("button", { name: "Move rule 2 up" }));
     expect(within(rule(1)).getByLabelText("Rule 1 id")).toHaveValue("rule-2");
     expect(within(rule(2)).getByLabelText("Rule 2 id")).toHaveValue("canada");
+    // Focus stays with the moved rule (now first: its "up" is disabled, so "down").
+    await waitFor(() => expect(screen.getByRole("button", { name: "Move rule 1 down" })).toHaveFocus());
 
     await userEvent.click(screen.getByRole("button", { name: "Save rules" }));
     await waitFor(() => expect(put(calls)).toHaveLength(1));
