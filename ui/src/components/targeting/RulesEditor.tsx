@@ -23,10 +23,12 @@ interface Props {
   disabled?: boolean;
   /** The rule that matched the "test a context" panel's context. */
   matchedRuleId?: string;
+  /** Shown when there are no rules. */
+  emptyText?: string;
 }
 
 /** Ordered targeting rules: the first whose conditions all match decides. Add, remove, reorder; each serves a variant or a rollout. */
-export function RulesEditor({ rules, onChange, variants, defaultVariant = "", attributes, segments, error, field = "rules", disabled, matchedRuleId }: Props) {
+export function RulesEditor({ rules, onChange, variants, defaultVariant = "", attributes, segments, error, field = "rules", disabled, matchedRuleId, emptyText = "No rules: everyone gets the default rollout." }: Props) {
   const attrList = useId();
   const root = useRef<HTMLDivElement>(null);
   const place = placeError(error, field);
@@ -54,7 +56,7 @@ export function RulesEditor({ rules, onChange, variants, defaultVariant = "", at
             </option>
           ))}
       </datalist>
-      {rules.length === 0 && <p className="empty small">No rules: everyone gets the default rollout.</p>}
+      {rules.length === 0 && <p className="empty small">{emptyText}</p>}
       <ol className="rule-list" aria-label="Rules">
         {rules.map((r, i) => {
           const pe = place && place.rule === i ? place : undefined;

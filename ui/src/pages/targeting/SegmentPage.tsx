@@ -180,7 +180,14 @@ function SegmentForm({ segment, onSaved }: { segment?: Segment; onSaved: (s: Seg
         />
         <h2 className="small-heading">Rules</h2>
         <p className="muted small">A context is also in the segment when all conditions of any rule match.</p>
-        <RulesEditor rules={rules} onChange={setRules} attributes={attributes.data?.attributes} error={error} disabled={busy} />
+        <RulesEditor
+          rules={rules}
+          onChange={setRules}
+          attributes={attributes.data?.attributes}
+          error={error}
+          disabled={busy}
+          emptyText="No rules: only the included ids are in the segment."
+        />
         <div className="form-actions">
           <button type="submit" className="btn btn-primary" disabled={busy}>
             {busy ? "Saving…" : segment ? "Save segment" : "Create segment"}
