@@ -93,6 +93,11 @@ export const EVENT_TYPES = [
   "experiment_stopped",
   "experiment_phase_changed",
   "experiment_interrupted",
+  "rules_changed",
+  "prerequisites_changed",
+  "segment_created",
+  "segment_updated",
+  "segment_deleted",
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
