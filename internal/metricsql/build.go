@@ -235,25 +235,24 @@ wp_metric AS NOT MATERIALIZED (
 %s
 )%s,
 wp_exposed AS %s(
-  -- The window bounds are computed once per user, not per joined event.
-  -- A user exposed to several variants gets none, so joins no event.
-  SELECT user_id, first_exposure, variant, multiple%s,
-         CASE WHEN NOT multiple THEN %s END AS window_start,
+  SELECT user_id,
+         min("timestamp") AS first_exposure,
+         min(variant) AS variant,
+         min(variant) <> max(variant) AS multiple%s,
+         -- The window bounds are computed once per user (by the aggregate),
+         -- not per joined event. A user exposed to several variants gets
+         -- none, so joins no event.
+         CASE WHEN min(variant) = max(variant) THEN %s END AS window_start,
          -- LEAST ignores NULL: without a window ($3 NULL) this is the analysis end.
-         CASE WHEN NOT multiple THEN LEAST(first_exposure + $3::double precision * interval '1 hour', $2::timestamptz) END AS window_end
-  FROM (
-    SELECT user_id,
-           min("timestamp") AS first_exposure,
-           min(variant) AS variant,
-           min(variant) <> max(variant) AS multiple%s
-    FROM wp_exposures
-    WHERE experiment_key = $1::text
-      AND "timestamp" <= $2::timestamptz
-      AND ($4::timestamptz IS NULL OR "timestamp" >= $4::timestamptz)
-      AND user_id IS NOT NULL
-      AND variant IS NOT NULL
-    GROUP BY user_id
-  ) AS wp_first
+         CASE WHEN min(variant) = max(variant)
+              THEN LEAST(min("timestamp") + $3::double precision * interval '1 hour', $2::timestamptz) END AS window_end
+  FROM wp_exposures
+  WHERE experiment_key = $1::text
+    AND "timestamp" <= $2::timestamptz
+    AND ($4::timestamptz IS NULL OR "timestamp" >= $4::timestamptz)
+    AND user_id IS NOT NULL
+    AND variant IS NOT NULL
+  GROUP BY user_id
 ),
 wp_per_user AS (
 %s
@@ -264,7 +263,7 @@ SELECT %svariant::text AS variant,
        CASE WHEN variant IS NULL THEN 0 ELSE coalesce(sum(v * v), 0) END::double precision AS sum_squares%s
 FROM (SELECT %svariant, %s AS v%s FROM wp_per_user%s%s) AS capped
 GROUP BY %svariant
-ORDER BY %svariant NULLS LAST`, exposures, metric, userCTEs, exposedMat, x.dimPassThrough(), x.windowStart, x.dimExposed,
+ORDER BY %svariant NULLS LAST`, exposures, metric, userCTEs, exposedMat, x.dimExposed, x.windowStart,
 		strings.Join(branches, "\n  UNION ALL\n"),
 		x.denominatorCTE, capCTE, x.dimCTE, x.dimSelect, x.sumColumns, x.dimInner, valueSel, x.perUserColumns(capExpr), capFrom, x.denominatorJoin,
 		x.dimOuter, x.dimOuter)

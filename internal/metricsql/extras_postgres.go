@@ -40,7 +40,8 @@ type extras struct {
 	// value is the per-user post-exposure aggregate; preColumn adds
 	// ", <pre aggregate> AS pre" to wp_per_user.
 	value, preColumn string
-	// windowStart is the lower bound of the joined metric events.
+	// windowStart is the lower bound of the joined metric events, over
+	// the user's exposures (an aggregate).
 	windowStart string
 	// denominatorCTE defines wp_den (user_id, den); denominatorJoin joins
 	// it to wp_per_user.
@@ -71,13 +72,13 @@ func aggregate(t stats.MetricType, alias, filter string) string {
 // postgresExtras builds the fragments; next is the number of the first
 // free bind parameter.
 func postgresExtras(spec Spec, next int) extras {
-	x := extras{windowStart: "first_exposure"}
+	x := extras{windowStart: `min("timestamp")`}
 	if spec.CUPEDWindowDays > 0 {
 		x.cuped = true
 		x.args = append(x.args, spec.CUPEDWindowDays)
 		// One join reads both periods: pre-period rows are those before
 		// the first exposure.
-		x.windowStart = fmt.Sprintf("first_exposure - $%d::double precision * interval '1 day'", next)
+		x.windowStart = fmt.Sprintf(`min("timestamp") - $%d::double precision * interval '1 day'`, next)
 		x.value = aggregate(spec.MetricType, "m", `m."timestamp" >= e.first_exposure`)
 		x.preColumn = ",\n         " + aggregate(spec.MetricType, "m", `m."timestamp" < e.first_exposure`) + " AS pre"
 		x.sumColumns += `,
@@ -126,15 +127,6 @@ wp_den AS (
        CASE WHEN variant IS NULL THEN 0 ELSE coalesce(sum(v * d), 0) END::double precision AS den_sum_products`
 	}
 	return x
-}
-
-// dimPassThrough carries the dimension from the per-user aggregate of
-// the exposures to wp_exposed.
-func (x extras) dimPassThrough() string {
-	if x.dimension {
-		return ", dimension"
-	}
-	return ""
 }
 
 // perUserColumns are the extra columns of the capped per-user subquery.
