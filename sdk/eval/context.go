@@ -12,9 +12,81 @@ import (
 // (dates), []string or []any of those scalars; nil means absent. Other
 // types never match. The attribute name "targetingKey" refers to
 // TargetingKey. Evaluation does not modify or retain the context.
+//
+// Attrs is the same attributes in decoded form, for callers that decode
+// contexts themselves and want no value boxed in an interface (the
+// provider's OFREP endpoint): it is consulted only when Attributes is nil,
+// and must be sorted by Name (byte order) with unique names.
 type Context struct {
 	TargetingKey string
 	Attributes   map[string]any
+	Attrs        []Attr
+}
+
+// AttrKind is the JSON type of an Attr.
+type AttrKind uint8
+
+// Attribute kinds. AttrNull is an absent attribute, like a nil value in
+// Attributes; AttrOther (a JSON object, or a list inside a list) is
+// present but matches no value, like a map[string]any in Attributes.
+const (
+	AttrNull AttrKind = iota
+	AttrString
+	AttrNumber
+	AttrBool
+	AttrList
+	AttrOther
+)
+
+// Attr is one decoded context attribute: Name and, by Kind, Str, Num,
+// Bool or List (the elements of a JSON array; their names are ignored).
+// An Attr behaves exactly as the equivalent Attributes value: a string,
+// a float64, a bool or an []any of those.
+type Attr struct {
+	Name string
+	Kind AttrKind
+	Str  string
+	Num  float64
+	Bool bool
+	List []Attr
+}
+
+// lookup returns the attribute called name; ok is false when it is absent
+// or null. A value found in Attrs is returned as its *Attr.
+func (ctx *Context) lookup(name string) (any, bool) {
+	if ctx.Attributes != nil {
+		v := ctx.Attributes[name]
+		return v, v != nil
+	}
+	attrs := ctx.Attrs
+	if len(attrs) <= 8 {
+		for i := range attrs {
+			if attrs[i].Name == name {
+				return attrPtr(&attrs[i])
+			}
+		}
+		return nil, false
+	}
+	lo, hi := 0, len(attrs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if attrs[m].Name < name {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(attrs) && attrs[lo].Name == name {
+		return attrPtr(&attrs[lo])
+	}
+	return nil, false
+}
+
+func attrPtr(a *Attr) (any, bool) {
+	if a.Kind == AttrNull {
+		return nil, false
+	}
+	return a, true
 }
 
 // TargetingKeyAttribute is the attribute name under which clauses and
