@@ -2,6 +2,7 @@ package eval
 
 import (
 	"encoding/json"
+	"sort"
 	"strconv"
 	"time"
 )
@@ -137,4 +138,45 @@ func attrDate(v any) (float64, bool) {
 		return float64(x.Unix()) + float64(x.Nanosecond())/1e9, true
 	}
 	return attrNumber(v)
+}
+
+// AttrsFrom converts attributes as encoding/json decodes them (string,
+// float64, bool, nil, []any, map[string]any) into sorted Attrs that
+// evaluate exactly as Attributes would. Other value types become
+// AttrOther.
+func AttrsFrom(attrs map[string]any) []Attr {
+	if attrs == nil {
+		return nil
+	}
+	out := make([]Attr, 0, len(attrs))
+	for name, v := range attrs {
+		a := attrOf(v, true)
+		a.Name = name
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func attrOf(v any, top bool) Attr {
+	switch x := v.(type) {
+	case nil:
+		return Attr{Kind: AttrNull}
+	case string:
+		return Attr{Kind: AttrString, Str: x}
+	case float64:
+		return Attr{Kind: AttrNumber, Num: x}
+	case bool:
+		return Attr{Kind: AttrBool, Bool: x}
+	case []any:
+		if !top {
+			return Attr{Kind: AttrOther}
+		}
+		list := make([]Attr, len(x))
+		for i, e := range x {
+			list[i] = attrOf(e, false)
+		}
+		return Attr{Kind: AttrList, List: list}
+	}
+	return Attr{Kind: AttrOther}
 }
