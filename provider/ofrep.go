@@ -156,12 +156,6 @@ func evaluateOne(st *envState, key string, ctx *eval.Context, b []byte) ([]byte,
 
 var jsonContentType = []string{"application/json"}
 
-type ofrepBulk struct {
-	Flags        []any          `json:"flags"`
-	Metadata     map[string]any `json:"metadata,omitempty"`
-	EventStreams []eventStream  `json:"eventStreams,omitempty"`
-}
-
 // eventStream is one ADR-0008 entry: an absolute url when the provider's
 // public URL is configured, else an endpoint whose requestUri the client
 // resolves against its own OFREP base URL.
@@ -224,19 +218,44 @@ func (p *Provider) ofrepBulk(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	keys := st.snap.Keys()
-	out := ofrepBulk{Flags: make([]any, 0, len(keys)), Metadata: map[string]any{"revision": st.revision}}
-	for _, k := range keys {
-		o := evaluateOFREP(st, k, ectx)
-		if o.failure != nil {
-			out.Flags = append(out.Flags, o.failure)
-		} else {
-			out.Flags = append(out.Flags, json.RawMessage(o.appendSuccess(nil)))
+	b := appendBulk(c.out[:0], st, ectx, p.eventStreamFor(sdkKey(r, false)))
+	c.out = b
+	p.metrics.ofrep.Add(1)
+	hdr := w.Header()
+	hdr.Add("Vary", "Accept-Encoding")
+	hdr["Content-Type"] = jsonContentType
+	if acceptsGzip(r.Header.Values("Accept-Encoding")) {
+		if gz := st.bulkGzip(etag, b); gz != nil {
+			hdr.Set("Content-Encoding", "gzip")
+			_, _ = w.Write(gz)
+			return
 		}
 	}
-	out.EventStreams = []eventStream{p.eventStreamFor(sdkKey(r, false))}
-	p.metrics.ofrep.Add(1)
-	writeJSON(w, http.StatusOK, out)
+	_, _ = w.Write(b)
+}
+
+// appendBulk appends the bulk evaluation body, as json.Encoder writes an
+// ofrepBulk: {"flags":[...],"metadata":{"revision":N},"eventStreams":[...]}.
+func appendBulk(b []byte, st *envState, ctx *eval.Context, es eventStream) []byte {
+	b = append(b, `{"flags":[`...)
+	for i, k := range st.keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		o := evaluateOFREP(st, k, ctx)
+		if o.failure != nil {
+			f, _ := json.Marshal(o.failure)
+			b = append(b, f...)
+		} else {
+			b = o.appendSuccess(b)
+		}
+	}
+	b = append(b, `],"metadata":{"revision":`...)
+	b = strconv.AppendInt(b, st.revision, 10)
+	b = append(b, `},"eventStreams":[`...)
+	e, _ := json.Marshal(es)
+	b = append(b, e...)
+	return append(b, "]}\n"...)
 }
 
 // eventStreamFor advertises the change stream for key. The request's Host
