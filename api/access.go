@@ -90,6 +90,19 @@ var routeRules = map[string]rule{
 	"GET /api/v1/projects/{project}/experiments/{experiment}/refreshes/{job}":                    {level: viewer},
 	"POST /api/v1/projects/{project}/power":                                                      {level: viewer}, // a calculation; changes nothing
 
+	// Safe rollouts (issue 14).
+	"GET /api/v1/projects/{project}/safe-rollouts":                     {level: viewer},
+	"POST /api/v1/projects/{project}/safe-rollouts":                    {level: editor},
+	"GET /api/v1/projects/{project}/safe-rollouts/{rollout}":           {level: viewer},
+	"POST /api/v1/projects/{project}/safe-rollouts/{rollout}/start":    {level: editor},
+	"POST /api/v1/projects/{project}/safe-rollouts/{rollout}/pause":    {level: editor},
+	"POST /api/v1/projects/{project}/safe-rollouts/{rollout}/resume":   {level: editor},
+	"POST /api/v1/projects/{project}/safe-rollouts/{rollout}/advance":  {level: editor},
+	"POST /api/v1/projects/{project}/safe-rollouts/{rollout}/rollback": {level: editor},
+	"GET /api/v1/projects/{project}/notification-webhooks":             {level: admin},
+	"POST /api/v1/projects/{project}/notification-webhooks":            {level: admin},
+	"DELETE /api/v1/projects/{project}/notification-webhooks/{id}":     {level: admin},
+
 	// Accounts (accounts.go).
 	"GET /api/v1/setup":                                                    {level: public},
 	"POST /api/v1/setup":                                                   {level: public}, // needs the one-time setup token
@@ -114,6 +127,18 @@ var routeRules = map[string]rule{
 	"POST /api/v1/projects/{project}/tokens":                               {level: admin},
 	"DELETE /api/v1/projects/{project}/tokens/{id}":                        {level: admin},
 	"PUT /api/v1/projects/{project}/environments/{environment}/protection": {level: admin},
+
+	// Targeting (targeting.go): reads viewer, writes editor, like flags;
+	// changes to what an environment serves need admin when it is protected.
+	"GET /api/v1/projects/{project}/flags/{flag}/environments/{environment}/targeting": {level: viewer},
+	"PUT /api/v1/projects/{project}/flags/{flag}/environments/{environment}/targeting": {level: editor, protect: true},
+	"GET /api/v1/projects/{project}/environments/{environment}/segments":               {level: viewer},
+	"POST /api/v1/projects/{project}/environments/{environment}/segments":              {level: editor, protect: true},
+	"GET /api/v1/projects/{project}/environments/{environment}/segments/{segment}":     {level: viewer},
+	"PUT /api/v1/projects/{project}/environments/{environment}/segments/{segment}":     {level: editor, protect: true},
+	"DELETE /api/v1/projects/{project}/environments/{environment}/segments/{segment}":  {level: editor, protect: true},
+	"POST /api/v1/projects/{project}/environments/{environment}/evaluate":              {level: viewer}, // evaluates; changes nothing
+	"GET /api/v1/projects/{project}/environments/{environment}/attributes":             {level: viewer},
 }
 
 const sessionCookie = "waypost_session"

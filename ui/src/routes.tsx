@@ -15,6 +15,9 @@ import { ExperimentPage } from "./pages/experiments/ExperimentPage";
 import { NewExperimentPage } from "./pages/experiments/NewExperimentPage";
 import { ConnectionsPage } from "./pages/experiments/ConnectionsPage";
 import { MembersPage } from "./pages/account/AccountPages";
+import { SegmentsPage } from "./pages/targeting/SegmentsPage";
+import { SegmentPage } from "./pages/targeting/SegmentPage";
+import { SafeRolloutPage } from "./pages/saferollouts/SafeRollouts";
 
 export interface Section {
   /** Path below /p/:project/:env/ (React Router syntax). */
@@ -30,6 +33,9 @@ export const sections: Section[] = [
   { path: "flags", element: <FlagsPage />, nav: "Flags", matches: /^flags(\/|$)/ },
   { path: "flags/new", element: <CreateFlagPage /> },
   { path: "flags/:flag", element: <FlagPage /> },
+  { path: "segments", element: <SegmentsPage />, nav: "Segments", matches: /^segments(\/|$)/ },
+  { path: "segments/new", element: <SegmentPage /> },
+  { path: "segments/:segment", element: <SegmentPage /> },
   { path: "experiments", element: <ExperimentsPage />, nav: "Experiments", matches: /^experiments(\/|$)/ },
   { path: "experiments/new", element: <NewExperimentPage /> },
   { path: "experiments/:experiment", element: <ExperimentPage /> },
@@ -40,6 +46,7 @@ export const sections: Section[] = [
   { path: "sdk-keys", element: <SdkKeysPage />, nav: "SDK keys", matches: /^sdk-keys(\/|$)/ },
   { path: "connections", element: <ConnectionsPage />, nav: "Events DB", matches: /^connections(\/|$)/ },
   { path: "members", element: <MembersPage />, nav: "Members", matches: /^members(\/|$)/ },
+  { path: "safe-rollouts/:rollout", element: <SafeRolloutPage /> },
 ];
 
 /** Where a project's pages start. */

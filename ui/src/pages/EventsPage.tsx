@@ -28,7 +28,32 @@ export const EVENT_LABELS: Record<string, string> = {
   experiment_stopped: "Experiment stopped",
   experiment_phase_changed: "Experiment phase changed",
   experiment_interrupted: "Experiment interrupted",
+  rules_changed: "Rules changed",
+  prerequisites_changed: "Prerequisites changed",
+  segment_created: "Segment created",
+  segment_updated: "Segment edited",
+  segment_deleted: "Segment deleted",
+  safe_rollout_started: "Safe rollout started",
+  safe_rollout_advanced: "Safe rollout advanced",
+  safe_rollout_paused: "Safe rollout paused",
+  safe_rollout_resumed: "Safe rollout resumed",
+  safe_rollout_rolled_back: "Safe rollout rolled back",
+  safe_rollout_completed: "Safe rollout completed",
 };
+
+/** A safe rollout's stage share: percent is a number of percent (0.01 steps). */
+const share = (v: unknown): string => (typeof v === "number" ? `${v}%` : "—");
+const because = (r: unknown): string => (typeof r === "string" && r ? `: ${r}` : "");
+
+const count = (v: unknown): number => (Array.isArray(v) ? v.length : 0);
+const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? "" : "s"}`;
+
+function prerequisitesText(v: unknown): string {
+  if (!Array.isArray(v) || v.length === 0) return "none";
+  return (v as { flag: string; variants: string[] }[])
+    .map((p) => `${p.flag} is ${(p.variants ?? []).join(" or ")}`)
+    .join(", ");
+}
 
 type Obj = Record<string, unknown>;
 const o = (v: unknown): Obj => (v && typeof v === "object" ? (v as Obj) : {});
@@ -86,6 +111,28 @@ export function eventSummary(e: FlagEvent): string {
       return `Experiment “${String(a.experiment)}” phase ${String(b.phase)} → ${String(a.phase)}: ${rolloutText(b.weights) || "—"}, ${pct(b.traffic)} → ${rolloutText(a.weights) || "—"}, ${pct(a.traffic)} of users`;
     case "experiment_interrupted":
       return `Kill switch: experiment “${String(a.experiment)}” phase ${String(a.phase)} interrupted (flag turned off)`;
+    case "rules_changed":
+      return `Rules: ${plural(count(b.rules), "rule")} → ${plural(count(a.rules), "rule")}`;
+    case "prerequisites_changed":
+      return `Prerequisites: ${prerequisitesText(b.prerequisites)} → ${prerequisitesText(a.prerequisites)}`;
+    case "segment_created":
+      return `Created segment “${String(a.segment)}” (${plural(count(a.included), "included id")}, ${plural(count(a.excluded), "excluded id")}, ${plural(count(a.rules), "rule")})`;
+    case "segment_updated":
+      return `Edited segment “${String(a.segment)}”: included ${count(b.included)} → ${count(a.included)}, excluded ${count(b.excluded)} → ${count(a.excluded)}, rules ${count(b.rules)} → ${count(a.rules)}`;
+    case "segment_deleted":
+      return `Deleted segment “${String(b.segment)}”`;
+    case "safe_rollout_started":
+      return `Started safe rollout “${String(a.safe_rollout)}” at ${share(a.percent)}`;
+    case "safe_rollout_advanced":
+      return `Safe rollout “${String(a.safe_rollout)}” advanced ${share(b.percent)} → ${share(a.percent)}${because(a.reason)}`;
+    case "safe_rollout_paused":
+      return `Paused safe rollout “${String(a.safe_rollout)}” at ${share(a.percent)}${because(a.reason)}`;
+    case "safe_rollout_resumed":
+      return `Resumed safe rollout “${String(a.safe_rollout)}” at ${share(a.percent)}`;
+    case "safe_rollout_rolled_back":
+      return `Rolled back safe rollout “${String(a.safe_rollout)}” (was at ${share(b.percent)})${because(a.reason)}`;
+    case "safe_rollout_completed":
+      return `Safe rollout “${String(a.safe_rollout)}” completed: the new value ships to everyone`;
   }
   return e.type;
 }
