@@ -68,7 +68,7 @@ wrk.method = "POST"
 wrk.body = '$BODY'
 wrk.headers["Content-Type"] = "application/json"
 EOF
-  [ -z "${1:-}" ] || echo "wrk.headers[\"Authorization\"] = \"$1\""
+  [ -z "${1:-}" ] || echo "wrk.headers[\"Authorization\"] = \"${1#Authorization: }\""
   # with a second argument: print the first refused answer (slows wrk: diagnosis only)
   [ -z "${2:-}" ] || echo 'seen = false; response = function(status, headers, body) if status >= 400 and not seen then seen = true; io.stderr:write("first refusal: ", status, " ", string.sub(body, 1, 200), "\n") end end'
 }
