@@ -173,7 +173,9 @@ wp_dims AS (
 		dimOrder = "dimension, "
 	}
 	inner := "variant, " + capOf("value") + " AS v"
-	zero := func(agg string) string { return "CASE WHEN variant IS NULL THEN 0e0 ELSE COALESCE(" + agg + ", 0e0) END" }
+	zero := func(agg string) string {
+		return "CASE WHEN variant IS NULL THEN 0e0 ELSE COALESCE(" + agg + ", 0e0) END"
+	}
 	extra := ""
 	if shape.CUPED {
 		inner += ", " + capOf("pre") + " AS y"
