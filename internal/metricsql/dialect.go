@@ -391,3 +391,44 @@ func scanShaped(shape Shape, rows [][]any) (Counts, error) {
 	sort.Slice(out.Variants, func(i, j int) bool { return out.Variants[i].Variant < out.Variants[j].Variant })
 	return out, nil
 }
+
+// Streamer is a DB that can hand a statement's rows to a function as
+// they arrive instead of buffering them: a caller bounding the bytes it
+// keeps (the "test query" preview) stops the statement at the row that
+// crosses its bound. maxBytes > 0 also asks the engine to refuse a result
+// far larger than that (ClickHouse: max_result_bytes), so a single huge
+// block is not even sent. The ClickHouse, MySQL and PostgreSQL DBs are
+// Streamers.
+type Streamer interface {
+	QueryEach(ctx context.Context, timeout time.Duration, sql string, args []any, maxBytes int, fn func(row []any) error) ([]Column, error)
+}
+
+// Each runs sql on db and calls fn for each row as it streams in (fn
+// returning an error stops the statement and is returned), or, for a DB
+// that is not a Streamer, for each row of Query.
+func Each(ctx context.Context, db DB, timeout time.Duration, sql string, args []any, maxBytes int, fn func(row []any) error) ([]Column, error) {
+	if s, ok := db.(Streamer); ok {
+		return s.QueryEach(ctx, timeout, sql, args, maxBytes, fn)
+	}
+	cols, rows, err := db.Query(ctx, timeout, sql, args)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		if err := fn(r); err != nil {
+			return cols, err
+		}
+	}
+	return cols, nil
+}
+
+// chTooManyRowsOrBytes is ClickHouse's TOO_MANY_ROWS_OR_BYTES
+// (max_result_rows, max_result_bytes exceeded).
+const chTooManyRowsOrBytes = 396
+
+// ResultTooLarge reports whether the engine refused a result for its
+// size (ClickHouse's max_result_bytes set by a Streamer's maxBytes).
+func ResultTooLarge(err error) bool {
+	var se *ServerError
+	return errors.As(err, &se) && se.Engine == "ClickHouse" && se.Code == chTooManyRowsOrBytes
+}
