@@ -131,7 +131,7 @@ func loadAnalyses(t *testing.T, kind string) eventsdb.Target {
 		require.NoError(t, err)
 		port, _ := strconv.Atoi(u.Port())
 		return eventsdb.Target{Kind: kind, Host: u.Hostname(), Port: port, Database: u.Path[1:], User: u.User.Username(),
-			SSLMode: "disable", StatementTimeout: 30 * time.Second}
+			SSLMode: "disable", StatementTimeout: 3 * time.Minute}
 	}
 	s := warehousetest.MySQL
 	if kind == metricsql.KindClickHouse {
@@ -170,7 +170,7 @@ func loadAnalyses(t *testing.T, kind string) eventsdb.Target {
 		srv.Insert(t, tb.name, tb.cols, rows)
 	}
 	return eventsdb.Target{Kind: kind, Host: srv.Host, Port: srv.Port, Database: srv.Database, User: srv.User,
-		SSLMode: "disable", StatementTimeout: 30 * time.Second}
+		SSLMode: "disable", StatementTimeout: 3 * time.Minute}
 }
 
 // TestEveryAnalysisIsTheSameOnEveryEngine: CUPED covariates, ratio
@@ -235,7 +235,7 @@ func TestEveryAnalysisIsTheSameOnEveryEngine(t *testing.T) {
 					if s.Denominator != nil {
 						s.Denominator.SQL = q(s.Denominator.SQL)
 					}
-					c, err := metricsql.Run(ctx, db, s, time.Minute)
+					c, err := metricsql.Run(ctx, db, s, 3*time.Minute) // generous: the machine running the tests may be loaded
 					require.NoError(t, err, "%s %s %s", kind, mt, v.name)
 					results[kind] = append(results[kind], result{fmt.Sprintf("%s %s", mt, v.name), c})
 				}

@@ -84,7 +84,7 @@ func TestReferenceDatasetsOnEveryEngine(t *testing.T) {
 							if m.Denominator != nil {
 								spec.Denominator = &metricsql.Denominator{SQL: m.DenominatorSQLFor(kind), Type: stats.MetricType(m.Denominator.Type)}
 							}
-							counts, err := metricsql.Run(ctx, db, spec, time.Minute)
+							counts, err := metricsql.Run(ctx, db, spec, 3*time.Minute)
 							require.NoError(t, err, m.Name)
 							require.Equal(t, m.Expected.ExcludedUsers, counts.ExcludedUsers, "%s excluded users", m.Name)
 							got := counts.Ordered(ds.Variants)
