@@ -262,7 +262,7 @@ func Run(ctx context.Context, db metricsql.DB, plan Plan, usersPerDay float64, n
 		if plan.StartedAt != nil {
 			specs[i].AnalysisStart = *plan.StartedAt
 		}
-		sql, args, err := metricsql.BuildFor(db.Dialect(), specs[i])
+		sql, args, err := metricsql.BuildOn(db.Dialect(), specs[i])
 		if err != nil {
 			return nil, nil, &Failure{Code: CodeConfig, Err: err, Message: fmt.Sprintf("metric %s: %v", m.Key, err)}
 		}

@@ -208,43 +208,17 @@ func Run(ctx context.Context, db DB, spec Spec, timeout time.Duration) (Counts, 
 	if pg, ok := db.(pgDB); ok {
 		return runPostgres(ctx, pg.b, spec, timeout)
 	}
-	sql, args, err := BuildFor(db.Dialect(), spec)
+	sql, args, err := BuildOn(db.Dialect(), spec)
 	if err != nil {
 		return Counts{}, err
 	}
-	out, err := scanCounts(db.Query(ctx, timeout, sql, args))
+	_, rows, err := db.Query(ctx, timeout, sql, args)
+	var out Counts
+	if err == nil {
+		out, err = scanShaped(ShapeOf(spec), rows)
+	}
 	if err != nil {
 		return Counts{}, fmt.Errorf("metric %s for experiment %q: %w", spec.MetricType, spec.ExperimentKey, err)
-	}
-	return out, nil
-}
-
-// scanCounts reads the rows of a metric statement: variant, then
-// StatColumns.
-func scanCounts(_ []Column, rows [][]any, err error) (Counts, error) {
-	var out Counts
-	if err != nil {
-		return out, err
-	}
-	for _, r := range rows {
-		if len(r) != 1+len(StatColumns) {
-			return out, fmt.Errorf("scan metric row: %d columns, want %d", len(r), 1+len(StatColumns))
-		}
-		var v stats.VariantData
-		for i, c := range StatColumns {
-			x, err := toFloat(r[1+i])
-			if err != nil {
-				return out, fmt.Errorf("scan metric row: column %s: %w", c.Name, err)
-			}
-			c.Set(&v, x)
-		}
-		name, ok := toText(r[0])
-		if !ok {
-			out.ExcludedUsers = v.Users
-			continue
-		}
-		v.Variant = name
-		out.Variants = append(out.Variants, v)
 	}
 	return out, nil
 }
