@@ -188,20 +188,20 @@ type Power struct {
 
 // Results is the stored results document.
 type Results struct {
-	AnalysisEnd   time.Time         `json:"analysis_end"`
-	Control       string            `json:"control"`
-	Users         map[string]int64  `json:"users"`
-	ExcludedUsers int64             `json:"excluded_users"`
-	SRM           *stats.SRMResult  `json:"srm,omitempty"`
+	AnalysisEnd   time.Time        `json:"analysis_end"`
+	Control       string           `json:"control"`
+	Users         map[string]int64 `json:"users"`
+	ExcludedUsers int64            `json:"excluded_users"`
+	SRM           *stats.SRMResult `json:"srm,omitempty"`
 	// VerdictsWithheld, set while the sample-ratio check fails, says why
 	// every comparison's verdict is "not_trustworthy" (the verdict it
 	// would have had is kept as withheld_verdict).
-	VerdictsWithheld string         `json:"verdicts_withheld,omitempty"`
-	Metrics          []MetricResult `json:"metrics"`
-	Power         *Power            `json:"power,omitempty"`
-	Correction    string            `json:"multiple_comparisons"`
-	Warnings      []string          `json:"warnings"`
-	ComputedIn    map[string]string `json:"computed_in"`
+	VerdictsWithheld string            `json:"verdicts_withheld,omitempty"`
+	Metrics          []MetricResult    `json:"metrics"`
+	Power            *Power            `json:"power,omitempty"`
+	Correction       string            `json:"multiple_comparisons"`
+	Warnings         []string          `json:"warnings"`
+	ComputedIn       map[string]string `json:"computed_in"`
 }
 
 // Error codes of a failed refresh.

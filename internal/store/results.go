@@ -130,6 +130,18 @@ func (s *Store) BeginRefresh(ctx context.Context, experimentID int64, jobID *int
 	return r.ID, nil
 }
 
+// RefreshProgress records how many of a running refresh's metric
+// statements are done, out of total.
+func (s *Store) RefreshProgress(ctx context.Context, refreshID int64, done, total int) error {
+	// Plain statement: the progress columns (migration 015) are written
+	// only here and read only by RefreshStatus.
+	if _, err := s.pool.Exec(ctx, `UPDATE experiment_results SET metrics_done = $2, metrics_total = $3
+	 WHERE id = $1 AND status = 'running'`, refreshID, done, total); err != nil {
+		return fmt.Errorf("refresh %d progress: %w", refreshID, err)
+	}
+	return nil
+}
+
 // FinishRefresh records a refresh's outcome: results on success, or the
 // error code and message (the previous results stay the latest).
 func (s *Store) FinishRefresh(ctx context.Context, refreshID int64, statements any, results any, code, message string) error {
@@ -217,7 +229,23 @@ func (s *Store) RefreshStatus(ctx context.Context, projectKey, key string, jobID
 	case err == nil:
 		ref := toRefresh(r)
 		ref.URL = refreshURL(projectKey, key, jobID)
-		out.State, out.Refresh, out.Error = r.Status, &ref, r.Error
+		out.State, out.Refresh, out.Error, out.Results = r.Status, &ref, r.Error, r.Results
+		var done int
+		var total *int
+		var ms int64
+		if err := s.pool.QueryRow(ctx, `SELECT metrics_done, metrics_total,
+		       (extract(epoch FROM coalesce(finished_at, now()) - started_at) * 1000)::bigint
+		  FROM experiment_results WHERE id = $1`, r.ID).Scan(&done, &total, &ms); err != nil {
+			return out, fmt.Errorf("refresh %d progress: %w", r.ID, err)
+		}
+		if total != nil {
+			if r.Status == "succeeded" {
+				done = *total
+			}
+			out.Progress = &model.Progress{Done: done, Total: *total}
+			ref.Progress = out.Progress
+		}
+		out.DurationMS = &ms
 		return out, nil
 	case !isNoRows(err):
 		return out, fmt.Errorf("refresh of job %d: %w", jobID, err)
