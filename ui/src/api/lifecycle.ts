@@ -3,11 +3,18 @@
 import { http } from "./client";
 import type { Experiment, Job, RefreshStatus, SaveExperiment } from "./experimentTypes";
 
+/** What a refresh analyses: nothing (the current phase), a phase, or a start (and end). */
+export interface AnalysisWindow {
+  phase?: number;
+  start?: string;
+  end?: string;
+}
+
 const exp = (p: string, x: string) => `/projects/${encodeURIComponent(p)}/experiments/${encodeURIComponent(x)}`;
 
 export const lifecycleApi = {
-  /** Starts a refresh; the job id asks about it. */
-  refresh: (p: string, x: string) => http.post<Job>(`${exp(p, x)}/refresh`),
+  /** Starts a refresh (of the current phase, a chosen phase or an explicit window); the job id asks about it. */
+  refresh: (p: string, x: string, window?: AnalysisWindow) => http.post<Job>(`${exp(p, x)}/refresh`, window ?? {}),
   /** Where a refresh job is: queued, running (metrics done of total), succeeded or failed. */
   refreshStatus: (p: string, x: string, job: number) => http.get<RefreshStatus>(`${exp(p, x)}/refreshes/${job}`),
   /** A new draft with the same plan as x (flag, environment, weights, traffic, metrics, planning). */

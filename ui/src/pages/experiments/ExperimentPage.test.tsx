@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import type { Experiment, ExposureDay, Results } from "../../api/experimentTypes";
-import { ExperimentPage, PlanProgress, RefreshProgressLine } from "./ExperimentPage";
+import { ExperimentPage, PlanProgress, RefreshProgressLine, toWindow, windowLabel } from "./ExperimentPage";
 import { reconcile, toSeries } from "./ExposuresChart";
 import { flag, mockFetch, on, renderPage } from "../../test/helpers";
 
@@ -194,5 +194,26 @@ describe("exposures chart against the results", () => {
     expect(r.text).toContain("The last point (off 8, on 9 users) differs from the latest results (off 7, on 8)");
     expect(r.text).toContain("exclude 2 users seen in more than one variant");
     expect(r.text).toContain("up to 2026-11-30 10:00 UTC");
+  });
+});
+
+describe("analysis window", () => {
+  it("a draft previews historic data from a chosen start (UTC), labelled as a preview", async () => {
+    const calls = pageMocks(experiment(), on("POST", /\/refresh$/, 202, { job_id: 5, duplicate: false }), on("GET", /\/refreshes\/5$/, 200, { job_id: 5, state: "queued", refresh: null }));
+    renderPage(<ExperimentPage />, at);
+    const button = await screen.findByRole("button", { name: "Preview historic data" });
+    expect(button).toBeDisabled();
+    await userEvent.type(screen.getByLabelText("Window start (UTC)"), "2026-10-01T00:00");
+    expect(button).toBeEnabled();
+    await userEvent.click(button);
+    await waitFor(() => expect(calls.find((c) => c.method === "POST" && /\/refresh$/.test(c.url))?.body).toEqual({ start: "2026-10-01T00:00:00.000Z" }));
+  });
+
+  it("turns a choice into the refresh body and a stored window into words", () => {
+    expect(toWindow({ kind: "current", phase: 1, start: "", end: "" })).toBeUndefined();
+    expect(toWindow({ kind: "phase", phase: 2, start: "", end: "" })).toEqual({ phase: 2 });
+    expect(toWindow({ kind: "explicit", phase: 1, start: "2026-10-01T00:00", end: "2026-10-08T12:30" })).toEqual({ start: "2026-10-01T00:00:00.000Z", end: "2026-10-08T12:30:00.000Z" });
+    expect(windowLabel({ preview: true, started_at: "2026-10-01T00:00:00Z", analysis_end: "2026-10-08T00:00:00Z" })).toMatch(/^Preview of historic data from /);
+    expect(windowLabel({ window: "phase", phase: 1 })).toBe("");
   });
 });

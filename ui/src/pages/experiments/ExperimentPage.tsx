@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { api, xapi } from "../../api/endpoints";
 import type { Experiment, PowerSummary, Refresh, RefreshStatus, ResultsPage } from "../../api/experimentTypes";
-import { dayOf, daysNeeded, lifecycleApi } from "../../api/lifecycle";
+import { dayOf, daysNeeded, lifecycleApi, type AnalysisWindow } from "../../api/lifecycle";
 import { fieldError } from "../../lib/errors";
 import { useWorkspace } from "../../workspace";
 import { useApi } from "../../lib/useApi";
@@ -347,6 +347,8 @@ function ResultsSection({
   const toast = useToast();
   const [pending, setPending] = useState<Pending | null>(null);
   const [startError, setStartError] = useState<unknown>();
+  const [win, setWin] = useState<WindowChoice>({ kind: x.status === "draft" ? "explicit" : "current", start: "", end: "", phase: 1 });
+  const windowBody = toWindow(win);
   const [now, setNow] = useState(Date.now());
   const pendingRef = useRef(pending);
   pendingRef.current = pending;
@@ -355,7 +357,7 @@ function ResultsSection({
     setStartError(undefined);
     const after = results?.history[0]?.id ?? 0;
     try {
-      const job = await lifecycleApi.refresh(ws.project, x.key);
+      const job = await lifecycleApi.refresh(ws.project, x.key, windowBody);
       setPending({ after, since: Date.now(), job: job.job_id });
     } catch (e) {
       setStartError(e);
@@ -411,10 +413,16 @@ function ResultsSection({
     <section className="card" aria-labelledby="results-title" aria-busy={!!pending && !pending.timedOut}>
       <div className="card-head">
         <h2 id="results-title">Results</h2>
-        <button type="button" className="btn btn-primary" onClick={refresh} disabled={(!!pending && !pending.timedOut) || x.status === "draft"}>
-          {pending && !pending.timedOut ? "Refreshing…" : "Refresh results"}
+        <button
+          type="button"
+          className="btn btn-primary"
+          onClick={refresh}
+          disabled={(!!pending && !pending.timedOut) || (x.status === "draft" && !windowBody?.start)}
+        >
+          {pending && !pending.timedOut ? "Refreshing…" : x.status === "draft" ? "Preview historic data" : "Refresh results"}
         </button>
       </div>
+      <WindowPicker x={x} value={win} onChange={setWin} />
       <div className="refresh-bar" aria-live="polite">
         {pending && !pending.timedOut && (
           <>
@@ -433,7 +441,9 @@ function ResultsSection({
           </span>
         )}
         {!pending && !last && x.status !== "draft" && <span className="muted">No results yet: refresh to compute them.</span>}
-        {x.status === "draft" && <span className="muted">Start the experiment to collect results.</span>}
+        {x.status === "draft" && (
+          <span className="muted">Start the experiment to collect results, or choose a window start to preview historic data (a preview: nobody was assigned by this draft).</span>
+        )}
       </div>
       <ErrorBanner error={startError} />
       <ErrorBanner error={error} onRetry={reload} />
@@ -445,6 +455,11 @@ function ResultsSection({
       )}
       {data && latest && (
         <>
+          {windowLabel(latest.inputs) && (
+            <p className="badge" data-testid="results-window">
+              {windowLabel(latest.inputs)}
+            </p>
+          )}
           <p className="muted small">
             Computed <span title={dateTime(latest.finished_at)}>{relativeTime(latest.finished_at)}</span> with events up to {dateTime(data.analysis_end)} ·{" "}
             {Object.entries(data.users)
@@ -603,5 +618,75 @@ export function RefreshProgressLine({ status, seconds }: { status?: RefreshStatu
         Computing results{p && p.total > 0 ? `: ${p.done} of ${p.total} metric${p.total === 1 ? "" : "s"} done` : ""}… {seconds} s
       </span>
     </>
+  );
+}
+
+interface WindowChoice {
+  kind: "current" | "phase" | "explicit";
+  phase: number;
+  /** datetime-local values (UTC). */
+  start: string;
+  end: string;
+}
+
+/** The refresh body for a choice; undefined is the current phase. */
+export function toWindow(w: WindowChoice): AnalysisWindow | undefined {
+  if (w.kind === "phase") return { phase: w.phase };
+  if (w.kind === "explicit" && w.start) {
+    const iso = (v: string) => new Date(`${v}:00Z`).toISOString();
+    return { start: iso(w.start), ...(w.end ? { end: iso(w.end) } : {}) };
+  }
+  return undefined;
+}
+
+/** What the stored refresh analysed, in words ("" for the current phase). */
+export function windowLabel(inputs: unknown): string {
+  const i = (inputs ?? {}) as { window?: string; preview?: boolean; phase?: number; started_at?: string | null; analysis_end?: string };
+  if (i.preview) return `Preview of historic data from ${i.started_at ? dateTime(i.started_at) : "the start"} to ${i.analysis_end ? dateTime(i.analysis_end) : "now"}`;
+  if (i.window === "explicit") return `Explicit window: ${i.started_at ? dateTime(i.started_at) : "start"} to ${i.analysis_end ? dateTime(i.analysis_end) : "now"}`;
+  return "";
+}
+
+/** Chooses what a refresh analyses: the current phase, an earlier phase, or an explicit window (UTC). */
+function WindowPicker({ x, value, onChange }: { x: Experiment; value: WindowChoice; onChange: (w: WindowChoice) => void }) {
+  const phases = x.phases ?? [];
+  const kinds = x.status === "draft" ? (["explicit"] as const) : phases.length > 1 ? (["current", "phase", "explicit"] as const) : (["current", "explicit"] as const);
+  const kind = kinds.includes(value.kind as never) ? value.kind : kinds[0];
+  return (
+    <details className="window-picker" open={x.status === "draft" || undefined}>
+      <summary>Analysis window: {kind === "current" ? "the current phase" : kind === "phase" ? `phase ${value.phase}` : "explicit (UTC)"}</summary>
+      <div className="grid-2">
+        <Field label="Analyse">
+          <select value={kind} onChange={(e) => onChange({ ...value, kind: e.target.value as WindowChoice["kind"] })}>
+            {kinds.map((k) => (
+              <option key={k} value={k}>
+                {k === "current" ? "The current phase" : k === "phase" ? "An earlier phase" : "An explicit window"}
+              </option>
+            ))}
+          </select>
+        </Field>
+        {kind === "phase" && (
+          <Field label="Phase">
+            <select value={value.phase} onChange={(e) => onChange({ ...value, kind, phase: Number(e.target.value) })}>
+              {phases.map((ph) => (
+                <option key={ph.number} value={ph.number}>
+                  Phase {ph.number}
+                </option>
+              ))}
+            </select>
+          </Field>
+        )}
+        {kind === "explicit" && (
+          <>
+            <Field label="Window start (UTC)">
+              <input type="datetime-local" value={value.start} onChange={(e) => onChange({ ...value, kind, start: e.target.value })} />
+            </Field>
+            <Field label="Window end (UTC)" hint="Empty: up to now.">
+              <input type="datetime-local" value={value.end} onChange={(e) => onChange({ ...value, kind, end: e.target.value })} />
+            </Field>
+          </>
+        )}
+      </div>
+    </details>
   );
 }
