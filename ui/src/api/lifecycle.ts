@@ -39,6 +39,9 @@ export function planOf(x: Experiment): SaveExperiment {
     planned_duration_days: x.planned_duration_days,
     planned_sample_size: x.planned_sample_size,
     minimum_detectable_effect: x.minimum_detectable_effect,
+    // Kept as they are: a PUT without them would clear the audience and layer.
+    audience: x.audience ?? [],
+    layer: x.layer ?? null,
   };
 }
 
