@@ -633,7 +633,7 @@ async function main() {
     f = await (await api(`/projects/default/flags/${expFlag}`)).json();
     assert(f.environments.find((e) => e.environment === "production").rollout.find((w) => w.variant === "green").weight === 8000, "the new rollout is served");
     await page.goto(`/p/default/production/experiments/${expKey}`);
-    await expectVisible(page.getByRole("list", { name: "Phases" }).getByText(/Phase 2: .*Green button 80%.*\(current\)/), "phase 2 on the experiment page");
+    await expectVisible(page.getByRole("list", { name: "Phases" }).getByText(/Phase 2: .*Green button 80%.*\(current\)/), "phase 2 on the experiment page", 20000);
     await expectVisible(page.getByRole("list", { name: "Phases" }).getByText(/Phase 1: .*\(plan changed\)/), "phase 1 ended");
   });
 
