@@ -60,3 +60,12 @@ ui:
 
 build: ui
 	$(GO) build -o bin/waypost ./cmd/waypost
+
+## bench-eval: Go and Node SDK evaluation of the 5 rules x 3 clauses flag, Node/Go ratio
+.PHONY: bench-eval bench-ofrep
+bench-eval:
+	scripts/bench-eval.sh
+
+## bench-ofrep: OFREP single-flag and bulk req/s with wrk, provider on one core, vs a bare net/http handler
+bench-ofrep:
+	scripts/bench-ofrep.sh

@@ -29,6 +29,8 @@ type envState struct {
 	segJSON  []byte            // the segments' JSON: patches carry flags only
 	// patch turns the previous revision into this one (nil for the first).
 	patch *patchEvent
+	keys  []string  // flag keys, sorted (bulk OFREP)
+	gz    gzipCache // gzipped bulk OFREP bodies of this revision
 }
 
 type patchEvent struct {
@@ -62,6 +64,7 @@ func newEnvState(id int64, set *eval.FlagSet, prev *envState) (*envState, error)
 		put:      sseEvent("put", set.Revision, body),
 		refetch:  refetchEvent(set.Revision),
 		flagJSON: make(map[string][]byte, len(set.Flags)),
+		keys:     snap.Keys(),
 	}
 	for i := range set.Flags {
 		b, err := json.Marshal(&set.Flags[i])
