@@ -33,6 +33,8 @@ type errorDetail struct {
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
 	Current any    `json:"current,omitempty"`
+	// Errors lists every invalid field when there are several (422).
+	Errors []errs.FieldError `json:"errors,omitempty"`
 }
 
 // statusOf is the one place where error kinds become HTTP statuses.
@@ -56,6 +58,8 @@ func statusOf(k errs.Kind) int {
 		return http.StatusForbidden
 	case errs.KindTooManyRequests:
 		return http.StatusTooManyRequests
+	case errs.KindBadGateway:
+		return http.StatusBadGateway
 	}
 	return http.StatusInternalServerError
 }
@@ -89,7 +93,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.WarnContext(r.Context(), "dependency unavailable", "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", retryAfterSeconds)
 	}
-	writeJSON(w, statusOf(e.Kind), errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field, Current: e.Current}})
+	writeJSON(w, statusOf(e.Kind), errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field, Current: e.Current, Errors: e.Fields}})
 }
 
 // decode reads exactly one JSON object into dst, refusing a body without

@@ -724,7 +724,7 @@ func (q *Queries) InsertRefresh(ctx context.Context, arg InsertRefreshParams) (I
 }
 
 const latestResult = `-- name: LatestResult :one
-SELECT id, experiment_id, job_id, status, error_code, error, started_at, finished_at, duration_ms, inputs, statements, results FROM experiment_results WHERE experiment_id = $1 AND status = 'succeeded'
+SELECT id, experiment_id, job_id, status, error_code, error, started_at, finished_at, duration_ms, inputs, statements, results, metrics_done, metrics_total FROM experiment_results WHERE experiment_id = $1 AND status = 'succeeded'
  ORDER BY id DESC LIMIT 1
 `
 
@@ -744,6 +744,8 @@ func (q *Queries) LatestResult(ctx context.Context, experimentID int64) (Experim
 		&i.Inputs,
 		&i.Statements,
 		&i.Results,
+		&i.MetricsDone,
+		&i.MetricsTotal,
 	)
 	return i, err
 }
@@ -1004,7 +1006,7 @@ func (q *Queries) MetricInUse(ctx context.Context, metricID int64) (bool, error)
 }
 
 const refreshByJob = `-- name: RefreshByJob :one
-SELECT id, experiment_id, job_id, status, error_code, error, started_at, finished_at, duration_ms, inputs, statements, results FROM experiment_results WHERE experiment_id = $1 AND job_id = $2 ORDER BY id DESC LIMIT 1
+SELECT id, experiment_id, job_id, status, error_code, error, started_at, finished_at, duration_ms, inputs, statements, results, metrics_done, metrics_total FROM experiment_results WHERE experiment_id = $1 AND job_id = $2 ORDER BY id DESC LIMIT 1
 `
 
 type RefreshByJobParams struct {
@@ -1028,6 +1030,8 @@ func (q *Queries) RefreshByJob(ctx context.Context, arg RefreshByJobParams) (Exp
 		&i.Inputs,
 		&i.Statements,
 		&i.Results,
+		&i.MetricsDone,
+		&i.MetricsTotal,
 	)
 	return i, err
 }
@@ -1167,6 +1171,23 @@ func (q *Queries) SetMetricDenominator(ctx context.Context, arg SetMetricDenomin
 		arg.DenominatorSql,
 		arg.DenominatorType,
 	)
+	return err
+}
+
+const setRefreshProgress = `-- name: SetRefreshProgress :exec
+UPDATE experiment_results SET metrics_done = $2, metrics_total = $3
+ WHERE id = $1 AND status = 'running'
+`
+
+type SetRefreshProgressParams struct {
+	ID           int64
+	MetricsDone  int32
+	MetricsTotal *int32
+}
+
+// How many of a running refresh's metric statements are done, out of total.
+func (q *Queries) SetRefreshProgress(ctx context.Context, arg SetRefreshProgressParams) error {
+	_, err := q.db.Exec(ctx, setRefreshProgress, arg.ID, arg.MetricsDone, arg.MetricsTotal)
 	return err
 }
 

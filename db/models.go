@@ -243,6 +243,10 @@ type ExperimentResult struct {
 	Statements json.RawMessage
 	// Per metric: per-variant summaries, comparisons, Holm-adjusted p-values; SRM and power estimate.
 	Results json.RawMessage
+	// Metric statements finished so far (progress of a running refresh).
+	MetricsDone int32
+	// Metric statements the refresh runs (NULL for refreshes recorded before progress was kept).
+	MetricsTotal *int32
 }
 
 // Per successful refresh, metric and treatment: the headline relative effect with its interval and p-value (cumulative up to analysis_end).

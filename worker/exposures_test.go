@@ -70,7 +70,10 @@ INSERT INTO exposures
 SELECT 'night', 'u' || i, CASE WHEN i % 2 = 0 THEN 'off' ELSE 'on' END,
        date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
          - make_interval(days => CASE WHEN i <= 10 THEN 3 WHEN i <= 30 THEN 2 WHEN i <= 35 THEN 1 ELSE 0 END)
-         + interval '1 hour' + i * interval '1 minute'
+         -- Today's users in the day's first minute, so they are in the past
+         -- whatever the time of day the test runs (from 01:00 they were in
+         -- the future before 01:41 UTC and today counted 0).
+         + CASE WHEN i > 35 THEN i * interval '1 second' ELSE interval '1 hour' + i * interval '1 minute' END
   FROM generate_series(1, 40) i;
 INSERT INTO exposures SELECT experiment_key, user_id, variant, ts + interval '1 day' FROM exposures WHERE user_id IN ('u1','u2','u3','u4','u5');
 INSERT INTO exposures SELECT 'other', user_id, variant, ts FROM exposures;`)

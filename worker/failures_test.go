@@ -76,8 +76,9 @@ func TestConnectionAndMetricValidation(t *testing.T) {
 	bad = connectionBody(t, "bad", dsn, exposuresSQL)
 	bad["port"] = 1
 	r = h.do("POST", "/connections", bad)
-	require.Equal(t, 503, r.status, r.raw)
-	require.Contains(t, r.errMessage(), "cannot reach")
+	require.Equal(t, 502, r.status, r.raw)
+	require.Equal(t, "unreachable", r.errCode(), r.raw)
+	require.Regexp(t, `^cannot reach (127\.0\.0\.1|localhost):1 \(connection refused: is the server running and listening on that port\?\)$`, r.errMessage(), "one message naming host:port and the reason")
 
 	c := h.must(201, "POST", "/connections", connectionBody(t, "ev", dsn, exposuresSQL)).body
 	require.Equal(t, true, c["has_password"])

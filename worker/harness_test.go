@@ -93,6 +93,12 @@ type resp struct {
 	raw    string
 }
 
+func (r resp) errCode() string {
+	e, _ := r.body["error"].(map[string]any)
+	s, _ := e["code"].(string)
+	return s
+}
+
 func (r resp) errMessage() string {
 	e, _ := r.body["error"].(map[string]any)
 	s, _ := e["message"].(string)

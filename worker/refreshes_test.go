@@ -81,6 +81,10 @@ func TestRefreshJobStatusWindowsAndDraftPreview(t *testing.T) {
 	require.Equal(t, "explicit", in["window"])
 	require.NotNil(t, ref["duration_ms"])
 	require.Equal(t, map[string]int64{"off": 50, "on": 50}, res.Users)
+	done := waitState(path)
+	require.Equal(t, map[string]any{"done": float64(1), "total": float64(1)}, done["progress"], "every metric done")
+	require.NotNil(t, done["duration_ms"])
+	require.NotNil(t, done["results"], "the status carries the results")
 
 	// An explicit end: only the first 40 minutes (40 users).
 	job = h.waitIdle(t, "d", map[string]any{"start": base.Add(-time.Hour), "end": base.Add(39*time.Minute + 30*time.Second)})
@@ -104,6 +108,29 @@ func TestRefreshJobStatusWindowsAndDraftPreview(t *testing.T) {
 	require.Nil(t, in["preview"])
 	require.EqualValues(t, 1, in["phase"])
 	require.Equal(t, map[string]int64{"off": 0, "on": 0}, res.Users, "the historic exposures predate phase 1")
+}
+
+// A running refresh says how many of its metrics are done.
+func TestRefreshStatusShowsProgressWhileRunning(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHarness(t)
+	h.must(201, "POST", "/flags", map[string]any{"key": "f"})
+	h.must(201, "POST", "/metrics", map[string]any{"key": "purchase", "type": "count",
+		"sql": `SELECT user_id, "timestamp" FROM events_metric WHERE metric = 'purchase'`})
+	h.must(201, "POST", "/experiments", map[string]any{"key": "p", "flag": "f", "environment": "production",
+		"primary_metrics": []string{"purchase"}})
+	var expID int64
+	require.NoError(t, h.pool.QueryRow(ctx, "SELECT id FROM experiments WHERE key = 'p'").Scan(&expID))
+	job := int64(424242)
+	id, err := h.st.BeginRefresh(ctx, expID, &job, map[string]any{})
+	require.NoError(t, err)
+	require.NoError(t, h.st.RefreshProgress(ctx, id, 2, 5))
+	st := h.must(200, "GET", "/experiments/p/refreshes/424242", nil).body
+	require.Equal(t, "running", st["state"])
+	require.Equal(t, map[string]any{"done": float64(2), "total": float64(5)}, st["progress"])
+	require.NotNil(t, st["duration_ms"], "how long it has run so far")
+	require.Nil(t, st["results"])
 }
 
 // waitIdle enqueues a refresh with body once no identical job is queued.

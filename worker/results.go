@@ -86,6 +86,9 @@ func (w *resultsWorker) Work(ctx context.Context, job *river.Job[ResultsArgs]) e
 		}
 		rate = analysis.UsersPerDay(days, *plan.StartedAt, end)
 	}
+	total := len(plan.Metrics)
+	w.progress(ctx, refreshID, 0, total)
+	plan.SetProgress(func(done, total int) { w.progress(ctx, refreshID, done, total) })
 	start := time.Now()
 	res, stmts, err := analysis.Run(ctx, pool, plan, rate, now)
 	if err != nil {
@@ -101,6 +104,14 @@ func (w *resultsWorker) Work(ctx context.Context, job *river.Job[ResultsArgs]) e
 	}
 	w.log.InfoContext(ctx, "results refreshed", "experiment", plan.ExperimentKey, "refresh_id", refreshID, "took", time.Since(start))
 	return nil
+}
+
+// progress records a refresh's progress; a failure to record it is
+// logged, not fatal to the refresh.
+func (w *resultsWorker) progress(ctx context.Context, refreshID int64, done, total int) {
+	if err := w.st.RefreshProgress(ctx, refreshID, done, total); err != nil {
+		w.log.WarnContext(ctx, "refresh progress not recorded", "refresh_id", refreshID, "err", err)
+	}
 }
 
 func (w *resultsWorker) fail(ctx context.Context, refreshID int64, stmts []analysis.Statement, f *analysis.Failure) error {

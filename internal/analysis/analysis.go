@@ -107,7 +107,13 @@ type Plan struct {
 	Metrics           []Metric  `json:"metrics"`
 	Settings          Settings  `json:"settings"`
 	timeout           time.Duration
+	progress          func(done, total int)
 }
+
+// SetProgress makes Run call fn after each metric statement finishes,
+// with the number of metrics done and their total (from any goroutine,
+// one call at a time).
+func (p *Plan) SetProgress(fn func(done, total int)) { p.progress = fn }
 
 // SetTimeout sets the statement timeout of every query of the plan.
 func (p *Plan) SetTimeout(d time.Duration) {
@@ -185,16 +191,20 @@ type Power struct {
 
 // Results is the stored results document.
 type Results struct {
-	AnalysisEnd   time.Time         `json:"analysis_end"`
-	Control       string            `json:"control"`
-	Users         map[string]int64  `json:"users"`
-	ExcludedUsers int64             `json:"excluded_users"`
-	SRM           *stats.SRMResult  `json:"srm,omitempty"`
-	Metrics       []MetricResult    `json:"metrics"`
-	Power         *Power            `json:"power,omitempty"`
-	Correction    string            `json:"multiple_comparisons"`
-	Warnings      []string          `json:"warnings"`
-	ComputedIn    map[string]string `json:"computed_in"`
+	AnalysisEnd   time.Time        `json:"analysis_end"`
+	Control       string           `json:"control"`
+	Users         map[string]int64 `json:"users"`
+	ExcludedUsers int64            `json:"excluded_users"`
+	SRM           *stats.SRMResult `json:"srm,omitempty"`
+	// VerdictsWithheld, set while the sample-ratio check fails, says why
+	// every comparison's verdict is "not_trustworthy" (the verdict it
+	// would have had is kept as withheld_verdict).
+	VerdictsWithheld string            `json:"verdicts_withheld,omitempty"`
+	Metrics          []MetricResult    `json:"metrics"`
+	Power            *Power            `json:"power,omitempty"`
+	Correction       string            `json:"multiple_comparisons"`
+	Warnings         []string          `json:"warnings"`
+	ComputedIn       map[string]string `json:"computed_in"`
 }
 
 // Error codes of a failed refresh.
@@ -242,15 +252,26 @@ func classify(metric string, err error, timeout time.Duration) *Failure {
 }
 
 // Run computes the results of plan on db (a pool: each metric statement
-// runs concurrently on its own connection). Statements are returned even
-// on failure. usersPerDay is the observed rate of new users per variant
-// (0 = unknown) for the expected end date.
+// runs concurrently on its own connection, and so does the one exposures
+// statement that gives the users per variant and the sample-ratio check).
+// Statements are returned even on failure, the exposures statement first.
+// usersPerDay is the observed rate of new users per variant (0 = unknown)
+// for the expected end date.
 func Run(ctx context.Context, db metricsql.DB, plan Plan, usersPerDay float64, now time.Time) (*Results, []Statement, error) {
 	if len(plan.Metrics) == 0 {
 		return nil, nil, &Failure{Code: CodeConfig, Message: "the experiment has no metrics"}
 	}
 	specs := make([]metricsql.Spec, len(plan.Metrics))
-	stmts := make([]Statement, len(plan.Metrics))
+	stmts := make([]Statement, len(plan.Metrics)+1)
+	exposedSpec := metricsql.Spec{ExposuresSQL: plan.ExposuresSQL, ExperimentKey: plan.ExperimentKey, AnalysisEnd: plan.AnalysisEnd}
+	if plan.StartedAt != nil {
+		exposedSpec.AnalysisStart = *plan.StartedAt
+	}
+	sql, args, err := metricsql.BuildExposed(db.Dialect(), exposedSpec)
+	if err != nil {
+		return nil, nil, &Failure{Code: CodeConfig, Err: err, Message: fmt.Sprintf("exposures: %v", err)}
+	}
+	stmts[0] = Statement{Metric: ExposuresStatement, SQL: sql, Args: args}
 	for i, m := range plan.Metrics {
 		specs[i] = metricsql.Spec{ExposuresSQL: plan.ExposuresSQL, MetricSQL: m.SQL, MetricType: m.Type,
 			ExperimentKey: plan.ExperimentKey, AnalysisEnd: plan.AnalysisEnd, ConversionWindowHours: m.ConversionWindowHours, Cap: m.Cap,
@@ -259,42 +280,70 @@ func Run(ctx context.Context, db metricsql.DB, plan Plan, usersPerDay float64, n
 		if plan.Settings.CUPED && m.Denominator == nil {
 			specs[i].CUPEDWindowDays = plan.Settings.CUPEDWindowDays
 		}
-		if plan.StartedAt != nil {
-			specs[i].AnalysisStart = *plan.StartedAt
-		}
+		specs[i].AnalysisStart = exposedSpec.AnalysisStart
 		sql, args, err := metricsql.BuildOn(db.Dialect(), specs[i])
 		if err != nil {
 			return nil, nil, &Failure{Code: CodeConfig, Err: err, Message: fmt.Sprintf("metric %s: %v", m.Key, err)}
 		}
-		stmts[i] = Statement{Metric: m.Key, SQL: sql, Args: args}
+		stmts[i+1] = Statement{Metric: m.Key, SQL: sql, Args: args}
 	}
 
 	counts := make([]metricsql.Counts, len(specs))
 	errsOut := make([]error, len(specs))
+	var exposed metricsql.Exposed
+	var exposedErr error
+	var mu sync.Mutex
+	done := 0
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.Now()
+		exposed, _, _, exposedErr = metricsql.RunExposed(ctx, db, exposedSpec, plan.timeout)
+		stmts[0].DurationMS = float64(time.Since(t).Microseconds()) / 1000
+		if exposedErr != nil {
+			stmts[0].Error = exposedErr.Error()
+		}
+	}()
 	for i := range specs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			t := time.Now()
 			counts[i], errsOut[i] = metricsql.Run(ctx, db, specs[i], plan.timeout)
-			stmts[i].DurationMS = float64(time.Since(t).Microseconds()) / 1000
+			stmts[i+1].DurationMS = float64(time.Since(t).Microseconds()) / 1000
 			if errsOut[i] != nil {
-				stmts[i].Error = errsOut[i].Error()
+				stmts[i+1].Error = errsOut[i].Error()
+			}
+			if plan.progress != nil {
+				mu.Lock()
+				done++
+				plan.progress(done, len(specs))
+				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
+	if exposedErr != nil {
+		return nil, stmts, classify("exposures", exposedErr, plan.timeout)
+	}
 	for i, err := range errsOut {
 		if err != nil {
 			return nil, stmts, classify(plan.Metrics[i].Key, err, plan.timeout)
 		}
 	}
-	return Analyze(plan, counts, usersPerDay, now), stmts, nil
+	return Analyze(plan, exposed, counts, usersPerDay, now), stmts, nil
 }
 
-// Analyze turns the per-metric counts into the results document.
-func Analyze(plan Plan, counts []metricsql.Counts, usersPerDay float64, now time.Time) *Results {
+// ExposuresStatement is the Statement.Metric of the exposures statement.
+const ExposuresStatement = "(exposures)"
+
+// Analyze turns the exposures and per-metric counts into the results
+// document. The users per variant, the excluded users and the
+// sample-ratio check come from exposed only (one statement for the whole
+// refresh), whatever each metric's statement saw. While the check fails,
+// every verdict is withheld as not trustworthy.
+func Analyze(plan Plan, exposed metricsql.Exposed, counts []metricsql.Counts, usersPerDay float64, now time.Time) *Results {
 	control := plan.Control()
 	correction := plan.Settings.Correction
 	if correction == "" {
@@ -343,19 +392,40 @@ func Analyze(plan Plan, counts []metricsql.Counts, usersPerDay float64, now time
 			}
 		}
 		res.Metrics = append(res.Metrics, mr)
-		if i == 0 {
-			for _, v := range variants {
-				res.Users[v.Variant] = v.Users
-			}
-			res.ExcludedUsers = counts[i].ExcludedUsers
-			res.SRM = r.SRM
-			if r.SRM != nil && r.SRM.Mismatch {
-				res.Warnings = append(res.Warnings, "sample ratio mismatch: the users per variant do not match the intended weights (p < 0.001); the results may be biased")
-			}
-			if counts[i].ExcludedUsers > 0 {
-				res.Warnings = append(res.Warnings, fmt.Sprintf("%d users were exposed to more than one variant and are excluded", counts[i].ExcludedUsers))
+	}
+	res.ExcludedUsers = exposed.ExcludedUsers
+	observed := make([]int64, 0, len(plan.Variants))
+	known := map[string]bool{}
+	for _, v := range plan.Variants {
+		known[v] = true
+		res.Users[v] = exposed.Users[v]
+		observed = append(observed, exposed.Users[v])
+	}
+	unknown := false
+	for v, n := range exposed.Users {
+		if !known[v] {
+			res.Users[v] = n
+			unknown = true
+		}
+	}
+	if unknown {
+		res.Warnings = append(res.Warnings, "exposures name variants the flag does not have; the sample-ratio check is skipped")
+	} else if len(plan.WeightsBP) == len(observed) {
+		srm := stats.SampleRatioMismatch(observed, plan.WeightsBP)
+		res.SRM = &srm
+		if srm.Mismatch {
+			res.Warnings = append(res.Warnings, "sample ratio mismatch: the users per variant do not match the intended weights (p < 0.001); the results may be biased")
+			res.VerdictsWithheld = "sample ratio mismatch: the users per variant do not match the intended weights, so no verdict can be trusted until the cause is fixed"
+			for i := range res.Metrics {
+				withhold(&res.Metrics[i].Result)
+				for j := range res.Metrics[i].Dimensions {
+					withhold(&res.Metrics[i].Dimensions[j].Result)
+				}
 			}
 		}
+	}
+	if exposed.ExcludedUsers > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d users were exposed to more than one variant and are excluded", exposed.ExcludedUsers))
 	}
 	holm, bh := stats.HolmBonferroni(pvals), stats.BenjaminiHochberg(pvals)
 	alpha := 1 - stats.DefaultConfidence
@@ -374,6 +444,20 @@ func Analyze(plan Plan, counts []metricsql.Counts, usersPerDay float64, now time
 	}
 	res.Power = power(plan, res, usersPerDay, now)
 	return res
+}
+
+// withhold replaces every verdict of r by not trustworthy, keeping the
+// verdict it would have had.
+func withhold(r *stats.Result) {
+	for i := range r.Comparisons {
+		c := &r.Comparisons[i]
+		if c.Verdict == stats.NotTrustworthy {
+			continue
+		}
+		c.WithheldVerdict = c.Verdict
+		c.Verdict = stats.NotTrustworthy
+		c.Summary = "Not trustworthy (sample ratio mismatch): " + c.Summary
+	}
 }
 
 func power(plan Plan, res *Results, usersPerDay float64, now time.Time) *Power {

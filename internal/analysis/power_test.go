@@ -23,7 +23,8 @@ func TestExpectedEndBeforeAnyCountedDay(t *testing.T) {
 		{Variant: "on", Users: 110, Sum: 15, SumSquares: 15},
 	}}}
 
-	res := analysis.Analyze(plan, counts, 0, now)
+	exposed := metricsql.Exposed{Users: map[string]int64{"off": 100, "on": 110}}
+	res := analysis.Analyze(plan, exposed, counts, 0, now)
 	p := res.Power
 	if p == nil || p.UsersPerDay == nil || p.ExpectedEnd == nil {
 		t.Fatalf("no rate or end date: %+v", p)
@@ -37,7 +38,7 @@ func TestExpectedEndBeforeAnyCountedDay(t *testing.T) {
 	}
 
 	// A counted rate, when there is one, is used as given.
-	res = analysis.Analyze(plan, counts, 300, now)
+	res = analysis.Analyze(plan, exposed, counts, 300, now)
 	if *res.Power.UsersPerDay != 300 {
 		t.Errorf("users per day %v, want the counted 300", *res.Power.UsersPerDay)
 	}

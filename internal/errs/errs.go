@@ -37,6 +37,9 @@ type Error struct {
 	Field   string // JSON path of the offending field, for KindInvalid
 	Current any    // for version conflicts: the current state of the resource
 	Err     error  // optional cause (not shown to callers)
+	// Fields, for KindInvalid, lists every invalid field of the request
+	// (the first is Field and Message); see Problems.
+	Fields []FieldError
 }
 
 func (e *Error) Error() string {
@@ -118,3 +121,81 @@ func Unauthenticated(format string, a ...any) *Error {
 func Forbidden(format string, a ...any) *Error {
 	return &Error{Kind: KindForbidden, Code: "forbidden", Message: fmt.Sprintf(format, a...)}
 }
+
+// FieldError is one invalid field of a request.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// Problems collects the invalid fields of a request so that all of them
+// are reported at once (a form flags every field, not the first only).
+// The zero value is ready to use.
+type Problems struct {
+	list  []*Error
+	other error
+}
+
+// Add records err (nil is ignored) and reports whether it was an error.
+// An error that is not KindInvalid (the request cannot be checked
+// further) wins over the invalid fields.
+func (p *Problems) Add(err error) bool {
+	if err == nil {
+		return false
+	}
+	if e, ok := As(err); ok && e.Kind == KindInvalid {
+		// One message per field (the first); an error carrying several
+		// fields adds each of them.
+		if len(e.Fields) == 0 {
+			if !p.Has(e.Field) || e.Field == "" {
+				p.list = append(p.list, e)
+			}
+			return true
+		}
+		for _, f := range e.Fields {
+			if !p.Has(f.Field) {
+				p.list = append(p.list, &Error{Kind: KindInvalid, Code: e.Code, Field: f.Field, Message: f.Message})
+			}
+		}
+	} else if p.other == nil {
+		p.other = err
+	}
+	return true
+}
+
+// Has reports whether field already has a problem.
+func (p *Problems) Has(field string) bool {
+	for _, e := range p.list {
+		if e.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
+// Err is nil without problems; otherwise the first invalid field's error
+// (Field, Message and Code as before) carrying every invalid field in
+// Fields.
+func (p *Problems) Err() error {
+	if p.other != nil {
+		return p.other
+	}
+	if len(p.list) == 0 {
+		return nil
+	}
+	first := *p.list[0]
+	for _, e := range p.list {
+		first.Fields = append(first.Fields, FieldError{Field: e.Field, Message: e.Message})
+	}
+	return &first
+}
+
+// BadGateway reports that a server Waypost talks to (an events database)
+// could not be reached or answered: the request was fine.
+func BadGateway(code, msg string, cause error) *Error {
+	return &Error{Kind: KindBadGateway, Code: code, Message: msg, Err: cause}
+}
+
+// KindBadGateway: an upstream server (an events database) could not be
+// reached; the caller's request was valid (502).
+const KindBadGateway Kind = 200

@@ -16,6 +16,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -201,12 +202,36 @@ func InvalidQuery(field string, err error) error {
 
 // Classify maps a connection failure to a typed error: the server's
 // message (wrong password, unknown database) is a 422; an unreachable
-// server is 503 Unavailable.
+// server is 502 "cannot reach host:port (reason)".
 func Classify(err error, t Target, op string) error {
 	if msg, ok := metricsql.DatabaseMessage(err); ok {
 		return &errs.Error{Kind: errs.KindInvalid, Code: "connection_refused", Message: fmt.Sprintf("%s: %s: %s", t, op, msg), Err: err}
 	}
-	return errs.Unavailable(fmt.Sprintf("cannot reach %s: %v", t, rootCause(err)), err)
+	where := "the built-in events store"
+	if !t.Builtin {
+		where = net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
+	}
+	return errs.BadGateway("unreachable", fmt.Sprintf("cannot reach %s (%s)", where, reason(err)), err)
+}
+
+// reason says in a few words why a server could not be reached.
+func reason(err error) string {
+	var dns *net.DNSError
+	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused: is the server running and listening on that port?"
+	case errors.As(err, &dns):
+		if dns.IsNotFound {
+			return "no such host"
+		}
+		return "host name lookup failed: " + dns.Err
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		return fmt.Sprintf("no answer within %s", ConnectTimeout)
+	case errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH):
+		return "no route to host"
+	}
+	return rootCause(err).Error()
 }
 
 // Unreachable reports whether err means the events database could not be

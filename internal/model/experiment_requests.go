@@ -44,54 +44,60 @@ type SaveConnection struct {
 
 // Validate checks and normalises the request.
 func (r *SaveConnection) Validate() error {
-	if err := checkKey("key", r.Key); err != nil {
-		return err
-	}
-	if r.Key == "builtin" {
-		return errs.Invalid("key", `"builtin" is the built-in events store's key`)
+	var p errs.Problems
+	if !p.Add(checkKey("key", r.Key)) && r.Key == "builtin" {
+		p.Add(errs.Invalid("key", `"builtin" is the built-in events store's key`))
 	}
 	if r.Name == "" {
 		r.Name = r.Key
 	}
-	if err := cleanName("name", &r.Name); err != nil {
-		return err
+	if r.Name != "" || !p.Has("key") {
+		p.Add(cleanName("name", &r.Name))
 	}
 	if r.Kind == "" {
 		r.Kind = "postgres"
 	}
 	port, ok := defaultPorts[r.Kind]
 	if !ok {
-		return errs.Invalid("kind", "must be one of postgres, clickhouse, mysql")
+		p.Add(errs.Invalid("kind", "must be one of postgres, clickhouse, mysql"))
 	}
 	r.Host = strings.TrimSpace(r.Host)
-	if r.Host == "" || len(r.Host) > 255 {
-		return errs.Invalid("host", "is required (at most 255 characters)")
+	switch {
+	case r.Host == "":
+		p.Add(errs.Invalid("host", "is required"))
+	case len(r.Host) > 255:
+		p.Add(errs.Invalid("host", "at most 255 characters"))
 	}
 	if r.Port == 0 {
 		r.Port = port
 	}
 	if r.Port < 1 || r.Port > 65535 {
-		return errs.Invalid("port", "must be from 1 to 65535")
+		p.Add(errs.Invalid("port", "must be from 1 to 65535"))
 	}
-	if r.Database == "" || len(r.Database) > 63 {
-		return errs.Invalid("database", "is required (at most 63 characters)")
+	switch {
+	case r.Database == "":
+		p.Add(errs.Invalid("database", "is required"))
+	case len(r.Database) > 63:
+		p.Add(errs.Invalid("database", "at most 63 characters"))
 	}
-	if r.User == "" || len(r.User) > 63 {
-		return errs.Invalid("user", "is required (at most 63 characters)")
+	switch {
+	case r.User == "":
+		p.Add(errs.Invalid("user", "is required"))
+	case len(r.User) > 63:
+		p.Add(errs.Invalid("user", "at most 63 characters"))
 	}
 	if r.Password != nil && len(*r.Password) > 1000 {
-		return errs.Invalid("password", "at most 1000 characters")
+		p.Add(errs.Invalid("password", "at most 1000 characters"))
 	}
 	if r.SSLMode == "" {
 		r.SSLMode = "prefer"
 	}
 	if !contains(sslModes, r.SSLMode) {
-		return errs.Invalid("ssl_mode", "must be one of %s", strings.Join(sslModes, ", "))
+		p.Add(errs.Invalid("ssl_mode", "must be one of %s", strings.Join(sslModes, ", ")))
 	}
-	if err := checkQuery("exposures_query", r.ExposuresQuery); err != nil {
-		return err
-	}
-	return checkTimeout(&r.StatementTimeoutMS)
+	p.Add(checkQuery("exposures_query", r.ExposuresQuery))
+	p.Add(checkTimeout(&r.StatementTimeoutMS))
+	return p.Err()
 }
 
 // defaultPorts are the ports of each connection kind when none is given
@@ -277,23 +283,57 @@ type SaveExperiment struct {
 
 // Validate checks the request (weights against the flag's variants).
 func (r *SaveExperiment) Validate(vs []Variant) error {
-	if err := r.validateTargeting(); err != nil {
-		return err
-	}
-	if err := checkKey("key", r.Key); err != nil {
-		return err
-	}
+	var p errs.Problems
+	p.Add(r.validateTargeting())
+	p.Add(checkKey("key", r.Key))
 	if r.Name == "" {
 		r.Name = r.Key
 	}
-	if err := cleanName("name", &r.Name); err != nil {
-		return err
+	if r.Name != "" || !p.Has("key") {
+		p.Add(cleanName("name", &r.Name))
 	}
 	if len(r.Hypothesis) > MaxDescriptionLen {
-		return errs.Invalid("hypothesis", "at most %d characters", MaxDescriptionLen)
+		p.Add(errs.Invalid("hypothesis", "at most %d characters", MaxDescriptionLen))
+	}
+	if r.TrafficBP == 0 {
+		r.TrafficBP = TotalWeight
+	}
+	if r.TrafficBP < 1 || r.TrafficBP > TotalWeight {
+		p.Add(errs.Invalid("traffic", "must be from 1 to %d basis points (100%%)", TotalWeight))
+	}
+	if len(r.PrimaryMetrics) == 0 {
+		p.Add(errs.Invalid("primary_metrics", "is required: choose at least one primary metric"))
+	}
+	seen := map[string]bool{}
+	all := append(append([]string{}, r.PrimaryMetrics...), r.SecondaryMetrics...)
+	if len(all) > MaxMetricsPerExp {
+		p.Add(errs.Invalid("secondary_metrics", "at most %d metrics per experiment", MaxMetricsPerExp))
+	}
+	for i, m := range all {
+		field := fmt.Sprintf("primary_metrics[%d]", i)
+		if i >= len(r.PrimaryMetrics) {
+			field = fmt.Sprintf("secondary_metrics[%d]", i-len(r.PrimaryMetrics))
+		}
+		if p.Add(checkKey(field, m)) {
+			continue
+		}
+		if seen[m] {
+			p.Add(errs.Invalid(field, "metric %q listed twice", m))
+		}
+		seen[m] = true
+	}
+	if d := r.PlannedDurationDays; d != nil && (*d < 1 || *d > 3650) {
+		p.Add(errs.Invalid("planned_duration_days", "must be from 1 to 3650"))
+	}
+	if n := r.PlannedSampleSize; n != nil && *n < 1 {
+		p.Add(errs.Invalid("planned_sample_size", "must be a positive number of users per variant"))
+	}
+	if m := r.MDE; m != nil && (!(*m > 0) || *m > 100) {
+		p.Add(errs.Invalid("minimum_detectable_effect", "must be a positive relative effect (0.05 = 5%%)"))
 	}
 	if len(vs) < 2 {
-		return errs.Invalid("flag", "an experiment needs a flag with at least two variants")
+		p.Add(errs.Invalid("flag", "an experiment needs a flag with at least two variants"))
+		return p.Err()
 	}
 	if len(r.Weights) == 0 {
 		r.Weights = make([]Weight, len(vs))
@@ -303,8 +343,8 @@ func (r *SaveExperiment) Validate(vs []Variant) error {
 		r.Weights[0].Weight += TotalWeight - TotalWeight/len(vs)*len(vs)
 	}
 	ws, err := NormalizeRollout("weights", r.Weights, vs)
-	if err != nil {
-		return err
+	if p.Add(err) {
+		return p.Err()
 	}
 	r.Weights = ws
 	arms := 0
@@ -314,45 +354,9 @@ func (r *SaveExperiment) Validate(vs []Variant) error {
 		}
 	}
 	if arms < 2 {
-		return errs.Invalid("weights", "at least two variants need a positive weight to compare")
+		p.Add(errs.Invalid("weights", "at least two variants need a positive weight to compare"))
 	}
-	if r.TrafficBP == 0 {
-		r.TrafficBP = TotalWeight
-	}
-	if r.TrafficBP < 1 || r.TrafficBP > TotalWeight {
-		return errs.Invalid("traffic", "must be from 1 to %d basis points (100%%)", TotalWeight)
-	}
-	if len(r.PrimaryMetrics) == 0 {
-		return errs.Invalid("primary_metrics", "at least one primary metric is required")
-	}
-	seen := map[string]bool{}
-	all := append(append([]string{}, r.PrimaryMetrics...), r.SecondaryMetrics...)
-	if len(all) > MaxMetricsPerExp {
-		return errs.Invalid("secondary_metrics", "at most %d metrics per experiment", MaxMetricsPerExp)
-	}
-	for i, m := range all {
-		field := fmt.Sprintf("primary_metrics[%d]", i)
-		if i >= len(r.PrimaryMetrics) {
-			field = fmt.Sprintf("secondary_metrics[%d]", i-len(r.PrimaryMetrics))
-		}
-		if err := checkKey(field, m); err != nil {
-			return err
-		}
-		if seen[m] {
-			return errs.Invalid(field, "metric %q listed twice", m)
-		}
-		seen[m] = true
-	}
-	if d := r.PlannedDurationDays; d != nil && (*d < 1 || *d > 3650) {
-		return errs.Invalid("planned_duration_days", "must be from 1 to 3650")
-	}
-	if n := r.PlannedSampleSize; n != nil && *n < 1 {
-		return errs.Invalid("planned_sample_size", "must be a positive number of users per variant")
-	}
-	if m := r.MDE; m != nil && (!(*m > 0) || *m > 100) {
-		return errs.Invalid("minimum_detectable_effect", "must be a positive relative effect (0.05 = 5%%)")
-	}
-	return nil
+	return p.Err()
 }
 
 // StopExperiment is the optional body of POST .../stop. Ship names a

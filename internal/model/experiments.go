@@ -144,6 +144,15 @@ type Refresh struct {
 	Results    json.RawMessage `json:"results,omitempty"`
 	// URL is GET .../refreshes/{job_id}: this refresh with its results.
 	URL string `json:"url,omitempty"`
+	// Progress is how many of the refresh's metrics are done (refresh
+	// status only).
+	Progress *Progress `json:"progress,omitempty"`
+}
+
+// Progress of a refresh: metric statements done out of total.
+type Progress struct {
+	Done  int `json:"done"`
+	Total int `json:"total"`
 }
 
 // RefreshStatus is GET .../refreshes/{job_id}: where a refresh job is
@@ -154,6 +163,12 @@ type RefreshStatus struct {
 	State   string   `json:"state"`
 	Error   *string  `json:"error,omitempty"`
 	Refresh *Refresh `json:"refresh"`
+	// Progress, once the job runs: metrics done out of total.
+	Progress *Progress `json:"progress,omitempty"`
+	// DurationMS is how long it ran (so far, while running).
+	DurationMS *int64 `json:"duration_ms,omitempty"`
+	// Results of a succeeded refresh (also in Refresh.Results).
+	Results json.RawMessage `json:"results,omitempty"`
 }
 
 // ResultsPage is GET .../results: the latest successful results and the

@@ -33,6 +33,9 @@ const (
 func ValidKey(k string) bool { return keyPattern.MatchString(k) }
 
 func checkKey(field, k string) error {
+	if k == "" {
+		return errs.Invalid(field, "is required")
+	}
 	if !ValidKey(k) {
 		return errs.Invalid(field, "must match ^[a-z0-9][a-z0-9._-]{0,99}$ (lower-case letters, digits, '.', '_', '-'; at most 100 characters)")
 	}

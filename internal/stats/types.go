@@ -72,6 +72,10 @@ const (
 	Better       Verdict = "better"
 	Worse        Verdict = "worse"
 	Inconclusive Verdict = "inconclusive"
+	// NotTrustworthy replaces every verdict while the experiment's
+	// sample-ratio check fails (set by the refresh, package analysis):
+	// WithheldVerdict keeps what the test said.
+	NotTrustworthy Verdict = "not_trustworthy"
 )
 
 // VariantData is the input for one variant: sufficient statistics over the
@@ -244,6 +248,8 @@ type Comparison struct {
 	Message string  `json:"message,omitempty"`
 	Test    Test    `json:"test"`
 	Verdict Verdict `json:"verdict"`
+	// WithheldVerdict is the test's verdict when Verdict is NotTrustworthy.
+	WithheldVerdict Verdict `json:"withheld_verdict,omitempty"`
 	// Summary is a plain-words sentence describing the result.
 	Summary string `json:"summary"`
 

@@ -152,7 +152,20 @@ func int32Ptr(p *int) *int32 {
 // CreateExperiment creates a draft experiment.
 func (s *Store) CreateExperiment(ctx context.Context, projectKey string, in model.SaveExperiment) (model.Experiment, error) {
 	if err := checkKey2("flag", in.Flag, "environment", in.Environment); err != nil {
-		return model.Experiment{}, err
+		// Flag every other invalid field of the form too, at once.
+		var p errs.Problems
+		for _, f := range []struct{ name, v string }{{"flag", in.Flag}, {"environment", in.Environment}} {
+			switch {
+			case f.v == "":
+				p.Add(errs.Invalid(f.name, "is required"))
+			case !model.ValidKey(f.v):
+				p.Add(errs.Invalid(f.name, "a valid key is required"))
+			}
+		}
+		rest := in
+		rest.Weights = nil // checked against the flag's variants once there is a flag
+		p.Add(rest.Validate([]model.Variant{{Key: "a"}, {Key: "b"}}))
+		return model.Experiment{}, p.Err()
 	}
 	err := s.change(ctx, func(q *db.Queries) error {
 		fe, err := resolveFlagEnv(ctx, q, projectKey, in.Flag, in.Environment)

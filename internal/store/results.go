@@ -130,6 +130,16 @@ func (s *Store) BeginRefresh(ctx context.Context, experimentID int64, jobID *int
 	return r.ID, nil
 }
 
+// RefreshProgress records how many of a running refresh's metric
+// statements are done, out of total.
+func (s *Store) RefreshProgress(ctx context.Context, refreshID int64, done, total int) error {
+	total32 := int32(total)
+	if err := s.queries().SetRefreshProgress(ctx, db.SetRefreshProgressParams{ID: refreshID, MetricsDone: int32(done), MetricsTotal: &total32}); err != nil {
+		return fmt.Errorf("refresh %d progress: %w", refreshID, err)
+	}
+	return nil
+}
+
 // FinishRefresh records a refresh's outcome: results on success, or the
 // error code and message (the previous results stay the latest).
 func (s *Store) FinishRefresh(ctx context.Context, refreshID int64, statements any, results any, code, message string) error {
@@ -217,7 +227,20 @@ func (s *Store) RefreshStatus(ctx context.Context, projectKey, key string, jobID
 	case err == nil:
 		ref := toRefresh(r)
 		ref.URL = refreshURL(projectKey, key, jobID)
-		out.State, out.Refresh, out.Error = r.Status, &ref, r.Error
+		out.State, out.Refresh, out.Error, out.Results = r.Status, &ref, r.Error, r.Results
+		if r.MetricsTotal != nil {
+			done, total := int(r.MetricsDone), int(*r.MetricsTotal)
+			if r.Status == "succeeded" {
+				done = total
+			}
+			out.Progress = &model.Progress{Done: done, Total: total}
+			ref.Progress = out.Progress
+		}
+		ms := time.Since(r.StartedAt).Milliseconds()
+		if r.DurationMs != nil {
+			ms = *r.DurationMs
+		}
+		out.DurationMS = &ms
 		return out, nil
 	case !isNoRows(err):
 		return out, fmt.Errorf("refresh of job %d: %w", jobID, err)

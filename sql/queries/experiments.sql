@@ -192,3 +192,8 @@ SELECT DISTINCT ON (metric, variant, (analysis_end AT TIME ZONE 'UTC')::date)
   FROM experiment_results_over_time
  WHERE experiment_id = $1
  ORDER BY metric, variant, (analysis_end AT TIME ZONE 'UTC')::date, analysis_end DESC, refresh_id DESC;
+
+-- name: SetRefreshProgress :exec
+-- How many of a running refresh's metric statements are done, out of total.
+UPDATE experiment_results SET metrics_done = $2, metrics_total = $3
+ WHERE id = $1 AND status = 'running';

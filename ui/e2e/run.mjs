@@ -549,6 +549,11 @@ async function main() {
     await page.goto(`/p/default/production/flags/${expFlag}`);
     await page.getByRole("link", { name: "New experiment" }).click();
     await page.waitForURL(/\/experiments\/new\?flag=/);
+    // Submitted empty: every missing field is flagged at once, as required (no regular expression).
+    await page.getByRole("button", { name: "Create draft experiment" }).click();
+    await expectAttr(page.getByLabel("Key", { exact: true }), "aria-invalid", "true", "the empty key field");
+    await expectVisible(page.getByText("is required: choose at least one primary metric").first(), "the primary metrics flagged too");
+    assert(!(await page.getByRole("alert").first().innerText()).includes("^[a-z0-9]"), "no regular expression for an empty key");
     await page.getByLabel("Name", { exact: true }).fill("Checkout button test");
     assert((await page.getByLabel("Key", { exact: true }).inputValue()) === expKey, "key from the name");
     await page.getByLabel("Hypothesis").fill("A green button makes more people buy.");
@@ -605,6 +610,7 @@ async function main() {
     await page.getByRole("button", { name: "Count exposures now" }).click();
     await expectVisible(page.locator(".chart canvas"), "the exposures chart", 30000);
     await expectVisible(page.getByRole("button", { name: "Count exposures now" }), "the exposures job done", 15000);
+    await expectVisible(page.getByTestId("exposures-reconcile"), "the chart's last point against the results' users", 15000);
     await page.waitForTimeout(300);
     await shot("25-experiment-results");
   });
@@ -627,7 +633,7 @@ async function main() {
     f = await (await api(`/projects/default/flags/${expFlag}`)).json();
     assert(f.environments.find((e) => e.environment === "production").rollout.find((w) => w.variant === "green").weight === 8000, "the new rollout is served");
     await page.goto(`/p/default/production/experiments/${expKey}`);
-    await expectVisible(page.getByRole("list", { name: "Phases" }).getByText(/Phase 2: .*Green button 80%.*\(current\)/), "phase 2 on the experiment page");
+    await expectVisible(page.getByRole("list", { name: "Phases" }).getByText(/Phase 2: .*Green button 80%.*\(current\)/), "phase 2 on the experiment page", 20000);
     await expectVisible(page.getByRole("list", { name: "Phases" }).getByText(/Phase 1: .*\(plan changed\)/), "phase 1 ended");
   });
 
@@ -671,6 +677,32 @@ async function main() {
     await page.waitForURL(/\/experiments$/);
     await expectVisible(page.getByRole("link", { name: "Checkout button test" }), "the experiment in the list");
     await shot("26-experiments");
+  });
+
+  await step("a stopped experiment is duplicated as a draft, which can be edited and deleted", async () => {
+    await page.getByRole("link", { name: "Checkout button test" }).click();
+    await page.getByRole("button", { name: "Duplicate" }).click();
+    let dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Key", { exact: true }).fill(`${expKey}-again`);
+    await dialog.getByRole("button", { name: "Create draft" }).click();
+    await page.waitForURL(new RegExp(`/experiments/${expKey}-again$`));
+    await expectVisible(page.locator(".status-draft"), "the copy is a draft");
+    await page.getByRole("button", { name: "Edit draft" }).click();
+    dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Planned duration (days)").fill("0");
+    await dialog.getByRole("button", { name: "Save draft" }).click();
+    await expectAttr(dialog.getByLabel("Planned duration (days)"), "aria-invalid", "true", "a zero-day plan is refused on its field");
+    await dialog.getByLabel("Name", { exact: true }).fill("Checkout button, second run");
+    await dialog.getByLabel("Planned duration (days)").fill("14");
+    await dialog.getByRole("button", { name: "Save draft" }).click();
+    await expectVisible(page.getByRole("heading", { name: /Checkout button, second run/, level: 1 }), "the edited name");
+    await expectVisible(page.getByText("14 days"), "the edited plan");
+    await page.getByRole("button", { name: "Delete draft" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete draft" }).click();
+    await page.waitForURL(/\/experiments$/);
+    await expectGone(page.getByRole("link", { name: "Checkout button, second run" }), "the deleted draft");
+    const r = await api(`/projects/default/experiments/${expKey}-again`);
+    assert(r.status() === 404, `the draft is gone: ${r.status()}`);
   });
 
   await step("every form control on the main pages has an accessible name", async () => {

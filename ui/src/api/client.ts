@@ -8,14 +8,17 @@ export class ApiError extends Error {
   readonly code: string;
   readonly field: string;
   readonly current: unknown;
+  /** Every invalid field of the request (error.errors), the first being field/message. */
+  readonly fields: { field: string; message: string }[];
 
-  constructor(status: number, code: string, message: string, field = "", current?: unknown) {
+  constructor(status: number, code: string, message: string, field = "", current?: unknown, fields?: { field: string; message: string }[]) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
     this.field = field;
     this.current = current;
+    this.fields = fields && fields.length > 0 ? fields : field ? [{ field, message }] : [];
   }
 
   get isConflict(): boolean {
@@ -80,13 +83,15 @@ export async function request<T>(method: string, path: string, body?: unknown, s
     window.dispatchEvent(new Event(UNAUTHENTICATED_EVENT));
   }
   if (!res.ok) {
-    const err = (data as { error?: { code?: string; message?: string; field?: string; current?: unknown } } | undefined)?.error;
+    const err = (data as { error?: { code?: string; message?: string; field?: string; current?: unknown; errors?: { field: string; message: string }[] } } | undefined)
+      ?.error;
     throw new ApiError(
       res.status,
       err?.code ?? `http_${res.status}`,
       err?.message ?? `The server answered ${res.status} ${res.statusText}.`,
       err?.field ?? "",
       err?.current,
+      err?.errors,
     );
   }
   return data as T;

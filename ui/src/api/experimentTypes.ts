@@ -231,7 +231,9 @@ export interface Comparison {
   status: StatStatus;
   message?: string;
   test: "welch_t" | "pearson_chi2" | string;
-  verdict: "better" | "worse" | "inconclusive";
+  /** "not_trustworthy" while the sample-ratio check fails; withheld_verdict is then what the test said. */
+  verdict: "better" | "worse" | "inconclusive" | "not_trustworthy";
+  withheld_verdict?: "better" | "worse" | "inconclusive";
   summary: string;
   absolute_effect?: number;
   absolute_ci?: Interval;
@@ -313,6 +315,8 @@ export interface Results {
   users: Record<string, number>;
   excluded_users: number;
   srm?: SRMResult;
+  /** Set while the sample-ratio check fails: why every verdict is "not_trustworthy". */
+  verdicts_withheld?: string;
   metrics: MetricResult[];
   power?: PowerSummary;
   multiple_comparisons: string;
@@ -331,6 +335,24 @@ export interface Refresh {
   duration_ms: number | null;
   inputs: unknown;
   statements: unknown;
+  results?: Results;
+  progress?: RefreshProgress;
+}
+
+/** Metric statements of a refresh done out of total. */
+export interface RefreshProgress {
+  done: number;
+  total: number;
+}
+
+/** GET .../refreshes/{job_id}. */
+export interface RefreshStatus {
+  job_id: number;
+  state: "queued" | "running" | "succeeded" | "failed";
+  error?: string;
+  refresh: Refresh | null;
+  progress?: RefreshProgress;
+  duration_ms?: number;
   results?: Results;
 }
 

@@ -1,5 +1,5 @@
 import { ApiError } from "../api/client";
-import { describe } from "../lib/errors";
+import { describeAll } from "../lib/errors";
 
 interface Props {
   error: unknown;
@@ -20,13 +20,13 @@ export function ErrorBanner({ error, labels, onRetry, title }: Props) {
         ? "Conflict"
         : status === 422 || status === 400
           ? "Please check your input"
-          : status === 0 && error instanceof ApiError
+          : (status === 0 || status === 502) && error instanceof ApiError
             ? "Connection problem"
             : "Something went wrong");
   return (
     <div className="banner banner-error" role="alert">
       <strong>{heading}</strong>
-      <span>{describe(error, labels)}</span>
+      <span>{describeAll(error, labels)}</span>
       {onRetry && (
         <button type="button" className="btn btn-small" onClick={onRetry}>
           Try again

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../api/client";
-import { describe as describeErr, fieldError } from "./errors";
+import { describe as describeErr, describeAll, fieldError } from "./errors";
 
 describe("fieldError", () => {
   const err = new ApiError(422, "invalid", "must match ^[a-z0-9]…", "key");
@@ -23,5 +23,22 @@ describe("fieldError", () => {
     expect(describeErr(new ApiError(422, "invalid", "is required", "name"), { name: "Name" })).toBe("Name: is required");
     expect(describeErr(new ApiError(422, "invalid", "must be valid JSON", "variants[2].value"), { variants: "Variants" })).toBe("Variants #3 value: must be valid JSON");
     expect(describeErr(new ApiError(404, "not_found", 'flag "x" not found'))).toBe('flag "x" not found');
+  });
+});
+
+describe("every invalid field at once", () => {
+  const err = new ApiError(422, "invalid", "is required", "key", undefined, [
+    { field: "key", message: "is required" },
+    { field: "flag", message: "is required" },
+    { field: "primary_metrics", message: "is required: choose at least one primary metric" },
+  ]);
+  it("gives each form field its own message", () => {
+    expect(fieldError(err, "key")).toBe("is required");
+    expect(fieldError(err, "flag")).toBe("is required");
+    expect(fieldError(err, "primary_metrics")).toBe("is required: choose at least one primary metric");
+    expect(fieldError(err, "name")).toBeUndefined();
+  });
+  it("lists them all in the banner", () => {
+    expect(describeAll(err, { key: "Key", flag: "Flag" })).toBe("Key: is required · Flag: is required · primary metrics: is required: choose at least one primary metric");
   });
 });

@@ -6,9 +6,18 @@ import { ApiError } from "../api/client";
 /** The message for field when err is about it (exactly, or about an element inside it when prefix is set). */
 export function fieldError(err: unknown, field: string, opts: { prefix?: boolean } = {}): string | undefined {
   if (!(err instanceof ApiError) || !err.field) return undefined;
-  if (err.field === field) return err.message;
-  if (opts.prefix && (err.field.startsWith(field + "[") || err.field.startsWith(field + "."))) return err.message;
+  // The API reports every invalid field at once (error.errors): each form field finds its own.
+  for (const f of err.fields) {
+    if (f.field === field) return f.message;
+    if (opts.prefix && (f.field.startsWith(field + "[") || f.field.startsWith(field + "."))) return f.message;
+  }
   return undefined;
+}
+
+/** "Key is required · Flag is required": every invalid field of err in one line (describe for one). */
+export function describeAll(err: unknown, labels: Record<string, string> = {}): string {
+  if (err instanceof ApiError && err.fields.length > 1) return err.fields.map((f) => `${labelFor(f.field, labels)}: ${f.message}`).join(" · ");
+  return describe(err, labels);
 }
 
 /** A human label for an error: "Invalid key: must match …". */

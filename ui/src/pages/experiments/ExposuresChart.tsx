@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import type { ExposureDay } from "../../api/experimentTypes";
+import type { ExposureDay, Results } from "../../api/experimentTypes";
 import { variantColor } from "../../components/RolloutEditor";
 
 interface Series {
@@ -28,10 +28,33 @@ export function toSeries(items: ExposureDay[], order: string[] = []): Series {
   return { days, variants, totals };
 }
 
-/** Users per variant over time (the exposures pipeline's running totals), drawn with uPlot. */
-export function ExposuresChart({ items, order, names = {} }: { items: ExposureDay[]; order: string[]; names?: Record<string, string> }) {
+/**
+ * How the chart's last point compares with the users of the latest
+ * results: equal, or why not (users in several variants, counted at
+ * different times).
+ */
+export function reconcile(series: Series, results: Results | undefined, names: Record<string, string> = {}): { matches: boolean; text: string } | undefined {
+  if (!results || series.days.length === 0) return undefined;
+  const last = series.variants.map((_v, i) => series.totals[i][series.days.length - 1] ?? 0);
+  const chart = series.variants.map((v, i) => `${names[v] ?? v} ${last[i].toLocaleString()}`).join(", ");
+  const res = series.variants.map((v) => `${names[v] ?? v} ${(results.users[v] ?? 0).toLocaleString()}`).join(", ");
+  const matches = series.variants.every((v, i) => last[i] === (results.users[v] ?? 0));
+  if (matches) return { matches, text: `The last point matches the latest results (${chart} users).` };
+  const why: string[] = [];
+  if (results.excluded_users > 0)
+    why.push(`the results exclude ${results.excluded_users.toLocaleString()} users seen in more than one variant, which the chart counts under their first variant`);
+  why.push(`the results count exposures up to ${new Date(results.analysis_end).toISOString().slice(0, 16).replace("T", " ")} UTC, the chart up to its last count`);
+  return {
+    matches,
+    text: `The last point (${chart} users) differs from the latest results (${res}): ${why.join("; ")}. “Count exposures now” and a results refresh line them up.`,
+  };
+}
+
+/** Users per variant over time (the exposures pipeline's running totals), drawn with uPlot; hovering shows each day's values. */
+export function ExposuresChart({ items, order, names = {}, results }: { items: ExposureDay[]; order: string[]; names?: Record<string, string>; results?: Results }) {
   const ref = useRef<HTMLDivElement>(null);
   const series = useMemo(() => toSeries(items, order), [items, order]);
+  const partialDay = items.find((i) => i.partial)?.day;
 
   useEffect(() => {
     const el = ref.current;
@@ -58,9 +81,18 @@ export function ExposuresChart({ items, order, names = {} }: { items: ExposureDa
               },
               { stroke: "#5b6675", grid: { stroke: "#e5e7eb" }, size: 60, values: (_u, ticks) => ticks.map((t) => t.toLocaleString()) },
             ],
-            legend: { live: false },
+            // Hover: the legend shows the day under the cursor and each variant's users.
+            legend: { live: true },
+            cursor: { points: { size: 8 } },
             series: [
-              { label: "Day", value: (_u, v) => (v == null ? "" : new Date(v * 1000).toISOString().slice(0, 10)) },
+              {
+                label: "Day",
+                value: (_u, v) => {
+                  if (v == null) return "";
+                  const d = new Date(v * 1000).toISOString().slice(0, 10);
+                  return d === partialDay ? `${d} (partial day, so far)` : d;
+                },
+              },
               ...series.variants.map((v, i) => ({
                 label: names[v] ?? v,
                 stroke: variantColor(order.indexOf(v) >= 0 ? order.indexOf(v) : i, v),
@@ -84,12 +116,12 @@ export function ExposuresChart({ items, order, names = {} }: { items: ExposureDa
       ro?.disconnect();
       plot?.destroy();
     };
-  }, [series, names, order]);
+  }, [series, names, order, partialDay]);
 
   if (series.days.length === 0) {
     return <p className="muted">No exposures counted yet. The exposures job runs nightly; “Count exposures now” runs it at once.</p>;
   }
-  const partialDay = items.find((i) => i.partial)?.day;
+  const rec = reconcile(series, results, names);
   return (
     <figure className="chart-figure">
       <div ref={ref} className="chart" role="img" aria-label={`Users per variant over ${series.days.length} days`} />
@@ -98,6 +130,11 @@ export function ExposuresChart({ items, order, names = {} }: { items: ExposureDa
           The last point ({partialDay}) is today, a partial day counted up to the last “Count exposures now”; the results count users up to their own
           refresh, so the two can differ by the users who arrived in between.
         </figcaption>
+      )}
+      {rec && (
+        <p className={rec.matches ? "muted small" : "small"} data-testid="exposures-reconcile">
+          {rec.text}
+        </p>
       )}
       <details>
         <summary>Show as a table</summary>
@@ -116,7 +153,10 @@ export function ExposuresChart({ items, order, names = {} }: { items: ExposureDa
             <tbody>
               {series.days.map((d, j) => (
                 <tr key={d}>
-                  <th scope="row">{d}</th>
+                  <th scope="row">
+                    {d}
+                    {d === partialDay && <span className="badge badge-inline">partial</span>}
+                  </th>
                   {series.variants.map((v, i) => (
                     <td key={v} className="num">
                       {series.totals[i][j]?.toLocaleString() ?? "–"}

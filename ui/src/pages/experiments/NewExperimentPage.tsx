@@ -92,7 +92,15 @@ export function NewExperimentPage() {
 
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
-    if (!flag) return fail(new ApiError(422, "invalid", "choose a flag", "flag"));
+    if (!flag) {
+      // Flag every missing field at once, not the first only.
+      const missing = [
+        { field: "flag", message: "is required: choose a flag" },
+        ...(key.trim() === "" ? [{ field: "key", message: "is required" }] : []),
+        ...(primary.length === 0 ? [{ field: "primary_metrics", message: "is required: choose at least one primary metric" }] : []),
+      ];
+      return fail(new ApiError(422, "invalid", missing[0].message, missing[0].field, undefined, missing));
+    }
     if (Number.isNaN(trafficBP) || trafficBP < 1 || trafficBP > TOTAL) return fail(new ApiError(422, "invalid", "must be a percentage from 0.01 to 100", "traffic"));
     if (mdeNum !== undefined && !(mdeNum > 0)) return fail(new ApiError(422, "invalid", "must be a positive percentage", "minimum_detectable_effect"));
     const d = Number(days);
@@ -279,6 +287,7 @@ export function NewExperimentPage() {
             mde={mdeNum}
             variants={Math.max(2, arms)}
             traffic={Number.isNaN(trafficBP) ? 1 : trafficBP / TOTAL}
+            plannedDays={plan === "duration" && Number.isInteger(Number(days)) && Number(days) >= 1 ? Number(days) : undefined}
           />
         </section>
 

@@ -54,6 +54,15 @@ describe("PowerEstimate", () => {
     expect(calls).toEqual([]);
   });
 
+  it("warns when the planned duration is shorter than the estimate, and not when it is long enough", async () => {
+    mockFetch((c) => (c.method === "POST" ? answer({ sample_size: { status: "ok", users_per_variant: 14745 }, total_users: 29490, days: 30 })() : undefined));
+    const { rerender } = render(<PowerEstimate project="default" metricType="binomial" mde={0.05} variants={2} traffic={1} plannedDays={14} delayMs={10} />);
+    await userEvent.type(screen.getByLabelText("Users per day (all traffic)"), "1000");
+    await waitFor(() => expect(screen.getByTestId("duration-warning")).toHaveTextContent("The planned 14 days are shorter than the 30 days this estimate needs"));
+    rerender(<PowerEstimate project="default" metricType="binomial" mde={0.05} variants={2} traffic={1} plannedDays={30} delayMs={10} />);
+    expect(screen.queryByTestId("duration-warning")).toBeNull();
+  });
+
   it("shows the server's validation message", async () => {
     mockFetch((c) => (c.method === "POST" ? { status: 422, body: { error: { code: "invalid", message: "a conversion rate between 0 and 1 is required", field: "baseline_mean" } } } : undefined));
     render(<PowerEstimate project="default" metricType="binomial" mde={0.05} variants={2} traffic={1} delayMs={10} />);

@@ -12,6 +12,8 @@ interface Props {
   variants: number;
   /** Share of users entering the experiment (0..1), to turn traffic into experiment users per day. */
   traffic: number;
+  /** The planned duration in days, when the plan is a duration: warned about when shorter than the estimate. */
+  plannedDays?: number;
   delayMs?: number;
 }
 
@@ -20,7 +22,7 @@ interface Props {
  * minimum detectable effect, and with a daily traffic figure the days it
  * takes. Asks the server (POST /power) as the user types, debounced.
  */
-export function PowerEstimate({ project, metricType, mde, variants, traffic, delayMs = 350 }: Props) {
+export function PowerEstimate({ project, metricType, mde, variants, traffic, plannedDays, delayMs = 350 }: Props) {
   const binomial = metricType === "binomial";
   const [baseline, setBaseline] = useState(binomial ? "10" : "");
   const [stdDev, setStdDev] = useState("");
@@ -117,6 +119,12 @@ export function PowerEstimate({ project, metricType, mde, variants, traffic, del
           )
         ) : (
           <p className="muted">Estimating…</p>
+        )}
+        {out?.days !== undefined && plannedDays !== undefined && plannedDays > 0 && plannedDays < out.days && (
+          <p className="banner banner-warn" role="status" data-testid="duration-warning">
+            The planned {plannedDays} days are shorter than the {out.days.toLocaleString()} days this estimate needs: stopped at day {plannedDays}, the test
+            would likely miss a {fmtPct(mde ?? 0)} change. Plan at least {out.days.toLocaleString()} days, or a larger minimum detectable effect.
+          </p>
         )}
       </div>
     </div>

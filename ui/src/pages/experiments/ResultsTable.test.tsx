@@ -141,6 +141,19 @@ describe("ResultsTable", () => {
     expect(rowB.getByText("Worse")).toHaveClass("verdict-worse");
     expect(screen.getByText(/lower is better/)).toBeInTheDocument();
   });
+
+  it("says not trustworthy instead of Better or Inconclusive while the sample ratio is off, with grey bars", () => {
+    const m = metric();
+    m.result.comparisons = m.result.comparisons.map((c) => ({ ...c, withheld_verdict: c.verdict as "better", verdict: "not_trustworthy" as const }));
+    const { container } = render(<ResultsTable metric={m} />);
+    for (const v of ["b", "c"]) {
+      const row = within(container.querySelector(`[data-variant="${v}"]`) as HTMLElement);
+      expect(row.getByTestId("verdict-withheld")).toHaveTextContent("Not trustworthy");
+      expect(row.queryByText("Better")).toBeNull();
+      expect(row.queryByText("Inconclusive")).toBeNull();
+      expect(row.getByTestId("ci-range").getAttribute("fill")).toBe("var(--muted)");
+    }
+  });
 });
 
 describe("ResultWarnings", () => {

@@ -1,6 +1,20 @@
 import type { Comparison, MetricResult, Results, SRMResult, Interval } from "../../api/experimentTypes";
 
-const VERDICT_LABEL: Record<string, string> = { better: "Better", worse: "Worse", inconclusive: "Inconclusive" };
+const VERDICT_LABEL: Record<string, string> = { better: "Better", worse: "Worse", inconclusive: "Inconclusive", not_trustworthy: "Not trustworthy" };
+
+const WITHHELD_TITLE = "Sample ratio mismatch: the users per variant do not match the intended split, so no verdict is given until the cause is fixed.";
+
+/** A comparison's verdict in words; under a sample ratio mismatch, "Not trustworthy" instead of Better/Worse. */
+export function Verdict({ c }: { c: Comparison }) {
+  if (c.verdict === "not_trustworthy") {
+    return (
+      <span className="verdict-not_trustworthy" title={WITHHELD_TITLE} data-testid="verdict-withheld">
+        Not trustworthy
+      </span>
+    );
+  }
+  return <span className={`verdict-${c.verdict}`}>{VERDICT_LABEL[c.verdict] ?? c.verdict}</span>;
+}
 
 /** A number for a table: up to 4 significant digits, thousands separated. */
 export function num(x: number | undefined | null, digits = 4): string {
@@ -248,7 +262,7 @@ export function ResultsTable({ metric, variantNames = {}, correction }: { metric
                     {isControl ? (
                       <span className="muted small">control</span>
                     ) : c ? (
-                      <span className={`verdict-${c.verdict}`}>{VERDICT_LABEL[c.verdict] ?? c.verdict}</span>
+                      <Verdict c={c} />
                     ) : (
                       <span className="muted small">not compared</span>
                     )}
@@ -291,6 +305,7 @@ export function ResultWarnings({ results, variants }: { results: Results; varian
           <span>
             The users per variant do not match the intended split (χ² p = {pValue(srm.p_value)}, flagged below {srm.threshold}). Something assigns or logs
             users unevenly, so these results may be biased: check the exposure logging before trusting them.{" "}
+            {results.verdicts_withheld && <strong>Every verdict is withheld (“not trustworthy”) until the split matches again. </strong>}
             {srm.expected && (
               <span className="small">
                 Observed {srm.observed.map((o, i) => `${variants[i] ?? i}: ${o.toLocaleString()}`).join(", ")}; expected{" "}
@@ -359,7 +374,7 @@ export function DimensionBreakdown({ metric, nameOf }: { metric: MetricResult; n
                     </td>
                     <td className="num">{pValue(c.p_value)}</td>
                     <td>
-                      <span className={`verdict-${c.verdict}`}>{VERDICT_LABEL[c.verdict] ?? c.verdict}</span>
+                      <Verdict c={c} />
                     </td>
                   </tr>
                 );

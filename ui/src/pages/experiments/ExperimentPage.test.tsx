@@ -1,0 +1,219 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { render, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import type { Experiment, ExposureDay, Results } from "../../api/experimentTypes";
+import { ExperimentPage, PlanProgress, RefreshProgressLine, toWindow, windowLabel } from "./ExperimentPage";
+import { reconcile, toSeries } from "./ExposuresChart";
+import { flag, mockFetch, on, renderPage } from "../../test/helpers";
+
+afterEach(() => vi.unstubAllGlobals());
+
+function experiment(over: Partial<Experiment> = {}): Experiment {
+  return {
+    key: "checkout",
+    name: "Checkout",
+    hypothesis: "Green converts better",
+    flag: "new-checkout",
+    environment: "production",
+    connection: "builtin",
+    weights: [
+      { variant: "off", weight: 5000 },
+      { variant: "on", weight: 5000 },
+    ],
+    traffic: 10000,
+    primary_metrics: ["buy"],
+    secondary_metrics: [],
+    planned_duration_days: 14,
+    planned_sample_size: null,
+    minimum_detectable_effect: 0.05,
+    status: "draft",
+    started_at: null,
+    stopped_at: null,
+    shipped_variant: null,
+    version: 1,
+    created_at: "2026-11-01T00:00:00Z",
+    updated_at: "2026-11-01T00:00:00Z",
+    phases: [],
+    ...over,
+  };
+}
+
+const empty = { latest: null, history: [] };
+
+function pageMocks(x: Experiment, ...extra: Parameters<typeof mockFetch>) {
+  return mockFetch(
+    ...extra,
+    on("GET", /\/experiments\/checkout$/, 200, x),
+    on("GET", /\/flags\/new-checkout$/, 200, flag()),
+    on("GET", /\/results\?/, 200, empty),
+    on("GET", /\/results\/over-time$/, 200, { items: [] }),
+    on("GET", /\/exposures$/, 200, { items: [] }),
+    on("GET", /\/analysis-settings$/, 200, { sequential: true, sequential_tuning: 5000, cuped: false, cuped_window_days: 14, bayesian: false, prior_proper: false, prior_mean: 0, prior_std_dev: 0.3, correction: "holm-bonferroni", dimension: "" }),
+  );
+}
+
+const at = { path: "/p/default/production/experiments/checkout", route: "/p/:project/:env/experiments/:experiment" };
+
+describe("ExperimentPage: drafts", () => {
+  it("edits a draft's plan (PUT with every field), flagging the field the server refuses", async () => {
+    const x = experiment();
+    let puts = 0;
+    const calls = pageMocks(x, (c) => {
+      if (c.method !== "PUT") return undefined;
+      puts++;
+      return puts === 1
+        ? { status: 422, body: { error: { code: "invalid", message: "must be from 1 to 3650", field: "planned_duration_days", errors: [{ field: "planned_duration_days", message: "must be from 1 to 3650" }] } } }
+        : { status: 200, body: { ...x, name: "Checkout v2", planned_duration_days: 21 } };
+    });
+    renderPage(<ExperimentPage />, at);
+    await userEvent.click(await screen.findByRole("button", { name: "Edit draft" }));
+    const dialog = screen.getByRole("dialog");
+    const days = within(dialog).getByLabelText("Planned duration (days)");
+    await userEvent.clear(days);
+    await userEvent.type(days, "0");
+    await userEvent.click(within(dialog).getByRole("button", { name: "Save draft" }));
+    await waitFor(() => expect(within(dialog).getAllByText("must be from 1 to 3650").length).toBeGreaterThan(0));
+    expect(days).toHaveAttribute("aria-invalid", "true");
+    await userEvent.clear(days);
+    await userEvent.type(days, "21");
+    const name = within(dialog).getByLabelText("Name");
+    await userEvent.clear(name);
+    await userEvent.type(name, "Checkout v2");
+    await userEvent.click(within(dialog).getByRole("button", { name: "Save draft" }));
+    await waitFor(() => expect(screen.queryByRole("dialog")).toBeNull());
+    const put = calls.filter((c) => c.method === "PUT").pop()!;
+    expect(put.url).toMatch(/\/experiments\/checkout$/);
+    expect(put.body).toMatchObject({ key: "checkout", name: "Checkout v2", flag: "new-checkout", environment: "production", planned_duration_days: 21, primary_metrics: ["buy"], traffic: 10000 });
+    expect(await screen.findByRole("heading", { name: /Checkout v2/ })).toBeInTheDocument();
+  }, 30000);
+
+  it("duplicates an experiment as a new draft with the same plan", async () => {
+    const x = experiment({ status: "stopped", started_at: "2026-11-01T00:00:00Z", stopped_at: "2026-11-10T00:00:00Z" });
+    const calls = pageMocks(x, on("POST", /\/experiments$/, 201, { ...x, key: "checkout-copy", status: "draft" }));
+    renderPage(<ExperimentPage />, at);
+    await userEvent.click(await screen.findByRole("button", { name: "Duplicate" }));
+    await userEvent.click(within(screen.getByRole("dialog")).getByRole("button", { name: "Create draft" }));
+    await waitFor(() => expect(calls.some((c) => c.method === "POST")).toBe(true));
+    expect(calls.find((c) => c.method === "POST")!.body).toMatchObject({
+      key: "checkout-copy",
+      name: "Checkout (copy)",
+      flag: "new-checkout",
+      weights: x.weights,
+      primary_metrics: ["buy"],
+      planned_duration_days: 14,
+      minimum_detectable_effect: 0.05,
+    });
+  });
+
+  it("deletes a draft after asking; running experiments offer no delete", async () => {
+    const calls = pageMocks(experiment(), on("DELETE", /\/experiments\/checkout$/, 204, undefined));
+    const { unmount } = renderPage(<ExperimentPage />, at);
+    await userEvent.click(await screen.findByRole("button", { name: "Delete draft" }));
+    expect(calls.some((c) => c.method === "DELETE")).toBe(false);
+    await userEvent.click(within(screen.getByRole("dialog")).getByRole("button", { name: "Delete draft" }));
+    await waitFor(() => expect(calls.some((c) => c.method === "DELETE")).toBe(true));
+    unmount();
+    vi.unstubAllGlobals();
+    pageMocks(experiment({ status: "running", started_at: "2026-11-01T00:00:00Z" }));
+    renderPage(<ExperimentPage />, at);
+    await screen.findByRole("button", { name: "Stop experiment" });
+    expect(screen.queryByRole("button", { name: "Delete draft" })).toBeNull();
+    expect(screen.queryByRole("button", { name: "Edit draft" })).toBeNull();
+  });
+});
+
+describe("ExperimentPage: refresh progress", () => {
+  it("asks the refresh job and shows the metrics done while it runs", async () => {
+    let polls = 0;
+    pageMocks(
+      experiment({ status: "running", started_at: "2026-11-01T00:00:00Z" }),
+      on("POST", /\/refresh$/, 202, { job_id: 77, duplicate: false }),
+      (c) => {
+        if (!/\/refreshes\/77$/.test(c.url)) return undefined;
+        polls++;
+        return { body: polls < 3 ? { job_id: 77, state: "running", refresh: null, progress: { done: 1, total: 3 }, duration_ms: 900 } : { job_id: 77, state: "succeeded", refresh: null, progress: { done: 3, total: 3 } } };
+      },
+    );
+    renderPage(<ExperimentPage />, at);
+    await userEvent.click(await screen.findByRole("button", { name: "Refresh results" }));
+    expect(await screen.findByText(/Computing results: 1 of 3 metrics done/, undefined, { timeout: 4000 })).toBeInTheDocument();
+    expect(screen.getByLabelText("Refresh progress")).toHaveAttribute("value", "1");
+    await waitFor(() => expect(screen.getByText("Results refreshed")).toBeInTheDocument(), { timeout: 6000 });
+  }, 15000);
+
+  it("says queued before a worker takes the job", () => {
+    render(<RefreshProgressLine status={{ job_id: 1, state: "queued", refresh: null }} seconds={3} />);
+    expect(screen.getByText(/Queued, waiting for a worker… 3 s/)).toBeInTheDocument();
+  });
+});
+
+describe("PlanProgress", () => {
+  const now = Date.parse("2026-11-09T12:00:00Z");
+  it('shows "Day 9 of 14" while running', () => {
+    render(<PlanProgress x={experiment({ status: "running", started_at: "2026-11-01T08:00:00Z", phases: [] })} now={now} />);
+    expect(screen.getByTestId("plan-progress")).toHaveTextContent("Day 9 of 14");
+  });
+
+  it("warns when the power estimate needs longer than the planned duration", () => {
+    const power = { metric: "buy", sample_size: { status: "ok" as const, users_per_variant: 30000 }, users_per_day: 1000 };
+    render(<PlanProgress x={experiment({ status: "running", started_at: "2026-11-01T08:00:00Z" })} power={power} now={now} />);
+    expect(screen.getByTestId("plan-too-short")).toHaveTextContent("The planned 14 days are shorter than the power estimate");
+    expect(screen.getByTestId("plan-too-short")).toHaveTextContent("about 30 days");
+  });
+
+  it("no warning when the plan is long enough", () => {
+    const power = { metric: "buy", sample_size: { status: "ok" as const, users_per_variant: 10000 }, users_per_day: 1000 };
+    render(<PlanProgress x={experiment({ status: "running", started_at: "2026-11-01T08:00:00Z" })} power={power} now={now} />);
+    expect(screen.queryByTestId("plan-too-short")).toBeNull();
+  });
+});
+
+describe("exposures chart against the results", () => {
+  const items: ExposureDay[] = [
+    { variant: "off", day: "2026-11-29", new_users: 5, total_users: 5 },
+    { variant: "on", day: "2026-11-29", new_users: 6, total_users: 6 },
+    { variant: "off", day: "2026-11-30", new_users: 3, total_users: 8, partial: true },
+    { variant: "on", day: "2026-11-30", new_users: 3, total_users: 9, partial: true },
+  ];
+  const results = (users: Record<string, number>, excluded = 0): Results => ({
+    analysis_end: "2026-11-30T10:00:00Z",
+    control: "off",
+    users,
+    excluded_users: excluded,
+    metrics: [],
+    multiple_comparisons: "",
+    warnings: [],
+    computed_in: {},
+  });
+  it("says when the last point matches the results", () => {
+    expect(reconcile(toSeries(items, ["off", "on"]), results({ off: 8, on: 9 }))).toEqual({ matches: true, text: "The last point matches the latest results (off 8, on 9 users)." });
+  });
+  it("says why they differ", () => {
+    const r = reconcile(toSeries(items, ["off", "on"]), results({ off: 7, on: 8 }, 2))!;
+    expect(r.matches).toBe(false);
+    expect(r.text).toContain("The last point (off 8, on 9 users) differs from the latest results (off 7, on 8)");
+    expect(r.text).toContain("exclude 2 users seen in more than one variant");
+    expect(r.text).toContain("up to 2026-11-30 10:00 UTC");
+  });
+});
+
+describe("analysis window", () => {
+  it("a draft previews historic data from a chosen start (UTC), labelled as a preview", async () => {
+    const calls = pageMocks(experiment(), on("POST", /\/refresh$/, 202, { job_id: 5, duplicate: false }), on("GET", /\/refreshes\/5$/, 200, { job_id: 5, state: "queued", refresh: null }));
+    renderPage(<ExperimentPage />, at);
+    const button = await screen.findByRole("button", { name: "Preview historic data" });
+    expect(button).toBeDisabled();
+    await userEvent.type(screen.getByLabelText("Window start (UTC)"), "2026-10-01T00:00");
+    expect(button).toBeEnabled();
+    await userEvent.click(button);
+    await waitFor(() => expect(calls.find((c) => c.method === "POST" && /\/refresh$/.test(c.url))?.body).toEqual({ start: "2026-10-01T00:00:00.000Z" }));
+  });
+
+  it("turns a choice into the refresh body and a stored window into words", () => {
+    expect(toWindow({ kind: "current", phase: 1, start: "", end: "" })).toBeUndefined();
+    expect(toWindow({ kind: "phase", phase: 2, start: "", end: "" })).toEqual({ phase: 2 });
+    expect(toWindow({ kind: "explicit", phase: 1, start: "2026-10-01T00:00", end: "2026-10-08T12:30" })).toEqual({ start: "2026-10-01T00:00:00.000Z", end: "2026-10-08T12:30:00.000Z" });
+    expect(windowLabel({ preview: true, started_at: "2026-10-01T00:00:00Z", analysis_end: "2026-10-08T00:00:00Z" })).toMatch(/^Preview of historic data from /);
+    expect(windowLabel({ window: "phase", phase: 1 })).toBe("");
+  });
+});
