@@ -18,7 +18,7 @@ import (
 
 // benchProvider is a provider holding one environment with 20 flags and a
 // client key, without a database (state is applied directly).
-func benchProvider(b *testing.B) (*Provider, string) {
+func benchProvider(b testing.TB) (*Provider, string) {
 	b.Helper()
 	pool, err := pgxpool.New(context.Background(), "postgres://127.0.0.1:9/none")
 	if err != nil {

@@ -23,8 +23,8 @@ type envState struct {
 	snap     *eval.Snapshot
 	body     []byte            // JSON flag set (GET /v1/flags)
 	etag     string            // quoted revision
-	put      []byte            // SSE "put" event
-	refetch  []byte            // OFREP change-stream event
+	put      *encoded          // SSE "put" event
+	refetch  *encoded          // OFREP change-stream event
 	flagJSON map[string][]byte // per-flag JSON, to compute patches
 	segJSON  []byte            // the segments' JSON: patches carry flags only
 	// patch turns the previous revision into this one (nil for the first).
@@ -33,7 +33,7 @@ type envState struct {
 
 type patchEvent struct {
 	base  int64
-	bytes []byte // SSE "patch" event
+	event *encoded // SSE "patch" event
 	keys  []string
 }
 
@@ -59,8 +59,8 @@ func newEnvState(id int64, set *eval.FlagSet, prev *envState) (*envState, error)
 		id: id, project: set.Project, key: set.Environment, revision: set.Revision,
 		set: set, snap: snap, body: body,
 		etag:     `"` + strconv.FormatInt(set.Revision, 10) + `"`,
-		put:      sseEvent("put", set.Revision, body),
-		refetch:  refetchEvent(set.Revision),
+		put:      newEncoded(sseEvent("put", set.Revision, body)),
+		refetch:  newEncoded(refetchEvent(set.Revision)),
 		flagJSON: make(map[string][]byte, len(set.Flags)),
 	}
 	for i := range set.Flags {
@@ -100,7 +100,7 @@ func buildPatch(prev, next *envState) *patchEvent {
 	if err != nil { // cannot happen: the same flags encoded above
 		return nil
 	}
-	return &patchEvent{base: prev.revision, bytes: sseEvent("patch", next.revision, b), keys: keys}
+	return &patchEvent{base: prev.revision, event: newEncoded(sseEvent("patch", next.revision, b)), keys: keys}
 }
 
 // sseEvent encodes one server-sent event; data is single-line JSON.
