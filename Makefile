@@ -60,3 +60,8 @@ ui:
 
 build: ui
 	$(GO) build -o bin/waypost ./cmd/waypost
+
+## bench: every benchmark, each bounded in time, into docs/benchmarks.md (BENCH_QUICK=1: a smoke run)
+.PHONY: bench
+bench: postgres
+	scripts/bench.sh
