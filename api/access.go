@@ -114,6 +114,18 @@ var routeRules = map[string]rule{
 	"POST /api/v1/projects/{project}/tokens":                               {level: admin},
 	"DELETE /api/v1/projects/{project}/tokens/{id}":                        {level: admin},
 	"PUT /api/v1/projects/{project}/environments/{environment}/protection": {level: admin},
+
+	// Targeting (targeting.go): reads viewer, writes editor, like flags;
+	// changes to what an environment serves need admin when it is protected.
+	"GET /api/v1/projects/{project}/flags/{flag}/environments/{environment}/targeting": {level: viewer},
+	"PUT /api/v1/projects/{project}/flags/{flag}/environments/{environment}/targeting": {level: editor, protect: true},
+	"GET /api/v1/projects/{project}/environments/{environment}/segments":               {level: viewer},
+	"POST /api/v1/projects/{project}/environments/{environment}/segments":              {level: editor, protect: true},
+	"GET /api/v1/projects/{project}/environments/{environment}/segments/{segment}":     {level: viewer},
+	"PUT /api/v1/projects/{project}/environments/{environment}/segments/{segment}":     {level: editor, protect: true},
+	"DELETE /api/v1/projects/{project}/environments/{environment}/segments/{segment}":  {level: editor, protect: true},
+	"POST /api/v1/projects/{project}/environments/{environment}/evaluate":              {level: viewer}, // evaluates; changes nothing
+	"GET /api/v1/projects/{project}/environments/{environment}/attributes":             {level: viewer},
 }
 
 const sessionCookie = "waypost_session"

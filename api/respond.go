@@ -98,10 +98,15 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // invalid UTF-8 and NUL characters (400 naming the field), and bodies over
 // maxBodyBytes.
 func decode(w http.ResponseWriter, r *http.Request, dst any) error {
+	return decodeMax(w, r, dst, maxBodyBytes)
+}
+
+// decodeMax is decode with another body size limit.
+func decodeMax(w http.ResponseWriter, r *http.Request, dst any, limit int64) error {
 	if !isJSON(r.Header.Get("Content-Type")) {
 		return &errs.Error{Kind: errs.KindUnsupportedMediaType, Code: "unsupported_media_type", Message: "Content-Type must be application/json"}
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		return decodeError(err)
 	}

@@ -31,6 +31,7 @@ type Server struct {
 	// dbTimeout bounds each request's work on Waypost's database
 	// (DefaultRequestTimeout; see SetRequestTimeout).
 	dbTimeout time.Duration
+	recent    *recentAttributes // attributes of recently evaluated contexts (targeting.go)
 }
 
 // DefaultRequestTimeout bounds a request on Waypost's database: a frozen
@@ -112,6 +113,7 @@ func New(st *store.Store, log *slog.Logger) *Server {
 			r.Get("/experiments/{experiment}/results/over-time", s.resultsOverTime())
 			r.Post("/power", s.powerEstimate())
 			s.projectAccountRoutes(r)
+			s.targetingRoutes(r)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

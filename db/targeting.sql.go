@@ -74,6 +74,76 @@ func (q *Queries) DeleteSegment(ctx context.Context, arg DeleteSegmentParams) (i
 	return result.RowsAffected(), nil
 }
 
+const environmentTargetingSources = `-- name: EnvironmentTargetingSources :many
+SELECT 'rules'::text AS kind, s.rules AS source FROM flag_states s WHERE s.environment_id = $1 AND s.rules <> '[]'::jsonb
+UNION ALL
+SELECT 'segments'::text, g.rules FROM segments g WHERE g.environment_id = $1 AND g.rules <> '[]'::jsonb
+UNION ALL
+SELECT 'audience'::text, x.audience FROM experiments x WHERE x.environment_id = $1 AND x.audience <> '[]'::jsonb
+`
+
+type EnvironmentTargetingSourcesRow struct {
+	Kind   string
+	Source json.RawMessage
+}
+
+// Every rule list and audience of an environment, for attribute
+// suggestions: kind is rules (flag rules), segments or audience.
+func (q *Queries) EnvironmentTargetingSources(ctx context.Context, environmentID int64) ([]EnvironmentTargetingSourcesRow, error) {
+	rows, err := q.db.Query(ctx, environmentTargetingSources, environmentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []EnvironmentTargetingSourcesRow{}
+	for rows.Next() {
+		var i EnvironmentTargetingSourcesRow
+		if err := rows.Scan(&i.Kind, &i.Source); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const flagExperimentWeights = `-- name: FlagExperimentWeights :many
+SELECT x.key, e.key AS environment_key, x.weights
+  FROM experiments x JOIN environments e ON e.id = x.environment_id
+ WHERE x.flag_id = $1 AND x.status <> 'stopped'
+ ORDER BY x.key
+`
+
+type FlagExperimentWeightsRow struct {
+	Key            string
+	EnvironmentKey string
+	Weights        json.RawMessage
+}
+
+// The weights of a flag's experiments that are not stopped (a draft or a
+// running experiment needs its variants).
+func (q *Queries) FlagExperimentWeights(ctx context.Context, flagID int64) ([]FlagExperimentWeightsRow, error) {
+	rows, err := q.db.Query(ctx, flagExperimentWeights, flagID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []FlagExperimentWeightsRow{}
+	for rows.Next() {
+		var i FlagExperimentWeightsRow
+		if err := rows.Scan(&i.Key, &i.EnvironmentKey, &i.Weights); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getFlagTargeting = `-- name: GetFlagTargeting :one
 SELECT rules, prerequisites, version FROM flag_states WHERE flag_id = $1 AND environment_id = $2
 `
@@ -183,6 +253,195 @@ SELECT 1 FROM environments WHERE id = $1 FOR UPDATE
 // segment references are checked on the whole environment).
 func (q *Queries) LockEnvironment(ctx context.Context, id int64) error {
 	_, err := q.db.Exec(ctx, lockEnvironment, id)
+	return err
+}
+
+const overlappingLayerExperiment = `-- name: OverlappingLayerExperiment :many
+SELECT key, layer_start, layer_end, status FROM experiments
+ WHERE environment_id = $1 AND layer_key = $2::text AND status <> 'stopped'
+   AND id <> $3::bigint
+   AND layer_start < $4::int AND $5::int < layer_end
+ ORDER BY key
+`
+
+type OverlappingLayerExperimentParams struct {
+	EnvironmentID int64
+	LayerKey      string
+	ExcludeID     int64
+	LayerEnd      int32
+	LayerStart    int32
+}
+
+type OverlappingLayerExperimentRow struct {
+	Key        string
+	LayerStart *int32
+	LayerEnd   *int32
+	Status     string
+}
+
+// Experiments of the environment and layer, not stopped, other than
+// exclude_id, whose range overlaps [layer_start, layer_end).
+func (q *Queries) OverlappingLayerExperiment(ctx context.Context, arg OverlappingLayerExperimentParams) ([]OverlappingLayerExperimentRow, error) {
+	rows, err := q.db.Query(ctx, overlappingLayerExperiment,
+		arg.EnvironmentID,
+		arg.LayerKey,
+		arg.ExcludeID,
+		arg.LayerEnd,
+		arg.LayerStart,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []OverlappingLayerExperimentRow{}
+	for rows.Next() {
+		var i OverlappingLayerExperimentRow
+		if err := rows.Scan(
+			&i.Key,
+			&i.LayerStart,
+			&i.LayerEnd,
+			&i.Status,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const prerequisiteDependents = `-- name: PrerequisiteDependents :many
+SELECT f.key, e.key AS environment_key,
+       jsonb_path_query_array(s.prerequisites, '$[*] ? (@.flag == $flag).variants[*]',
+                              jsonb_build_object('flag', $1::text)) AS variants
+  FROM flag_states s JOIN flags f ON f.id = s.flag_id JOIN environments e ON e.id = s.environment_id
+ WHERE f.project_id = $2 AND f.archived_at IS NULL AND f.key <> $1::text
+   AND jsonb_path_exists(s.prerequisites, '$[*] ? (@.flag == $flag)', jsonb_build_object('flag', $1::text))
+ ORDER BY f.key, e.id
+`
+
+type PrerequisiteDependentsParams struct {
+	FlagKey   string
+	ProjectID int64
+}
+
+type PrerequisiteDependentsRow struct {
+	Key            string
+	EnvironmentKey string
+	Variants       json.RawMessage
+}
+
+// Live flags of the project (other than the flag itself) that name the
+// flag as a prerequisite in some environment.
+func (q *Queries) PrerequisiteDependents(ctx context.Context, arg PrerequisiteDependentsParams) ([]PrerequisiteDependentsRow, error) {
+	rows, err := q.db.Query(ctx, prerequisiteDependents, arg.FlagKey, arg.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PrerequisiteDependentsRow{}
+	for rows.Next() {
+		var i PrerequisiteDependentsRow
+		if err := rows.Scan(&i.Key, &i.EnvironmentKey, &i.Variants); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const segmentUsers = `-- name: SegmentUsers :many
+SELECT 'flag'::text AS kind, f.key::text AS key
+  FROM flag_states s JOIN flags f ON f.id = s.flag_id
+ WHERE s.environment_id = $1
+   AND jsonb_path_exists(s.rules, '$[*].clauses[*] ? (@.op == "in_segment" && @.values[*] == $seg)',
+                         jsonb_build_object('seg', $2::text))
+UNION ALL
+SELECT 'experiment'::text, x.key::text
+  FROM experiments x
+ WHERE x.environment_id = $1
+   AND jsonb_path_exists(x.audience, '$[*] ? (@.op == "in_segment" && @.values[*] == $seg)',
+                         jsonb_build_object('seg', $2::text))
+ ORDER BY 1, 2
+`
+
+type SegmentUsersParams struct {
+	EnvironmentID int64
+	Segment       string
+}
+
+type SegmentUsersRow struct {
+	Kind string
+	Key  string
+}
+
+// Flags (archived ones too: they can be restored) whose rules, and
+// experiments (any status: a stopped one can restart) whose audience, use
+// the segment: it cannot be deleted while any does.
+func (q *Queries) SegmentUsers(ctx context.Context, arg SegmentUsersParams) ([]SegmentUsersRow, error) {
+	rows, err := q.db.Query(ctx, segmentUsers, arg.EnvironmentID, arg.Segment)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SegmentUsersRow{}
+	for rows.Next() {
+		var i SegmentUsersRow
+		if err := rows.Scan(&i.Kind, &i.Key); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const setExperimentTargeting = `-- name: SetExperimentTargeting :exec
+UPDATE experiments SET audience = $1, layer_key = $2, layer_start = $3,
+       layer_end = $4
+ WHERE id = $5
+`
+
+type SetExperimentTargetingParams struct {
+	Audience   json.RawMessage
+	LayerKey   *string
+	LayerStart *int32
+	LayerEnd   *int32
+	ID         int64
+}
+
+func (q *Queries) SetExperimentTargeting(ctx context.Context, arg SetExperimentTargetingParams) error {
+	_, err := q.db.Exec(ctx, setExperimentTargeting,
+		arg.Audience,
+		arg.LayerKey,
+		arg.LayerStart,
+		arg.LayerEnd,
+		arg.ID,
+	)
+	return err
+}
+
+const setRulesForFlag = `-- name: SetRulesForFlag :exec
+UPDATE flag_states SET rules = $1 WHERE flag_id = $2 AND environment_id = $3
+`
+
+type SetRulesForFlagParams struct {
+	Rules         json.RawMessage
+	FlagID        int64
+	EnvironmentID int64
+}
+
+// Rewrites a flag's rules in one environment (rule rollouts reshaped for
+// a new variant list); the version is bumped and the change logged.
+func (q *Queries) SetRulesForFlag(ctx context.Context, arg SetRulesForFlagParams) error {
+	_, err := q.db.Exec(ctx, setRulesForFlag, arg.Rules, arg.FlagID, arg.EnvironmentID)
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/waypost/waypost/internal/errs"
+	"github.com/waypost/waypost/sdk/eval"
 )
 
 // Limits of experiment requests.
@@ -266,10 +267,19 @@ type SaveExperiment struct {
 	PlannedDurationDays *int     `json:"planned_duration_days"`
 	PlannedSampleSize   *int64   `json:"planned_sample_size"`
 	MDE                 *float64 `json:"minimum_detectable_effect"`
+	// Audience: clauses (AND) a context must match to enter; [] or
+	// absent lets everybody in (docs/evaluation.md).
+	Audience []eval.Clause `json:"audience"`
+	// Layer, optional, makes the experiment mutually exclusive with the
+	// other experiments of the layer in its environment.
+	Layer *eval.Layer `json:"layer"`
 }
 
 // Validate checks the request (weights against the flag's variants).
 func (r *SaveExperiment) Validate(vs []Variant) error {
+	if err := r.validateTargeting(); err != nil {
+		return err
+	}
 	if err := checkKey("key", r.Key); err != nil {
 		return err
 	}
@@ -500,6 +510,30 @@ func (a *AnalysisSettings) Validate() error {
 		return errs.Invalid("correction", `must be "holm-bonferroni" or "benjamini-hochberg"`)
 	case a.Dimension != "" && !dimensionColumn.MatchString(a.Dimension):
 		return errs.Invalid("dimension", "must be a column name of the exposures query (letters, digits and _, at most 63), or empty for none")
+	}
+	return nil
+}
+
+// validateTargeting checks the audience's size and the layer's key and
+// range; the clauses themselves are compiled by the store with the
+// environment's segments.
+func (r *SaveExperiment) validateTargeting() error {
+	if r.Audience == nil {
+		r.Audience = []eval.Clause{}
+	}
+	if len(r.Audience) > eval.MaxClauses {
+		return errs.Invalid("audience", "at most %d clauses", eval.MaxClauses)
+	}
+	if l := r.Layer; l != nil {
+		if err := checkKey("layer.key", l.Key); err != nil {
+			return err
+		}
+		if l.Start < 0 || l.Start >= eval.Buckets {
+			return errs.Invalid("layer.start", "must be from 0 to %d", eval.Buckets-1)
+		}
+		if l.End <= l.Start || l.End > eval.Buckets {
+			return errs.Invalid("layer.end", "must be greater than start and at most %d (the layer has %d buckets)", eval.Buckets, eval.Buckets)
+		}
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package model
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/waypost/waypost/sdk/eval"
 )
 
 // Connection is an events connection as the API shows it: never with its
@@ -88,6 +90,11 @@ type Experiment struct {
 	FlagEnabled bool `json:"flag_enabled"`
 	// Outcome says in words what a stop or ship did (stop responses only).
 	Outcome string `json:"outcome,omitempty"`
+
+	// Audience and Layer: who may enter, and the experiment's slice of a
+	// layer (null: none). See docs/evaluation.md.
+	Audience []eval.Clause `json:"audience"`
+	Layer    *eval.Layer   `json:"layer"`
 }
 
 // Phase is one period of an experiment with a fixed plan. Interrupted is

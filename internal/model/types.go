@@ -114,4 +114,7 @@ var EventTypes = []string{
 	"flag_toggled", "rollout_changed", "off_variant_changed",
 	"assignment_added", "assignment_changed", "assignment_removed",
 	"experiment_started", "experiment_stopped", "experiment_phase_changed", "experiment_interrupted",
+	// Targeting (migration 009): segment events have flag "" and the
+	// segment key in before/after.
+	"rules_changed", "prerequisites_changed", "segment_created", "segment_updated", "segment_deleted",
 }

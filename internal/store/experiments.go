@@ -28,6 +28,9 @@ func (s *Store) toExperiment(ctx context.Context, q *db.Queries, x db.GetExperim
 	if err := json.Unmarshal(x.Weights, &out.Weights); err != nil {
 		return out, fmt.Errorf("experiment %q weights: %w", x.Key, err)
 	}
+	if err := decodeExperimentTargeting(&out, x); err != nil {
+		return out, err
+	}
 	ms, err := q.ExperimentMetrics(ctx, x.ID)
 	if err != nil {
 		return out, fmt.Errorf("experiment metrics: %w", err)
@@ -159,6 +162,11 @@ func (s *Store) CreateExperiment(ctx context.Context, projectKey string, in mode
 			}
 			return err
 		}
+		// Lock the environment before inserting (the insert's foreign-key
+		// lock on it would otherwise deadlock two concurrent creates).
+		if err := lockEnvironment(ctx, q, fe.env.ID); err != nil {
+			return err
+		}
 		if err := in.Validate(fe.vars); err != nil {
 			return err
 		}
@@ -173,6 +181,9 @@ func (s *Store) CreateExperiment(ctx context.Context, projectKey string, in mode
 			PlannedSampleSize: in.PlannedSampleSize, Mde: in.MDE})
 		if err != nil {
 			return mapErr(fmt.Errorf("create experiment: %w", err))
+		}
+		if err := saveExperimentTargeting(ctx, q, fe.env.ID, id, in); err != nil {
+			return err
 		}
 		return setExperimentMetrics(ctx, q, id, ids, len(in.PrimaryMetrics))
 	})
@@ -205,6 +216,9 @@ func (s *Store) UpdateExperiment(ctx context.Context, projectKey, key string, in
 		if err != nil {
 			return err
 		}
+		if err := lockEnvironment(ctx, q, x.EnvironmentID); err != nil {
+			return err
+		}
 		if (in.Flag != "" && in.Flag != x.FlagKey) || (in.Environment != "" && in.Environment != x.EnvironmentKey) {
 			return errs.Invalid("flag", "an experiment's flag and environment cannot change; create another experiment")
 		}
@@ -234,6 +248,9 @@ func (s *Store) UpdateExperiment(ctx context.Context, projectKey, key string, in
 		}
 		if n == 0 {
 			return errs.Invalid("status", "only draft experiments can be edited")
+		}
+		if err := saveExperimentTargeting(ctx, q, fe.env.ID, x.ID, in); err != nil {
+			return err
 		}
 		return setExperimentMetrics(ctx, q, x.ID, ids, len(in.PrimaryMetrics))
 	})
@@ -299,8 +316,15 @@ func lockForTransition(ctx context.Context, q *db.Queries, projectKey, key, verb
 // A stopped experiment restarts as its next phase.
 func (s *Store) StartExperiment(ctx context.Context, projectKey, key string) (model.Experiment, error) {
 	err := s.change(ctx, func(q *db.Queries) error {
+		// The environment first, then the experiment: the order saves use.
+		if err := lockExperimentEnvironment(ctx, q, projectKey, key); err != nil {
+			return err
+		}
 		x, fe, err := lockForTransition(ctx, q, projectKey, key, "start", "draft", "stopped")
 		if err != nil {
+			return err
+		}
+		if err := checkStartTargeting(ctx, q, x); err != nil {
 			return err
 		}
 		st, err := q.GetFlagState(ctx, db.GetFlagStateParams{FlagID: fe.flag.ID, EnvironmentID: fe.env.ID})
@@ -327,7 +351,8 @@ func (s *Store) StartExperiment(ctx context.Context, projectKey, key string) (mo
 		if err := q.SetRollout(ctx, db.SetRolloutParams{FlagID: fe.flag.ID, EnvironmentID: fe.env.ID, Rollout: rollout}); err != nil {
 			return mapErr(fmt.Errorf("set rollout: %w", err))
 		}
-		return nil
+		// The audience is served from now on: the set must still compile.
+		return checkEnvironment(ctx, q, fe.env.ID, x.FlagKey, "")
 	})
 	if err != nil {
 		return model.Experiment{}, err

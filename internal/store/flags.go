@@ -213,7 +213,7 @@ func (s *Store) UpdateFlag(ctx context.Context, projectKey, flagKey string, in m
 			params.Tags = *in.Tags
 		}
 		if in.Variants != nil {
-			if err := reshapeRollouts(ctx, q, curFlag[0], *in.Variants, cur.ID); err != nil {
+			if err := reshapeRollouts(ctx, q, curFlag[0], *in.Variants, cur.ID, cur.ProjectID); err != nil {
 				return err
 			}
 			if params.Variants, err = json.Marshal(*in.Variants); err != nil {
@@ -226,6 +226,11 @@ func (s *Store) UpdateFlag(ctx context.Context, projectKey, flagKey string, in m
 			}
 			return mapErr(fmt.Errorf("update flag: %w", err))
 		}
+		if in.Variants != nil {
+			if err := checkProject(ctx, q, p.ID, flagKey); err != nil {
+				return err
+			}
+		}
 		out, err = getFlag(ctx, q, projectKey, flagKey)
 		return err
 	})
@@ -234,7 +239,7 @@ func (s *Store) UpdateFlag(ctx context.Context, projectKey, flagKey string, in m
 
 // reshapeRollouts rewrites every environment's rollout for a new variant
 // list, refusing to drop a variant that is still served.
-func reshapeRollouts(ctx context.Context, q *db.Queries, cur model.Flag, next []model.Variant, flagID int64) error {
+func reshapeRollouts(ctx context.Context, q *db.Queries, cur model.Flag, next []model.Variant, flagID, projectID int64) error {
 	for _, old := range cur.Variants {
 		if model.HasVariant(next, old.Key) {
 			continue
@@ -248,6 +253,9 @@ func reshapeRollouts(ctx context.Context, q *db.Queries, cur model.Flag, next []
 					return errs.Invalid("variants", "variant %q has %d basis points of rollout in %s; set it to 0 first", old.Key, w.Weight, st.Environment)
 				}
 			}
+		}
+		if err := variantInUse(ctx, q, projectID, flagID, cur.Key, old.Key); err != nil {
+			return err
 		}
 		n, err := q.CountAssignmentsUsingVariant(ctx, db.CountAssignmentsUsingVariantParams{FlagID: flagID, Variant: old.Key})
 		if err != nil {
@@ -285,6 +293,11 @@ func reshapeRollouts(ctx context.Context, q *db.Queries, cur model.Flag, next []
 			return mapErr(fmt.Errorf("rewrite rollout: %w", err))
 		}
 	}
+	for _, st := range states {
+		if err := reshapeRuleRollouts(ctx, q, st.Rules, next, flagID, st.EnvironmentID); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -301,8 +314,18 @@ func (s *Store) SetArchived(ctx context.Context, projectKey, flagKey string, arc
 		if err != nil {
 			return err
 		}
+		if archived {
+			if err := prerequisiteInUse(ctx, q, p.ID, flagKey); err != nil {
+				return err
+			}
+		}
 		if _, err := q.SetFlagArchived(ctx, db.SetFlagArchivedParams{ID: f.ID, Archived: archived}); err != nil {
 			return mapErr(fmt.Errorf("set archived: %w", err))
+		}
+		if !archived { // served again: its rules and prerequisites must still compile
+			if err := checkProject(ctx, q, p.ID, flagKey); err != nil {
+				return err
+			}
 		}
 		out, err = getFlag(ctx, q, projectKey, flagKey)
 		return err

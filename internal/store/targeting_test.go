@@ -45,7 +45,7 @@ func TestTargetingSaveValidatesLogsAndBumps(t *testing.T) {
 	e, ok := errs.As(err)
 	require.True(t, ok, "typed error, got %v", err)
 	require.Equal(t, errs.KindInvalid, e.Kind)
-	require.Equal(t, "rules[0].clauses[1]", e.Field)
+	require.Equal(t, "rules[0].clauses[1].values[0]", e.Field)
 	require.Contains(t, e.Message, `rule "ios"`)
 	require.Equal(t, before, revisions(t, st), "a refused change must not bump the revision")
 
@@ -76,8 +76,13 @@ func TestTargetingSaveValidatesLogsAndBumps(t *testing.T) {
 	require.Equal(t, errs.KindInvalid, e.Kind)
 	require.Contains(t, e.Message, "cycle")
 
-	// The segment cannot be deleted while a rule uses it.
-	require.True(t, errs.IsKind(st.DeleteSegment(ctx, "default", "production", "beta"), errs.KindInvalid))
+	// The segment cannot be deleted while a rule uses it: a conflict naming the flag.
+	err = st.DeleteSegment(ctx, "default", "production", "beta")
+	e, ok = errs.As(err)
+	require.True(t, ok, "%v", err)
+	require.Equal(t, errs.KindConflict, e.Kind)
+	require.Equal(t, "in_use", e.Code)
+	require.Contains(t, e.Message, `flag "child"`)
 
 	// The log has rules_changed / prerequisites_changed with before and after, and segment_created.
 	var types []string

@@ -676,7 +676,8 @@ async function main() {
   await step("every form control on the main pages has an accessible name", async () => {
     const pages = ["/p/default/production/flags", "/p/default/production/flags/new", `/p/default/production/flags/${flagKey}`,
       "/p/default/production/events", "/p/default/production/sdk-keys", "/p/default/production/metrics/new",
-      "/p/default/production/connections", "/p/default/production/experiments", "/p/default/production/members", "/account", "/users", "/security"];
+      "/p/default/production/connections", "/p/default/production/experiments", "/p/default/production/members", "/account", "/users", "/security",
+      "/p/default/production/segments", "/p/default/production/segments/new"];
     for (const path of pages) {
       await page.goto(path);
       await page.waitForLoadState("networkidle");
@@ -712,6 +713,80 @@ async function main() {
     editor: { email: "eddie@e2e.test", name: "Eddie Editor", password: randomBytes(12).toString("base64url") },
     admin: { email: "ada@e2e.test", name: "Ada Admin", password: randomBytes(12).toString("base64url") },
   };
+
+  // ---- targeting (issue 11): a segment, a rule using it, and "test a context" ----
+  const betaFlag = "beta-banner";
+  await step("targeting: create a segment, a rule using it, and test a context that matches the rule", async () => {
+    let r = await api("/projects/default/flags", { method: "POST", data: { key: betaFlag, name: "Beta banner", kind: "boolean" } });
+    assert(r.ok(), `create flag: ${r.status()} ${await r.text()}`);
+    const created = await r.json();
+    const dev = created.environments.find((e) => e.environment === "development");
+    // On, with the default rollout serving off: only the rule serves on.
+    r = await api(`/projects/default/flags/${betaFlag}/environments/development`, {
+      method: "PATCH",
+      data: { version: dev.version, enabled: true, rollout: [{ variant: "off", weight: 10000 }, { variant: "on", weight: 0 }] },
+    });
+    assert(r.ok(), `enable flag: ${r.status()} ${await r.text()}`);
+
+    // The segment, from the Segments page in development.
+    await page.goto("/p/default/development/flags");
+    await nav("Segments").click();
+    await page.waitForURL(/\/development\/segments$/);
+    await expectVisible(page.getByText("No segments in Development yet."), "the empty segments list");
+    await page.getByRole("link", { name: "+ New segment" }).click();
+    await page.getByLabel("Name", { exact: true }).fill("Beta testers");
+    assert((await page.getByLabel("Key", { exact: true }).inputValue()) === "beta-testers", "the key is derived from the name");
+    await page.getByLabel("Included ids", { exact: true }).fill("user-1\nuser-2\nuser-3");
+    await page.getByLabel("Excluded ids", { exact: true }).fill("user-3");
+    await expectVisible(page.getByText("3 distinct ids"), "the included count");
+    await shot("40-segment-new");
+    await page.getByRole("button", { name: "Create segment" }).click();
+    await page.waitForURL(/\/segments\/beta-testers$/);
+    await expectVisible(page.getByRole("heading", { name: "Beta testers", level: 1 }), "the segment page");
+    await nav("Segments").click();
+    const row = page.getByRole("row", { name: /Beta testers/ });
+    await expectVisible(row, "the segment in the list");
+    const cells = await row.getByRole("cell").allInnerTexts();
+    assert(cells[1] === "3" && cells[2] === "1", `included/excluded counts, got ${JSON.stringify(cells)}`);
+
+    // A rule on the flag: "in segment beta-testers" serves on.
+    await page.goto(`/p/default/development/flags/${betaFlag}`);
+    await page.getByRole("button", { name: "+ Add rule" }).click();
+    const rule = page.getByRole("group", { name: "Rule 1", exact: true });
+    await rule.getByLabel("Rule 1 id").fill("beta-users");
+    await rule.getByLabel("Operator").selectOption("in_segment");
+    await rule.getByLabel("Add a segment").selectOption("beta-testers");
+    assert((await rule.getByLabel("Serve variant").inputValue()) === "on", "a new rule serves on");
+    await page.getByRole("button", { name: "Save rules" }).click();
+    await expectVisible(page.getByText("Rules saved in Development"), "the saved toast");
+    const t = await (await api(`/projects/default/flags/${betaFlag}/environments/development/targeting`)).json();
+    assert(t.rules.length === 1 && t.rules[0].id === "beta-users" && t.rules[0].clauses[0].op === "in_segment", `saved rules: ${JSON.stringify(t.rules)}`);
+
+    // Test a context: an included user matches the rule; an excluded one gets the default.
+    const box = page.getByLabel("Context (JSON)");
+    await box.fill('{"targetingKey": "user-1", "country": "CA"}');
+    await page.getByRole("button", { name: "Evaluate" }).click();
+    const result = page.getByLabel("Evaluation result");
+    await expectVisible(result, "the evaluation result");
+    await expectVisible(result.getByText("TARGETING_MATCH"), "reason TARGETING_MATCH");
+    const text = await result.innerText();
+    assert(/Matched rule\s+beta-users/.test(text), `the matched rule id, got ${JSON.stringify(text)}`);
+    assert(/Value\s+true/.test(text) && /Variant\s+On \(on\)/.test(text), `value and variant, got ${JSON.stringify(text)}`);
+    await expectVisible(rule.getByText("Matched the test context"), "the matched rule highlighted");
+    await shot("41-rule-test-context");
+    await box.fill('{"targetingKey": "user-3"}');
+    await page.getByRole("button", { name: "Evaluate" }).click();
+    await expectVisible(result.getByText("DEFAULT"), "reason DEFAULT for an excluded user");
+    await expectGone(rule.getByText("Matched the test context"), "the highlight");
+
+    // The segment cannot be deleted while the rule uses it: the 409 names the flag.
+    await page.goto("/p/default/development/segments/beta-testers");
+    await page.getByRole("button", { name: "Delete segment" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByRole("button", { name: "Delete segment" }).click();
+    await expectVisible(dialog.getByRole("alert").filter({ hasText: betaFlag }), "the in-use message naming the flag");
+    await page.keyboard.press("Escape");
+  });
 
   await step("the owner creates accounts on the users page and gives roles on the members page", async () => {
     await page.goto("/users");

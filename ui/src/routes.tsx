@@ -15,6 +15,8 @@ import { ExperimentPage } from "./pages/experiments/ExperimentPage";
 import { NewExperimentPage } from "./pages/experiments/NewExperimentPage";
 import { ConnectionsPage } from "./pages/experiments/ConnectionsPage";
 import { MembersPage } from "./pages/account/AccountPages";
+import { SegmentsPage } from "./pages/targeting/SegmentsPage";
+import { SegmentPage } from "./pages/targeting/SegmentPage";
 
 export interface Section {
   /** Path below /p/:project/:env/ (React Router syntax). */
@@ -30,6 +32,9 @@ export const sections: Section[] = [
   { path: "flags", element: <FlagsPage />, nav: "Flags", matches: /^flags(\/|$)/ },
   { path: "flags/new", element: <CreateFlagPage /> },
   { path: "flags/:flag", element: <FlagPage /> },
+  { path: "segments", element: <SegmentsPage />, nav: "Segments", matches: /^segments(\/|$)/ },
+  { path: "segments/new", element: <SegmentPage /> },
+  { path: "segments/:segment", element: <SegmentPage /> },
   { path: "experiments", element: <ExperimentsPage />, nav: "Experiments", matches: /^experiments(\/|$)/ },
   { path: "experiments/new", element: <NewExperimentPage /> },
   { path: "experiments/:experiment", element: <ExperimentPage /> },

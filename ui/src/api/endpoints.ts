@@ -126,3 +126,33 @@ export const xapi = {
   saveAnalysisSettings: (p: string, x: string, body: Partial<AnalysisSettings>) => http.put<AnalysisSettings>(`${exp(p, x)}/analysis-settings`, body),
   power: (p: string, body: PowerRequest, signal?: AbortSignal) => request<PowerResponse>("POST", `${proj(p)}/power`, body, signal),
 };
+
+// ---- targeting (issue 11): rules, prerequisites, segments, attributes, evaluate ----
+import type {
+  AttributeSuggestion,
+  Evaluation,
+  FlagTargeting,
+  SaveSegment,
+  Segment,
+  SegmentSummary,
+  UpdateTargeting,
+} from "./types";
+
+const envPath = (p: string, env: string) => `${proj(p)}/environments/${e(env)}`;
+const segment = (p: string, env: string, s: string) => `${envPath(p, env)}/segments/${e(s)}`;
+
+export const tapi = {
+  getTargeting: (p: string, f: string, env: string, signal?: AbortSignal) => http.get<FlagTargeting>(`${flagEnv(p, f, env)}/targeting`, undefined, signal),
+  updateTargeting: (p: string, f: string, env: string, body: UpdateTargeting) => http.put<FlagTargeting>(`${flagEnv(p, f, env)}/targeting`, body),
+
+  listSegments: (p: string, env: string, signal?: AbortSignal) => http.get<{ segments: SegmentSummary[] }>(`${envPath(p, env)}/segments`, undefined, signal),
+  getSegment: (p: string, env: string, s: string, signal?: AbortSignal) => http.get<Segment>(segment(p, env, s), undefined, signal),
+  createSegment: (p: string, env: string, body: SaveSegment) => http.post<Segment>(`${envPath(p, env)}/segments`, body),
+  updateSegment: (p: string, env: string, s: string, body: SaveSegment) => http.put<Segment>(segment(p, env, s), body),
+  deleteSegment: (p: string, env: string, s: string) => http.del<void>(segment(p, env, s)),
+
+  attributes: (p: string, env: string, signal?: AbortSignal) =>
+    http.get<{ attributes: AttributeSuggestion[] }>(`${envPath(p, env)}/attributes`, undefined, signal),
+  evaluate: (p: string, env: string, flagKey: string, context: Record<string, unknown>) =>
+    http.post<Evaluation>(`${envPath(p, env)}/evaluate`, { flag: flagKey, context }),
+};

@@ -1,6 +1,6 @@
 // JSON shapes of the experiments API (internal/model/experiments.go,
 // internal/model/experiment_requests.go, internal/analysis, internal/stats).
-import type { Weight } from "./types";
+import type { Clause, Layer, Weight } from "./types";
 
 export interface Connection {
   key: string;
@@ -130,6 +130,10 @@ export interface Experiment {
   flag_enabled?: boolean;
   /** Stop responses: what the environment serves now, in words. */
   outcome?: string;
+  /** Only contexts matching every clause may enter; [] or absent: everybody. */
+  audience?: Clause[];
+  /** Mutually exclusive with the other experiments of the layer. */
+  layer?: Layer | null;
 }
 
 /** A period of an experiment with a fixed plan. */
@@ -159,6 +163,8 @@ export interface SaveExperiment {
   planned_duration_days: number | null;
   planned_sample_size: number | null;
   minimum_detectable_effect: number | null;
+  audience?: Clause[];
+  layer?: Layer | null;
 }
 
 export interface ExposureDay {

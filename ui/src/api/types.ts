@@ -93,6 +93,11 @@ export const EVENT_TYPES = [
   "experiment_stopped",
   "experiment_phase_changed",
   "experiment_interrupted",
+  "rules_changed",
+  "prerequisites_changed",
+  "segment_created",
+  "segment_updated",
+  "segment_deleted",
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -133,4 +138,127 @@ export interface UpdateState {
   rollout?: Weight[];
   /** Confirms a rollout change while an experiment runs: its phase ends and a new one starts. */
   new_experiment_phase?: boolean;
+}
+
+// ---- targeting (issue 11): rules, prerequisites, segments, "test a context" ----
+// Rules and clauses are the SDK wire format of docs/evaluation.md (camelCase
+// bucketBy, as the SDKs read it).
+
+/** A clause operator; see OPERATORS in lib/targeting.ts. */
+export type Operator =
+  | "in"
+  | "equals"
+  | "contains"
+  | "starts_with"
+  | "ends_with"
+  | "matches"
+  | "lt"
+  | "lte"
+  | "gt"
+  | "gte"
+  | "semver_eq"
+  | "semver_lt"
+  | "semver_lte"
+  | "semver_gt"
+  | "semver_gte"
+  | "before"
+  | "after"
+  | "in_segment"
+  | "exists";
+
+export type ClauseValue = string | number | boolean;
+
+/** "attribute op values", optionally negated; in_segment has no attribute, exists no values. */
+export interface Clause {
+  attribute?: string;
+  op: Operator;
+  values?: ClauseValue[];
+  negate?: boolean;
+}
+
+/** A targeting rule: all clauses match → serve variant, or rollout (bucketed by bucketBy, else the targeting key). Segment rules have only id and clauses. */
+export interface Rule {
+  id: string;
+  clauses: Clause[];
+  variant?: string;
+  rollout?: Weight[];
+  bucketBy?: string;
+}
+
+export interface Prerequisite {
+  flag: string;
+  variants: string[];
+}
+
+export interface FlagTargeting {
+  rules: Rule[];
+  prerequisites: Prerequisite[];
+  /** The flag state's version (shared with enabled and rollout). */
+  version: number;
+}
+
+export interface UpdateTargeting {
+  rules: Rule[];
+  prerequisites: Prerequisite[];
+  version?: number;
+}
+
+export interface Segment {
+  key: string;
+  name: string;
+  description: string;
+  included: string[];
+  excluded: string[];
+  rules: Rule[];
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SegmentSummary {
+  key: string;
+  name: string;
+  description: string;
+  included_count: number;
+  excluded_count: number;
+  rules: Rule[];
+  version: number;
+  updated_at: string;
+}
+
+export interface SaveSegment {
+  key?: string;
+  name: string;
+  description: string;
+  included: string[];
+  excluded: string[];
+  rules: Rule[];
+  version?: number;
+}
+
+/** An attribute the rule editor suggests: used in rules/segments/audiences, or seen in evaluated contexts. */
+export interface AttributeSuggestion {
+  name: string;
+  seen: string;
+  examples?: string[];
+}
+
+/** The answer of POST .../environments/{env}/evaluate. */
+export interface Evaluation {
+  flag: string;
+  value: unknown;
+  variant: string;
+  reason: string;
+  error_code?: string;
+  rule_id?: string;
+  experiment_key?: string;
+  flag_version: number;
+  revision: number;
+}
+
+/** An experiment's slice [start, end) of a layer's 10000 buckets. */
+export interface Layer {
+  key: string;
+  start: number;
+  end: number;
 }

@@ -20,6 +20,8 @@ interface Props {
   error?: string;
   /** The group's legend (default "Rollout"). */
   legend?: string;
+  /** The API field it edits (data-field, for error focus; default "rollout"). */
+  field?: string;
 }
 
 /**
@@ -27,10 +29,11 @@ interface Props {
  * exactly 100%: moving one variant takes from (or gives to) the others in
  * proportion to their shares.
  */
-export function RolloutEditor({ variants, value, onChange, disabled, error, legend = "Rollout" }: Props) {
+export function RolloutEditor({ variants, value, onChange, disabled, error, legend = "Rollout", field = "rollout" }: Props) {
   const total = value.reduce((a, b) => a + b, 0);
+  const errorId = `${field}-error`;
   return (
-    <fieldset className="rollout" data-field="rollout" tabIndex={-1} aria-describedby={error ? "rollout-error" : undefined}>
+    <fieldset className="rollout" data-field={field} tabIndex={-1} aria-describedby={error ? errorId : undefined}>
       <legend className="field-label">{legend}</legend>
       <div className="rollout-bar" aria-hidden="true">
         {variants.map((v, i) =>
@@ -43,7 +46,7 @@ export function RolloutEditor({ variants, value, onChange, disabled, error, lege
         {variants.map((v, i) => (
           <div className="rollout-row" key={v.key}>
             <span className="swatch" style={{ background: variantColor(i, v.key) }} aria-hidden="true" />
-            <span className="rollout-name" id={`rollout-name-${v.key}`}>
+            <span className="rollout-name" id={`${field}-name-${v.key}`}>
               {v.name}
               {v.name !== v.key && <code className="muted"> {v.key}</code>}
             </span>
@@ -86,7 +89,7 @@ export function RolloutEditor({ variants, value, onChange, disabled, error, lege
         )}
       </div>
       {error && (
-        <div className="field-error" id="rollout-error" role="alert">
+        <div className="field-error" id={errorId} role="alert">
           {error}
         </div>
       )}

@@ -27,3 +27,20 @@ describe("events log: experiment events in words", () => {
     expect(eventSummary(ev("experiment_stopped", {}, { experiment: "x", status: "stopped", shipped_variant: null }))).toBe("Stopped experiment “x”");
   });
 });
+
+describe("events log: targeting events in words", () => {
+  it("counts rules and segment ids and names prerequisites", () => {
+    const rule = { id: "r", clauses: [], variant: "on" };
+    expect(eventSummary(ev("rules_changed", { rules: [rule], version: 3 }, { rules: [rule, rule], version: 4 }))).toBe("Rules: 1 rule → 2 rules");
+    expect(eventSummary(ev("prerequisites_changed", { prerequisites: [] }, { prerequisites: [{ flag: "login", variants: ["on", "beta"] }] }))).toBe(
+      "Prerequisites: none → login is on or beta",
+    );
+    expect(eventSummary(ev("segment_created", null, { segment: "beta", included: ["a", "b"], excluded: [], rules: [rule] }))).toBe(
+      "Created segment “beta” (2 included ids, 0 excluded ids, 1 rule)",
+    );
+    expect(
+      eventSummary(ev("segment_updated", { segment: "beta", included: ["a"], excluded: [], rules: [] }, { segment: "beta", included: ["a", "b"], excluded: ["c"], rules: [] })),
+    ).toBe("Edited segment “beta”: included 1 → 2, excluded 0 → 1, rules 0 → 0");
+    expect(eventSummary(ev("segment_deleted", { segment: "beta" }, null))).toBe("Deleted segment “beta”");
+  });
+});

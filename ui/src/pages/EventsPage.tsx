@@ -28,7 +28,22 @@ export const EVENT_LABELS: Record<string, string> = {
   experiment_stopped: "Experiment stopped",
   experiment_phase_changed: "Experiment phase changed",
   experiment_interrupted: "Experiment interrupted",
+  rules_changed: "Rules changed",
+  prerequisites_changed: "Prerequisites changed",
+  segment_created: "Segment created",
+  segment_updated: "Segment edited",
+  segment_deleted: "Segment deleted",
 };
+
+const count = (v: unknown): number => (Array.isArray(v) ? v.length : 0);
+const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? "" : "s"}`;
+
+function prerequisitesText(v: unknown): string {
+  if (!Array.isArray(v) || v.length === 0) return "none";
+  return (v as { flag: string; variants: string[] }[])
+    .map((p) => `${p.flag} is ${(p.variants ?? []).join(" or ")}`)
+    .join(", ");
+}
 
 type Obj = Record<string, unknown>;
 const o = (v: unknown): Obj => (v && typeof v === "object" ? (v as Obj) : {});
@@ -86,6 +101,16 @@ export function eventSummary(e: FlagEvent): string {
       return `Experiment “${String(a.experiment)}” phase ${String(b.phase)} → ${String(a.phase)}: ${rolloutText(b.weights) || "—"}, ${pct(b.traffic)} → ${rolloutText(a.weights) || "—"}, ${pct(a.traffic)} of users`;
     case "experiment_interrupted":
       return `Kill switch: experiment “${String(a.experiment)}” phase ${String(a.phase)} interrupted (flag turned off)`;
+    case "rules_changed":
+      return `Rules: ${plural(count(b.rules), "rule")} → ${plural(count(a.rules), "rule")}`;
+    case "prerequisites_changed":
+      return `Prerequisites: ${prerequisitesText(b.prerequisites)} → ${prerequisitesText(a.prerequisites)}`;
+    case "segment_created":
+      return `Created segment “${String(a.segment)}” (${plural(count(a.included), "included id")}, ${plural(count(a.excluded), "excluded id")}, ${plural(count(a.rules), "rule")})`;
+    case "segment_updated":
+      return `Edited segment “${String(a.segment)}”: included ${count(b.included)} → ${count(a.included)}, excluded ${count(b.excluded)} → ${count(a.excluded)}, rules ${count(b.rules)} → ${count(a.rules)}`;
+    case "segment_deleted":
+      return `Deleted segment “${String(b.segment)}”`;
   }
   return e.type;
 }

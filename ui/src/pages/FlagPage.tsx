@@ -23,11 +23,16 @@ import { ConfirmDialog } from "../components/ConfirmDialog";
 import { useToast } from "../components/Toast";
 import { AssignmentsPanel } from "./AssignmentsPanel";
 import { FLAG_LABELS } from "./CreateFlagPage";
+import { RulesPanel } from "./targeting/RulesPanel";
+import { TestContextPanel } from "./targeting/TestContextPanel";
 
 export function FlagPage() {
   const ws = useWorkspace();
   const { flag: key = "" } = useParams();
   const flag = useApi((s) => api.getFlag(ws.project, key, s), [ws.project, key]);
+  // The rule the "test a context" panel matched, per environment; and whether the rules have unsaved edits.
+  const [matched, setMatched] = useState<{ env: string; rule?: string }>({ env: "" });
+  const [rulesDirty, setRulesDirty] = useState(false);
 
   useEffect(() => {
     document.title = `${flag.data?.name ?? key} · Waypost`;
@@ -62,6 +67,22 @@ export function FlagPage() {
       {state ? (
         <>
           <TargetingPanel key={`${f.key}/${ws.env}`} flag={f} state={state} env={ws.environment} onState={setState} />
+          <RulesPanel
+            key={`rules/${f.key}/${ws.env}`}
+            flag={f}
+            state={state}
+            env={ws.environment}
+            onState={setState}
+            matchedRuleId={matched.env === ws.env ? matched.rule : undefined}
+            onDirty={setRulesDirty}
+          />
+          <TestContextPanel
+            key={`test/${f.key}/${ws.env}`}
+            flag={f}
+            env={ws.environment}
+            rulesDirty={rulesDirty}
+            onResult={(r) => setMatched({ env: ws.env, rule: r?.rule_id })}
+          />
           <AssignmentsPanel flag={f} env={ws.environment} state={state} onChanged={flag.reload} />
         </>
       ) : (

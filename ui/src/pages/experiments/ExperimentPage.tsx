@@ -17,6 +17,7 @@ import { StatusBadge } from "./StatusBadge";
 import { PhaseNotice } from "./PhaseNotice";
 import { AnalysisSettingsCard } from "./AnalysisSettingsCard";
 import { ResultsOverTimeChart } from "./ResultsOverTimeChart";
+import { AudienceLayerCard } from "./AudienceLayer";
 
 const POLL_MS = 1000;
 const POLL_LIMIT_MS = 5 * 60 * 1000;
@@ -50,6 +51,7 @@ export function ExperimentPage() {
       </nav>
       <Header x={x} names={names} onChange={(nx) => exp.setData(nx)} />
       <Plan x={x} names={names} />
+      <AudienceLayerCard key={`${x.key}/${x.version}/${x.status}`} x={x} onChange={(nx) => exp.setData(nx)} />
       <AnalysisSettingsCard project={ws.project} experiment={x.key} />
       <ResultsSection x={x} results={results.data} error={results.error} reload={results.reload} setResults={(r) => results.setData(r)} names={names} order={order} />
       {overTime.data && overTime.data.items.length > 0 && (

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
-import { api, xapi } from "../../api/endpoints";
+import { api, tapi, xapi } from "../../api/endpoints";
 import { ApiError } from "../../api/client";
 import type { MetricType } from "../../api/experimentTypes";
 import { useWorkspace } from "../../workspace";
@@ -14,6 +14,9 @@ import { Loading } from "../../components/Loading";
 import { RolloutEditor } from "../../components/RolloutEditor";
 import { useToast } from "../../components/Toast";
 import { PowerEstimate } from "./PowerEstimate";
+import { AudienceLayerFields, layerDraft, toAudience, toLayer, type LayerDraft } from "./AudienceLayer";
+import type { ClauseDraft } from "../../lib/targeting";
+import { focusPath } from "../../lib/targeting";
 
 const LABELS: Record<string, string> = {
   key: "Key",
@@ -27,6 +30,8 @@ const LABELS: Record<string, string> = {
   planned_duration_days: "Planned duration",
   planned_sample_size: "Planned sample size",
   minimum_detectable_effect: "Minimum detectable effect",
+  audience: "Audience",
+  layer: "Layer",
 };
 
 /** /experiments/new?flag=key: a draft experiment on a flag in the current environment. */
@@ -40,6 +45,11 @@ export function NewExperimentPage() {
   const flagData = useApi((s) => (flagKey ? api.getFlag(ws.project, flagKey, s) : Promise.resolve(undefined)), [ws.project, flagKey]);
   const metrics = useApi((s) => xapi.listMetrics(ws.project, s), [ws.project]);
   const flag = flagData.data;
+  const attributes = useApi((s) => tapi.attributes(ws.project, ws.env, s), [ws.project, ws.env]);
+  const segments = useApi((s) => tapi.listSegments(ws.project, ws.env, s), [ws.project, ws.env]);
+  const experiments = useApi((s) => xapi.listExperiments(ws.project, s), [ws.project]);
+  const [audience, setAudience] = useState<ClauseDraft[]>([]);
+  const [layer, setLayer] = useState<LayerDraft>(layerDraft());
 
   const [name, setName] = useState("");
   const [key, setKey] = useState("");
@@ -74,7 +84,10 @@ export function NewExperimentPage() {
   const fail = (err: unknown) => {
     setError(err);
     setBusy(false);
-    requestAnimationFrame(() => focusField(err, formRef.current ?? document));
+    requestAnimationFrame(() => {
+      focusField(err, formRef.current ?? document);
+      focusPath(err, formRef.current ?? document);
+    });
   };
 
   const submit = async (e: React.FormEvent) => {
@@ -88,6 +101,8 @@ export function NewExperimentPage() {
       return fail(new ApiError(422, "invalid", "must be a whole number of days", "planned_duration_days"));
     if (plan === "sample" && sample.trim() !== "" && !(Number.isInteger(n) && n >= 1))
       return fail(new ApiError(422, "invalid", "must be a whole number of users per variant", "planned_sample_size"));
+    const l = toLayer(layer);
+    if ("error" in l) return fail(l.error);
     setBusy(true);
     setError(undefined);
     try {
@@ -104,6 +119,8 @@ export function NewExperimentPage() {
         planned_duration_days: plan === "duration" && days.trim() !== "" ? d : null,
         planned_sample_size: plan === "sample" && sample.trim() !== "" ? n : null,
         minimum_detectable_effect: mdeNum ?? null,
+        audience: toAudience(audience),
+        layer: l.layer,
       });
       toast(`Experiment ${x.key} created as a draft`);
       navigate(ws.to(`experiments/${encodeURIComponent(x.key)}`));
@@ -190,6 +207,17 @@ export function NewExperimentPage() {
         >
           <input inputMode="decimal" value={traffic} onChange={(e) => setTraffic(e.target.value)} />
         </Field>
+
+        <AudienceLayerFields
+          audience={audience}
+          onAudience={setAudience}
+          layer={layer}
+          onLayer={setLayer}
+          error={error}
+          attributes={attributes.data?.attributes}
+          segments={(segments.data?.segments ?? []).map((x) => ({ key: x.key, name: x.name }))}
+          others={(experiments.data?.items ?? []).filter((x) => x.environment === ws.env)}
+        />
 
         <MetricPicker
           legend="Primary metrics"
