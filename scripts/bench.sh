@@ -115,11 +115,11 @@ if [ -n "$e2e_ok" ]; then
     for _ in $(seq 1 100); do curl -sf "$P/readyz" >/dev/null && break; sleep 0.1; done
     if ( ulimit -n 20000; bounded 300 "$TMP/waypost-load" fanout -provider "$P" -manager "$M" -key "$KEY" -streams "$n" -procs "$procs" -changes 10 -provider-pid "$PROV" ); then
       line=$(grep '^fan-out to' "$TMP/last")
-      cpu=$(grep -o 'using [0-9]* ms of CPU' "$TMP/last" | awk '{s+=$2; c++} END {if (c) printf "%.1f", s*1000/c}')
+      cpu=$(grep -o 'using [0-9]* ms of CPU' "$TMP/last" | awk '{s+=$2; c++} END {if (c) printf "%.1f", s/c}')
       per=$(awk -v c="$cpu" -v n="$n" 'BEGIN{ if (c!="") printf "%.1f", c*1000/n }')
       kib=$(grep -o '[0-9.]* KiB per stream' "$TMP/last" | head -1)
       row "SSE fan-out, $n streams ($procs client processes), ms from provider apply to client read" \
-        "$(sed 's/.*: //' <<<"$line"); provider CPU ${per:-?} us per stream per change; RSS ${kib:-?}" "waypost-load fanout"
+        "$(sed 's/.*: //' <<<"$line"); provider CPU ${per:-?} us per stream per change (whole process: reload and the tool's /metrics polling included); RSS ${kib:-?}" "waypost-load fanout"
       curl -s "$P/metrics" | grep -E '^waypost_provider_change_stage_seconds_(sum|count)' >"$TMP/stages.$n" || true
     else row "SSE fan-out, $n streams" "failed or timed out" "waypost-load fanout"; fi
     kill "$PROV" 2>/dev/null; wait "$PROV" 2>/dev/null
