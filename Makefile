@@ -61,6 +61,15 @@ ui:
 build: ui
 	$(GO) build -o bin/waypost ./cmd/waypost
 
+## bench-eval: Go and Node SDK evaluation of the 5 rules x 3 clauses flag, Node/Go ratio
+.PHONY: bench-eval bench-ofrep
+bench-eval:
+	scripts/bench-eval.sh
+
+## bench-ofrep: OFREP single-flag and bulk req/s with wrk, provider on one core, vs a bare net/http handler
+bench-ofrep:
+	scripts/bench-ofrep.sh
+
 ## bench: every benchmark, each bounded in time, into docs/benchmarks.md (BENCH_QUICK=1: a smoke run)
 .PHONY: bench
 bench: postgres

@@ -90,6 +90,19 @@ var routeRules = map[string]rule{
 	"GET /api/v1/projects/{project}/experiments/{experiment}/refreshes/{job}":                    {level: viewer},
 	"POST /api/v1/projects/{project}/power":                                                      {level: viewer}, // a calculation; changes nothing
 
+	// Safe rollouts (issue 14).
+	"GET /api/v1/projects/{project}/safe-rollouts":                     {level: viewer},
+	"POST /api/v1/projects/{project}/safe-rollouts":                    {level: editor},
+	"GET /api/v1/projects/{project}/safe-rollouts/{rollout}":           {level: viewer},
+	"POST /api/v1/projects/{project}/safe-rollouts/{rollout}/start":    {level: editor},
+	"POST /api/v1/projects/{project}/safe-rollouts/{rollout}/pause":    {level: editor},
+	"POST /api/v1/projects/{project}/safe-rollouts/{rollout}/resume":   {level: editor},
+	"POST /api/v1/projects/{project}/safe-rollouts/{rollout}/advance":  {level: editor},
+	"POST /api/v1/projects/{project}/safe-rollouts/{rollout}/rollback": {level: editor},
+	"GET /api/v1/projects/{project}/notification-webhooks":             {level: admin},
+	"POST /api/v1/projects/{project}/notification-webhooks":            {level: admin},
+	"DELETE /api/v1/projects/{project}/notification-webhooks/{id}":     {level: admin},
+
 	// Accounts (accounts.go).
 	"GET /api/v1/setup":                                                    {level: public},
 	"POST /api/v1/setup":                                                   {level: public}, // needs the one-time setup token

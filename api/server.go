@@ -114,6 +114,7 @@ func New(st *store.Store, log *slog.Logger) *Server {
 			r.Post("/power", s.powerEstimate())
 			s.projectAccountRoutes(r)
 			s.targetingRoutes(r)
+			s.safeRolloutRoutes(r) // safe rollouts (issue 14)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

@@ -398,6 +398,17 @@ type Metric struct {
 	DenominatorType *string
 }
 
+// Outgoing webhooks of a project: safe-rollout notifications (started, advanced, regression, rolled back, paused, completed) are POSTed as Slack-compatible JSON, HMAC-signed like provider webhooks, retried by River.
+type NotificationWebhook struct {
+	ID        int64
+	ProjectID int64
+	// Where notifications are POSTed (a Slack incoming-webhook URL works).
+	Url string
+	// AES-256-GCM (nonce || ciphertext) of the signing secret, key derived from WAYPOST_SECRET_KEY. Never returned by the API.
+	SecretCiphertext []byte
+	CreatedAt        time.Time
+}
+
 // One application's flag set. Flags are defined once per project.
 type Project struct {
 	ID int64
@@ -424,6 +435,70 @@ type Provider struct {
 	WebhookUrl string
 	StartedAt  time.Time
 	LastSeenAt time.Time
+}
+
+// A gradual rollout of new_variant over control_variant of a flag in one environment, stage by stage, rolled back (or paused) when a guardrail regresses. draft -> running <-> paused -> rolled_back | completed.
+type SafeRollout struct {
+	ID            int64
+	ProjectID     int64
+	FlagID        int64
+	EnvironmentID int64
+	// The experiment (same key) that measures the rollout: each stage is one of its phases; exposures are reported with the rollout key.
+	ExperimentID int64
+	Key          string
+	Name         string
+	// What is served now and what a rollback serves to everyone.
+	ControlVariant string
+	// What is being rolled out; served to stages[current_stage].percent of users, shipped to everyone on completion.
+	NewVariant string
+	// [{"percent": 0 < p <= 100, strictly increasing, "min_duration_seconds": >= 0, "min_sample": users of the new variant in the stage}]; reaching the last stage (100%) completes the rollout.
+	Stages json.RawMessage
+	// [{"metric": metric key, "direction": "higher"|"lower" is better (the metric's own by default), "threshold": acceptable relative harm >= 0 (0.02 = 2% worse)}]. A guardrail whose sequential interval lies entirely beyond the threshold on the harmful side is a regression.
+	Guardrails json.RawMessage
+	// rollback: serve the control variant to everyone at once; pause: keep the current split, stop advancing, notify.
+	OnRegression string
+	// How often the check job refreshes the guardrails of a running rollout.
+	CheckIntervalSeconds int32
+	// Family-wise confidence of the whole rollout; each guardrail of each stage is tested at 1 - (1 - confidence)/(guardrails x tested stages) (Bonferroni).
+	Confidence float64
+	State      string
+	// Index into stages of the split served now.
+	CurrentStage int32
+	// When the current stage (its experiment phase) began: min_duration_seconds counts from here.
+	StageStartedAt *time.Time
+	// Number of the last check applied; the next check is checks + 1 (its decision row is keyed by it).
+	Checks int32
+	// When the scheduler enqueues the next check of a running rollout.
+	NextCheckAt *time.Time
+	// Why the rollout is in its state (the last decision's reason).
+	StateReason string
+	StartedAt   *time.Time
+	EndedAt     *time.Time
+	Version     int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Every decision about a safe rollout: one row per automatic check (hold, advance, rollback, pause on regression or SRM, complete) and per manual action, with the reason and the numbers it was based on.
+type SafeRolloutDecision struct {
+	ID        int64
+	RolloutID int64
+	// The check that decided (1, 2, ...); NULL for manual actions. Unique per rollout, so a check is applied once however many workers run it.
+	CheckNumber *int32
+	Action      string
+	// true: the check job decided (actor safe-rollout:<key>); false: a person did.
+	Automatic bool
+	FromState string
+	ToState   string
+	FromStage int32
+	ToStage   int32
+	Reason    string
+	// Per guardrail: effect, sequential interval, threshold, users per arm; the SRM p-value; the stage's elapsed time and sample.
+	Numbers json.RawMessage
+	// The results refresh (experiment_results) the check read.
+	RefreshID *int64
+	Actor     string
+	CreatedAt time.Time
 }
 
 // Keys SDKs present to providers. Only a SHA-256 hash is stored; the secret is shown once at creation.

@@ -29,6 +29,18 @@ func benchProvider(b testing.TB) (*Provider, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	set := benchFlagSet()
+	secret := "wpc_benchbenchbenchbenchbenchbenchbenchbench123"
+	if _, err := p.applyEnv(1, set, map[keyHash]keyInfo{hashKey(secret): {id: 1, envID: 1}}, "bench", true); err != nil {
+		b.Fatal(err)
+	}
+	p.ready.Store(true)
+	return p, secret
+}
+
+// benchFlagSet is 20 rule-less 50/50 flags and "rules", a flag of 5 rules
+// x 3 clauses (rulesFlag).
+func benchFlagSet() *eval.FlagSet {
 	set := &eval.FlagSet{Project: "default", Environment: "production", Revision: 7}
 	for i := 0; i < 20; i++ {
 		set.Flags = append(set.Flags, eval.Flag{Key: "flag-" + strconv.Itoa(i), Kind: eval.KindBoolean, Enabled: true, OffVariant: "off",
@@ -36,12 +48,8 @@ func benchProvider(b testing.TB) (*Provider, string) {
 			Variants: []eval.Variant{{Key: "off", Value: json.RawMessage("false")}, {Key: "on", Value: json.RawMessage("true")}},
 			Rollout:  []eval.WeightedVariant{{Variant: "off", Weight: 5000}, {Variant: "on", Weight: 5000}}})
 	}
-	secret := "wpc_benchbenchbenchbenchbenchbenchbenchbench123"
-	if _, err := p.applyEnv(1, set, map[keyHash]keyInfo{hashKey(secret): {id: 1, envID: 1}}, "bench", true); err != nil {
-		b.Fatal(err)
-	}
-	p.ready.Store(true)
-	return p, secret
+	set.Flags = append(set.Flags, rulesFlag("rules"))
+	return set
 }
 
 // BenchmarkOFREPSingleFlag measures the handler (routing, auth, context
@@ -60,5 +68,27 @@ func BenchmarkOFREPSingleFlag(b *testing.B) {
 		if w.Code != http.StatusOK {
 			b.Fatalf("status %d: %s", w.Code, w.Body)
 		}
+	}
+}
+
+// BenchmarkOFREPSingleFlagRules compares, through the whole handler, a
+// rule-less flag with the 5 rules x 3 clauses flag for the same context
+// (the bound: rules no more than 15% slower).
+func BenchmarkOFREPSingleFlagRules(b *testing.B) {
+	p, secret := benchProvider(b)
+	h := p.Handler()
+	for _, key := range []string{"flag-3", "rules"} {
+		b.Run(key, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				req := httptest.NewRequest("POST", "/ofrep/v1/evaluate/flags/"+key, strings.NewReader(ofrepRulesBody))
+				req.Header.Set("Authorization", "Bearer "+secret)
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, req)
+				if w.Code != http.StatusOK {
+					b.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+			}
+		})
 	}
 }

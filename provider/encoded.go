@@ -3,9 +3,6 @@ package provider
 import (
 	"bytes"
 	"compress/flate"
-	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 )
 
@@ -68,30 +65,4 @@ func (e *encoded) get(gz bool) []byte {
 	}
 	e.once.Do(func() { e.gz = deflateSegment(e.plain) })
 	return e.gz
-}
-
-// acceptsGzip reports whether the request's Accept-Encoding allows gzip
-// (a "gzip" or "x-gzip" coding, or "*", without q=0).
-func acceptsGzip(r *http.Request) bool {
-	for _, v := range r.Header.Values("Accept-Encoding") {
-		for _, part := range strings.Split(v, ",") {
-			coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-			coding = strings.ToLower(strings.TrimSpace(coding))
-			if coding != "gzip" && coding != "x-gzip" && coding != "*" {
-				continue
-			}
-			q := 1.0
-			for _, p := range strings.Split(params, ";") {
-				if k, val, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
-					if f, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
-						q = f
-					}
-				}
-			}
-			if q > 0 {
-				return true
-			}
-		}
-	}
-	return false
 }

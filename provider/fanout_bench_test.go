@@ -138,7 +138,6 @@ func benchFanout(b *testing.B, n int, viaProvider bool) {
 	if err != nil || changed.patch == nil {
 		b.Fatal("no patch", err)
 	}
-	tmpl := *changed
 	ev := changed.patch.event
 	event := ev.plain
 	h := p.hub(1)
@@ -187,10 +186,7 @@ func benchFanout(b *testing.B, n int, viaProvider bool) {
 	for i := 0; i < b.N; i++ {
 		if viaProvider {
 			rev++
-			st := tmpl
-			st.revision = rev
-			st.patch = &patchEvent{base: rev - 1, event: ev}
-			h.broadcast(&st, nil)
+			h.broadcast(atRevision(changed, rev, &patchEvent{base: rev - 1, event: ev}), nil)
 		} else {
 			bare()
 		}

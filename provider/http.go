@@ -146,7 +146,7 @@ func (p *Provider) openStream(w http.ResponseWriter, r *http.Request, key keyHas
 			last = st.revision
 		}
 	}
-	s := &stream{hub: h, key: key, kind: kind, lastSent: last, gzip: acceptsGzip(r)}
+	s := &stream{hub: h, key: key, kind: kind, lastSent: last, gzip: acceptsGzip(r.Header.Values("Accept-Encoding"))}
 	head := "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\nConnection: close\r\nVary: Accept-Encoding\r\n"
 	if s.gzip {
 		head += "Content-Encoding: gzip\r\n"

@@ -29,6 +29,8 @@ type envState struct {
 	segJSON  []byte            // the segments' JSON: patches carry flags only
 	// patch turns the previous revision into this one (nil for the first).
 	patch *patchEvent
+	keys  []string  // flag keys, sorted (bulk OFREP)
+	gz    gzipCache // gzipped bulk OFREP bodies of this revision
 }
 
 type patchEvent struct {
@@ -57,6 +59,7 @@ func newEnvState(id int64, set *eval.FlagSet, prev *envState) (*envState, error)
 		etag:     `"` + strconv.FormatInt(set.Revision, 10) + `"`,
 		refetch:  newEncoded(refetchEvent(set.Revision)),
 		flagJSON: make(map[string][]byte, len(set.Flags)),
+		keys:     snap.Keys(),
 	}
 	// Every flag is encoded once: its JSON serves the patches and, joined,
 	// the set's body (the bytes json.Marshal(set) gives, at half the cost).

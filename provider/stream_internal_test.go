@@ -76,16 +76,11 @@ func TestHubMembershipChangesDuringBroadcasts(t *testing.T) {
 	rev := base.revision
 	for i := 0; i < 50; i++ {
 		rev++
-		st := *base
-		st.revision = rev
-		st.patch = nil
-		h.broadcast(&st, nil)
+		h.broadcast(atRevision(base, rev, nil), nil)
 	}
 	wg.Wait()
 	rev++
-	st := *base
-	st.revision = rev
-	h.broadcast(&st, nil)
+	h.broadcast(atRevision(base, rev, nil), nil)
 	got := h.streams()
 	require.Len(t, got, 150)
 	for i, s := range got {
@@ -95,4 +90,10 @@ func TestHubMembershipChangesDuringBroadcasts(t *testing.T) {
 	for _, s := range streams[:150] {
 		require.Zero(t, s.idx)
 	}
+}
+
+// atRevision is st's events at another revision (for broadcasts in tests).
+func atRevision(st *envState, rev int64, patch *patchEvent) *envState {
+	return &envState{id: st.id, project: st.project, key: st.key, revision: rev, set: st.set, snap: st.snap,
+		body: st.body, etag: st.etag, put: st.put, refetch: st.refetch, flagJSON: st.flagJSON, segJSON: st.segJSON, patch: patch}
 }

@@ -3,8 +3,6 @@ package provider
 import (
 	"bytes"
 	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/waypost/waypost/internal/errs"
 	"github.com/waypost/waypost/internal/jsontext"
+	"github.com/waypost/waypost/internal/webhooksig"
 )
 
 // Webhooks are pushed by River jobs (webhookjob.go) after every change made
@@ -45,12 +44,9 @@ type WebhookPayload struct {
 
 // Sign returns the X-Waypost-Signature value for body sent at ts:
 // v1=hex(HMAC-SHA256(secret, "<unix seconds>." + body)).
+// (package webhooksig, shared with the project notifications).
 func Sign(secret string, ts time.Time, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(strconv.FormatInt(ts.Unix(), 10)))
-	mac.Write([]byte("."))
-	mac.Write(body)
-	return "v1=" + hex.EncodeToString(mac.Sum(nil))
+	return webhooksig.Sign(secret, ts, body)
 }
 
 // replayCache remembers signatures seen within webhookMaxAge.

@@ -95,11 +95,13 @@ func runManager(ctx context.Context, a *app) error {
 	// One insert-only River client enqueues every job the manager starts:
 	// webhooks in the transaction of each change, and experiment jobs.
 	inserter, err := worker.NewClient(a.pool, a.log, false,
-		provider.WebhookJobs(a.pool, a.cfg.WebhookSecret, a.log), worker.ExperimentJobs(nil, nil, a.log, worker.ExperimentOptions{}))
+		provider.WebhookJobs(a.pool, a.cfg.WebhookSecret, a.log), worker.ExperimentJobs(nil, nil, a.log, worker.ExperimentOptions{}),
+		worker.SafeRolloutJobs(nil, nil, a.log, worker.SafeRolloutOptions{}))
 	if err != nil {
 		return err
 	}
 	provider.EnqueueWebhooksOnChange(st, inserter)
+	worker.EnqueueNotificationsOnDecision(st, inserter)
 	srv := api.New(st, a.log)
 	srv.SetJobs(worker.NewJobs(inserter))
 	if err := setupAuth(ctx, a, st, srv); err != nil {
@@ -131,10 +133,14 @@ func runWorker(ctx context.Context, a *app) error {
 		return err
 	}
 	client, err := worker.NewClient(a.pool, a.log, true, provider.WebhookJobs(a.pool, a.cfg.WebhookSecret, a.log),
-		worker.ExperimentJobs(st, pools, a.log, opts))
+		worker.ExperimentJobs(st, pools, a.log, opts), worker.SafeRolloutJobs(st, pools, a.log, worker.SafeRolloutOptions{}))
 	if err != nil {
 		return err
 	}
+	// Safe-rollout checks change flags from the worker: providers get the
+	// webhook and project webhooks the notification, in the same transaction.
+	provider.EnqueueWebhooksOnChange(st, client)
+	worker.EnqueueNotificationsOnDecision(st, client)
 	if a.cfg.WorkerAddr == "" {
 		return worker.Run(ctx, client)
 	}

@@ -52,6 +52,9 @@ type Settings struct {
 	// Dimension, optional, is an exposures-query column to break every
 	// metric down by.
 	Dimension string `json:"dimension,omitempty"`
+	// Confidence of every interval and test; 0 means 0.95 (safe rollouts
+	// test each guardrail at a Bonferroni-corrected level).
+	Confidence float64 `json:"confidence,omitempty"`
 }
 
 // DimensionResult is one dimension value's analysis of a metric.
@@ -64,7 +67,7 @@ type DimensionResult struct {
 // options are the stats options of metric m under s.
 func (s Settings) options(m Metric, control string, weights []int) stats.Options {
 	o := stats.Options{MetricType: m.Type, Direction: m.Direction, Control: control, WeightsBP: weights,
-		CUPED: s.CUPED && m.Denominator == nil, Ratio: m.Denominator != nil}
+		CUPED: s.CUPED && m.Denominator == nil, Ratio: m.Denominator != nil, Confidence: s.Confidence}
 	if s.Sequential {
 		o.Sequential = &stats.SequentialOptions{TuningParameter: s.SequentialTuning}
 	}
@@ -259,7 +262,7 @@ func Run(ctx context.Context, db metricsql.DB, plan Plan, usersPerDay float64, n
 		if plan.StartedAt != nil {
 			specs[i].AnalysisStart = *plan.StartedAt
 		}
-		sql, args, err := metricsql.BuildFor(db.Dialect(), specs[i])
+		sql, args, err := metricsql.BuildOn(db.Dialect(), specs[i])
 		if err != nil {
 			return nil, nil, &Failure{Code: CodeConfig, Err: err, Message: fmt.Sprintf("metric %s: %v", m.Key, err)}
 		}

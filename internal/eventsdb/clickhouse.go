@@ -69,6 +69,10 @@ func chSettings(timeout time.Duration) clickhouse.Settings {
 		"readonly":         1,
 		"max_memory_usage": ClickHouseMaxMemory,
 		"max_result_rows":  ClickHouseMaxResultRows + 1,
+		// Waypost's statements are logged in system.query_log (duration,
+		// memory_usage, rows read) for the server's administrators,
+		// whatever the server's default.
+		"log_queries": 1,
 	}
 	if timeout > 0 {
 		s["max_execution_time"] = int(math.Ceil(timeout.Seconds()))
@@ -77,18 +81,34 @@ func chSettings(timeout time.Duration) clickhouse.Settings {
 }
 
 func (d *chDB) Query(ctx context.Context, timeout time.Duration, sql string, args []any) ([]metricsql.Column, [][]any, error) {
-	var (
-		cols []metricsql.Column
-		out  [][]any
-	)
+	var out [][]any
+	cols, err := d.QueryEach(ctx, timeout, sql, args, 0, func(row []any) error {
+		if len(out) == metricsql.MaxRows {
+			return metricsql.ErrTooManyRows
+		}
+		out = append(out, row)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return cols, out, nil
+}
+
+// QueryEach streams the rows to fn block by block (metricsql.Streamer);
+// with maxBytes > 0 the server refuses a result over max_result_bytes =
+// 2 maxBytes + 1 MiB (its in-memory size, close to the values' bytes),
+// checked per block of at most 1,024 rows.
+func (d *chDB) QueryEach(ctx context.Context, timeout time.Duration, sql string, args []any, maxBytes int, fn func(row []any) error) ([]metricsql.Column, error) {
+	var cols []metricsql.Column
 	err := guarded(ctx, timeout, "ClickHouse", func(ctx context.Context) (err error) {
-		cols, out, err = d.query(ctx, timeout, sql, args)
+		cols, err = d.each(ctx, timeout, sql, args, maxBytes, fn)
 		return err
 	})
 	if err != nil {
-		return nil, nil, chError("run query", timeout, err)
+		return nil, chError("run query", timeout, err)
 	}
-	return cols, out, nil
+	return cols, nil
 }
 
 func (d *chDB) Describe(ctx context.Context, timeout time.Duration, q string) ([]metricsql.Column, error) {
@@ -97,11 +117,22 @@ func (d *chDB) Describe(ctx context.Context, timeout time.Duration, q string) ([
 	return cols, err
 }
 
-func (d *chDB) query(ctx context.Context, timeout time.Duration, sql string, args []any) ([]metricsql.Column, [][]any, error) {
-	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(chSettings(timeout)))
+func (d *chDB) each(ctx context.Context, timeout time.Duration, sql string, args []any, maxBytes int, fn func(row []any) error) ([]metricsql.Column, error) {
+	// Stopping early (fn's error) cancels the statement rather than
+	// reading the rest of the result to close the rows.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	settings := chSettings(timeout)
+	if maxBytes > 0 {
+		settings["max_result_bytes"] = 2*maxBytes + 1<<20
+		// Blocks of 1,024 rows (not 65,536): the limit is checked per
+		// block, so a block of wide rows is refused before it grows huge.
+		settings["max_block_size"] = 1024
+	}
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(settings))
 	rows, err := d.conn.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer rows.Close()
 	types := rows.ColumnTypes()
@@ -109,25 +140,24 @@ func (d *chDB) query(ctx context.Context, timeout time.Duration, sql string, arg
 	for i, ct := range types {
 		cols[i] = metricsql.Column{Name: ct.Name(), Type: ct.DatabaseTypeName(), Kind: chKind(ct.DatabaseTypeName())}
 	}
-	var out [][]any
 	for rows.Next() {
-		if len(out) == metricsql.MaxRows {
-			return nil, nil, metricsql.ErrTooManyRows
-		}
 		dest := make([]any, len(types))
 		for i, ct := range types {
 			dest[i] = reflect.New(ct.ScanType()).Interface()
 		}
 		if err := rows.Scan(dest...); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		row := make([]any, len(dest))
 		for i, p := range dest {
 			row[i] = plainValue(reflect.ValueOf(p).Elem())
 		}
-		out = append(out, row)
+		if err := fn(row); err != nil {
+			cancel()
+			return nil, err
+		}
 	}
-	return cols, out, rows.Err()
+	return cols, rows.Err()
 }
 
 // plainValue dereferences pointers and widens integers, so callers see

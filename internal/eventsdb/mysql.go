@@ -66,18 +66,33 @@ func (d *myDB) Describe(ctx context.Context, timeout time.Duration, q string) ([
 }
 
 func (d *myDB) Query(ctx context.Context, timeout time.Duration, sql string, args []any) ([]metricsql.Column, [][]any, error) {
-	var (
-		cols []metricsql.Column
-		rows [][]any
-	)
+	var out [][]any
+	cols, err := d.QueryEach(ctx, timeout, sql, args, 0, func(row []any) error {
+		if len(out) == metricsql.MaxRows {
+			return metricsql.ErrTooManyRows
+		}
+		out = append(out, row)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return cols, out, nil
+}
+
+// QueryEach streams the rows to fn one at a time as the server sends
+// them (metricsql.Streamer); maxBytes is left to fn (a row is at most the
+// server's max_allowed_packet).
+func (d *myDB) QueryEach(ctx context.Context, timeout time.Duration, sql string, args []any, _ int, fn func(row []any) error) ([]metricsql.Column, error) {
+	var cols []metricsql.Column
 	err := guarded(ctx, timeout, "MySQL", func(ctx context.Context) (err error) {
-		cols, rows, err = d.query(ctx, timeout, sql, args)
+		cols, err = d.each(ctx, timeout, sql, args, fn)
 		return err
 	})
 	if err != nil {
-		return nil, nil, myError("run query", timeout, err)
+		return nil, myError("run query", timeout, err)
 	}
-	return cols, rows, nil
+	return cols, nil
 }
 
 func (d *myDB) isMariaDB(ctx context.Context, c *sql.Conn) (bool, error) {
@@ -100,15 +115,19 @@ func (d *myDB) isMariaDB(ctx context.Context, c *sql.Conn) (bool, error) {
 	return m, nil
 }
 
-func (d *myDB) query(ctx context.Context, timeout time.Duration, query string, args []any) ([]metricsql.Column, [][]any, error) {
+func (d *myDB) each(ctx context.Context, timeout time.Duration, query string, args []any, fn func(row []any) error) ([]metricsql.Column, error) {
+	// Stopping early (fn's error) cancels the statement rather than
+	// reading the rest of the result to close the rows.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	c, err := d.db.Conn(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer c.Close()
 	maria, err := d.isMariaDB(ctx, c)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	limit := "SET SESSION max_execution_time = " + strconv.FormatInt(timeout.Milliseconds(), 10)
 	if maria {
@@ -118,48 +137,47 @@ func (d *myDB) query(ctx context.Context, timeout time.Duration, query string, a
 	// and would otherwise run outside it.
 	for _, set := range []string{limit, "SET SESSION TRANSACTION READ ONLY"} {
 		if _, err := c.ExecContext(ctx, set); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	tx, err := c.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer func() { _ = tx.Rollback() }()
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer rows.Close()
 	types, err := rows.ColumnTypes()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	cols := make([]metricsql.Column, len(types))
 	for i, ct := range types {
 		cols[i] = metricsql.Column{Name: ct.Name(), Type: strings.ToLower(ct.DatabaseTypeName()), Kind: myKind(ct.DatabaseTypeName())}
 	}
-	var out [][]any
 	for rows.Next() {
-		if len(out) == metricsql.MaxRows {
-			return nil, nil, metricsql.ErrTooManyRows
-		}
 		vals := make([]any, len(types))
 		ptrs := make([]any, len(types))
 		for i := range vals {
 			ptrs[i] = &vals[i]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		for i, v := range vals {
 			if b, ok := v.([]byte); ok {
 				vals[i] = myValue(cols[i].Kind, string(b))
 			}
 		}
-		out = append(out, vals)
+		if err := fn(vals); err != nil {
+			cancel()
+			return nil, err
+		}
 	}
-	return cols, out, rows.Err()
+	return cols, rows.Err()
 }
 
 // myValue converts a text-protocol value by its column kind.

@@ -43,7 +43,7 @@ func loadEngine(t *testing.T, kind string, ds scipyref.Dataset) eventsdb.Target 
 	} else {
 		s = warehousetest.MySQL(t)
 	}
-	tables, err := ds.Tables()
+	tables, err := ds.TablesFor(kind)
 	require.NoError(t, err)
 	for _, tb := range tables {
 		s.Exec(t, tb.CreateSQL(kind))
@@ -65,12 +65,6 @@ func TestReferenceDatasetsOnEveryEngine(t *testing.T) {
 			t.Parallel()
 			for _, ds := range exp.Datasets {
 				t.Run(ds.Name, func(t *testing.T) {
-					if postgresOnly(ds) {
-						// CUPED and ratio metrics are pushed down on PostgreSQL
-						// only (for now); internal/metricsql's and the worker's
-						// pipeline tests check this dataset there.
-						t.Skip("a PostgreSQL-only dataset (CUPED, ratio metrics)")
-					}
 					target := loadEngine(t, kind, ds)
 					end, err := time.Parse(time.RFC3339, ds.AnalysisEnd)
 					require.NoError(t, err)
@@ -78,21 +72,49 @@ func TestReferenceDatasetsOnEveryEngine(t *testing.T) {
 						require.Equal(t, kind, db.Dialect().Kind())
 						require.NoError(t, metricsql.CheckExposuresQuery(ctx, db, scipyref.ExposuresSQLFor(kind), time.Minute))
 						for _, m := range ds.Metrics {
+							if kind == metricsql.KindMySQL && m.HasNaN() { // MySQL has no NaN
+								continue
+							}
 							mt, err := stats.ParseMetricType(m.Type)
 							require.NoError(t, err)
 							require.NoError(t, metricsql.CheckMetricQuery(ctx, db, m.SQLFor(kind), mt, time.Minute), m.Name)
-							counts, err := metricsql.Run(ctx, db, metricsql.Spec{ExposuresSQL: scipyref.ExposuresSQLFor(kind),
+							spec := metricsql.Spec{ExposuresSQL: scipyref.ExposuresSQLFor(kind),
 								MetricSQL: m.SQLFor(kind), MetricType: mt, ExperimentKey: ds.ExperimentKey, AnalysisEnd: end,
-								ConversionWindowHours: m.WindowHours, Cap: m.Cap}, time.Minute)
+								ConversionWindowHours: m.WindowHours, Cap: m.Cap, CUPEDWindowDays: m.CUPEDWindowDays}
+							if m.Denominator != nil {
+								spec.Denominator = &metricsql.Denominator{SQL: m.DenominatorSQLFor(kind), Type: stats.MetricType(m.Denominator.Type)}
+							}
+							counts, err := metricsql.Run(ctx, db, spec, 3*time.Minute)
 							require.NoError(t, err, m.Name)
 							require.Equal(t, m.Expected.ExcludedUsers, counts.ExcludedUsers, "%s excluded users", m.Name)
 							got := counts.Ordered(ds.Variants)
+							if m.HasNaN() {
+								nan := false
+								for _, v := range got {
+									nan = nan || math.IsNaN(v.Sum)
+								}
+								require.True(t, nan, "%s: the NaN value reaches the sums: %+v", m.Name, got)
+								continue
+							}
 							require.Len(t, got, len(m.Expected.Variants), m.Name)
 							for i, w := range m.Expected.Variants {
 								require.Equal(t, w.Variant, got[i].Variant)
 								require.Equal(t, w.Users, got[i].Users, "%s %s users", m.Name, w.Variant)
 								close9(t, m.Name+" "+w.Variant+" sum", got[i].Sum, w.Sum)
 								close9(t, m.Name+" "+w.Variant+" sum_squares", got[i].SumSquares, w.SumSquares)
+								for _, p := range []struct {
+									name      string
+									got, want *stats.PairedSums
+								}{{"pre", got[i].Pre, w.Pre}, {"denominator", got[i].Denominator, w.Denominator}} {
+									if p.want == nil {
+										require.Nil(t, p.got, "%s %s %s sums", m.Name, w.Variant, p.name)
+										continue
+									}
+									require.NotNil(t, p.got, "%s %s %s sums", m.Name, w.Variant, p.name)
+									close9(t, m.Name+" "+w.Variant+" "+p.name+" sum", p.got.Sum, p.want.Sum)
+									close9(t, m.Name+" "+w.Variant+" "+p.name+" sum_squares", p.got.SumSquares, p.want.SumSquares)
+									close9(t, m.Name+" "+w.Variant+" "+p.name+" sum_products", p.got.SumProducts, p.want.SumProducts)
+								}
 							}
 						}
 						return nil
@@ -102,18 +124,6 @@ func TestReferenceDatasetsOnEveryEngine(t *testing.T) {
 			}
 		})
 	}
-}
-
-// postgresOnly: the dataset has analyses only the PostgreSQL dialect
-// computes (CUPED covariates, ratio denominators); the other dialects
-// refuse them with a message (metricsql.BuildFor).
-func postgresOnly(ds scipyref.Dataset) bool {
-	for _, m := range ds.Metrics {
-		if m.CUPEDWindowDays > 0 || m.Denominator != nil {
-			return true
-		}
-	}
-	return false
 }
 
 // close9 compares at 1e-9 relative (1e-9 absolute near zero).

@@ -88,93 +88,261 @@ FROM (
 GROUP BY variant, day`, nil
 }
 
-func (clickHouse) Metric(exposures, metric string, spec Spec, capArg *float64) (string, []any) {
-	valued := spec.MetricType == stats.Duration || spec.MetricType == stats.Revenue
-	eventValue := "toFloat64(0)"
-	if valued {
-		eventValue = "ifNull(toFloat64(value), 0)"
+// chUserKey is the grouping key of a user id: two independent 64-bit
+// hashes of its bytes (GROUP BY on two UInt64 is a fixed-width 128-bit
+// key, cheaper than hashing and copying strings; two distinct ids share
+// both hashes with probability ~2^-128 per pair).
+func chUserKey(userID string) string {
+	u := "assumeNotNull(toString(" + userID + "))"
+	return "cityHash64(" + u + ") AS wp_k1, murmurHash3_64(" + u + ") AS wp_k2"
+}
+
+// chWindow is the lambda condition of an event at t (seconds) for a user
+// first exposed at f: from f to the conversion window's end (the analysis
+// end is applied before), or, pre, the CUPED window before f.
+func chWindow(spec Spec, pre bool) string {
+	if pre {
+		return "t < f AND f - t <= " + chFloat(spec.CUPEDWindowDays*86400)
 	}
-	// The user's window: from the first exposure to the window's length
-	// (events after the analysis end are filtered out before).
-	// ClickHouse 18.16 lambdas cannot capture columns, so the first
-	// exposure comes in as an array of the events' length (arrayResize).
-	inWindow := "t >= f"
+	c := "t >= f"
 	if w := spec.ConversionWindowHours; w != nil {
-		inWindow += " AND t - f <= " + chFloat(*w*3600)
+		c += " AND t - f <= " + chFloat(*w*3600)
 	}
-	firsts := "arrayResize(emptyArrayUInt32(), length(event_ts), first_exposure)"
-	var value string
-	switch spec.MetricType {
+	return c
+}
+
+// chAggregate is the per-user value of type t over the event arrays
+// <prefix>_ts / <prefix>_x in window cond; fs is the first exposure
+// repeated to the arrays' length, since ClickHouse 18.16 lambdas cannot
+// capture columns.
+func chAggregate(t stats.MetricType, prefix, cond string) string {
+	fs := "arrayResize(emptyArrayUInt32(), length(" + prefix + "_ts), f)"
+	switch t {
 	case stats.Binomial:
-		value = "toFloat64(arrayExists((t, f) -> " + inWindow + ", event_ts, " + firsts + "))"
+		return "toFloat64(arrayExists((t, f) -> " + cond + ", " + prefix + "_ts, " + fs + "))"
 	case stats.Count:
-		value = "toFloat64(arrayCount((t, f) -> " + inWindow + ", event_ts, " + firsts + "))"
-	default:
-		value = "arraySum(arrayMap((t, x, f) -> if(" + inWindow + ", x, 0), event_ts, event_values, " + firsts + "))"
+		return "toFloat64(arrayCount((t, f) -> " + cond + ", " + prefix + "_ts, " + fs + "))"
+	}
+	return "arraySum(arrayMap((t, x, f) -> if(" + cond + ", x, 0), " + prefix + "_ts, " + prefix + "_x, " + fs + "))"
+}
+
+func valued(t stats.MetricType) bool { return t == stats.Duration || t == stats.Revenue }
+
+// Metric is one statement in four steps, each a subquery: (1) the
+// exposures and events of every user as one UNION ALL grouped per user
+// (first exposure, variant, event times and values as arrays); (2) the
+// per-user values over those arrays; (3) the cap (a percentile cap from
+// the sorted per-user values collected in one row and ARRAY JOINed back,
+// so the per-user step runs once); (4) the per-variant sums, and with a
+// dimension the top values kept from the per-(value, variant) sums.
+func (clickHouse) Metric(exposures, metric string, spec Spec, capArg *float64) (string, []any) {
+	shape := ShapeOf(spec)
+	dimNull := ""
+	if shape.Dimension {
+		dimNull = ", CAST(NULL AS Nullable(String)) AS wp_dim"
+	}
+	// Events from the analysis start (from the CUPED window before it):
+	// earlier events count for no user.
+	eventsFrom := ""
+	if !spec.AnalysisStart.IsZero() {
+		from := spec.AnalysisStart
+		if shape.CUPED {
+			from = from.Add(-time.Duration(spec.CUPEDWindowDays * 86400 * float64(time.Second)))
+		}
+		eventsFrom = "\n        AND wp_ts >= " + chSeconds(from, false)
+	}
+	events := func(q string, kind int, valueCol bool) string {
+		value := "toFloat64(0)"
+		if valueCol {
+			value = "ifNull(toFloat64(value), 0)"
+		}
+		return `
+      UNION ALL
+      SELECT ` + chUserKey("user_id") + `, toUInt32(toDateTime("timestamp")) AS wp_ts, '' AS wp_variant,
+             toUInt8(` + strconv.Itoa(kind) + `) AS wp_kind, ` + value + ` AS wp_value` + dimNull + `
+      FROM (
+` + q + `
+      )
+      WHERE wp_ts <= ` + chSeconds(spec.AnalysisEnd, false) + eventsFrom + ` AND isNotNull(user_id)`
+	}
+	expDim := ""
+	if shape.Dimension {
+		expDim = `, toNullable(toString("` + spec.Dimension + `")) AS wp_dim` // validated: letters, digits, _
 	}
 	startCond := ""
 	if !spec.AnalysisStart.IsZero() {
-		startCond = "\n      AND wp_ts >= " + chSeconds(spec.AnalysisStart, true)
+		startCond = "\n        AND wp_ts >= " + chSeconds(spec.AnalysisStart, true)
 	}
-	eventValues := ""
-	if valued {
-		eventValues = ",\n           groupArrayIf(wp_value, wp_exposure = 0) AS event_values"
+	union := `      SELECT ` + chUserKey("user_id") + `, toUInt32(toDateTime("timestamp")) AS wp_ts,
+             assumeNotNull(toString(variant)) AS wp_variant, toUInt8(1) AS wp_kind, toFloat64(0) AS wp_value` + expDim + `
+      FROM (
+` + exposures + `
+      )
+      WHERE experiment_key = ` + chString(spec.ExperimentKey) + `
+        AND wp_ts <= ` + chSeconds(spec.AnalysisEnd, false) + startCond + `
+        AND isNotNull(user_id) AND isNotNull(variant)` + events(metric, 0, valued(spec.MetricType))
+	arrays := "groupArrayIf(wp_ts, wp_kind = 0) AS m_ts"
+	if valued(spec.MetricType) {
+		arrays += ", groupArrayIf(wp_value, wp_kind = 0) AS m_x"
 	}
-	perUser := `SELECT multiple, exposed_variant, ` + value + ` AS value
-  FROM (
-    SELECT wp_user,
-           minIf(wp_ts, wp_exposure = 1) AS first_exposure,
-           minIf(wp_variant, wp_exposure = 1) AS exposed_variant,
-           minIf(wp_variant, wp_exposure = 1) != maxIf(wp_variant, wp_exposure = 1) AS multiple,
-           groupArrayIf(wp_ts, wp_exposure = 0) AS event_ts` + eventValues + `
-    FROM (
-      SELECT wp_user, wp_ts, wp_variant, toUInt8(1) AS wp_exposure, toFloat64(0) AS wp_value
-      FROM (
-    ` + chExposures(exposures, spec.ExperimentKey, spec.AnalysisStart, spec.AnalysisEnd, false) + `
-      )
-      UNION ALL
-      SELECT assumeNotNull(toString(user_id)) AS wp_user,
-             toUInt32(toDateTime("timestamp")) AS wp_ts,
-             '' AS wp_variant, toUInt8(0) AS wp_exposure, ` + eventValue + ` AS wp_value
-      FROM (
-` + metric + `
-      )
-      WHERE wp_ts <= ` + chSeconds(spec.AnalysisEnd, false) + startCond + `
-        AND isNotNull(user_id)
-    )
-    GROUP BY wp_user
-    HAVING max(wp_exposure) = 1
-  )`
-	capped := "value"
-	if capArg != nil {
-		c := chFloat(*capArg)
-		if spec.Cap.Percentile != nil {
-			// percentile_cont(q): linear interpolation between the sorted
-			// values at 0-based rank h = q (n - 1), as PostgreSQL computes it.
-			c = `(
-  SELECT a[toUInt64(floor(h)) + 1] + (h - floor(h)) * (a[toUInt64(least(floor(h) + 2, toFloat64(n)))] - a[toUInt64(floor(h)) + 1])
-  FROM (
-    SELECT arraySort(groupArray(value)) AS a, length(a) AS n, ` + chFloat(*capArg) + ` * (n - 1) AS h
-    FROM (` + perUser + `)
-    WHERE NOT multiple
-  )
-)`
+	values := chAggregate(spec.MetricType, "m", chWindow(spec, false)) + " AS value"
+	if shape.CUPED {
+		values += ",\n         " + chAggregate(spec.MetricType, "m", chWindow(spec, true)) + " AS pre"
+	}
+	if d := spec.Denominator; d != nil {
+		union += events(d.SQL, 2, valued(d.Type))
+		arrays += ", groupArrayIf(wp_ts, wp_kind = 2) AS d_ts"
+		if valued(d.Type) {
+			arrays += ", groupArrayIf(wp_value, wp_kind = 2) AS d_x"
 		}
-		capped = "least(value, " + c + ")"
+		values += ",\n         " + chAggregate(d.Type, "d", chWindow(spec, false)) + " AS den"
+	}
+	if shape.Dimension {
+		arrays += ",\n           ifNull(minIf(wp_dim, wp_kind = 1), " + chString(NoDimension) + ") AS dimension"
+		values += ", dimension"
+	}
+	perUser := `SELECT multiple, wp_var, ` + values + `
+  FROM (
+    SELECT minIf(wp_ts, wp_kind = 1) AS f,
+           minIf(wp_variant, wp_kind = 1) AS wp_var,
+           wp_var != maxIf(wp_variant, wp_kind = 1) AS multiple,
+           ` + arrays + `
+    FROM (
+` + union + `
+    )
+    GROUP BY wp_k1, wp_k2
+    HAVING max(wp_kind = 1) = 1
+  )`
+
+	// (3) the cap: v, y (pre) capped, d (denominator); excluded users 0.
+	perUserCols := []string{"multiple", "wp_var", "value"}
+	if shape.CUPED {
+		perUserCols = append(perUserCols, "pre")
+	}
+	if shape.Ratio {
+		perUserCols = append(perUserCols, "den")
+	}
+	if shape.Dimension {
+		perUserCols = append(perUserCols, "dimension")
+	}
+	capOf := func(x string) string { return x }
+	from := perUser
+	switch {
+	case capArg != nil && spec.Cap.Percentile != nil:
+		// percentile_cont(q): linear interpolation between the sorted
+		// values at 0-based rank h = q (n - 1), as PostgreSQL computes it.
+		var collect, join []string
+		for _, c := range perUserCols {
+			collect = append(collect, "groupArray("+c+") AS a_"+c)
+			join = append(join, "a_"+c+" AS "+c)
+		}
+		from = `SELECT ` + strings.Join(perUserCols, ", ") + `, cap
+  FROM (
+    SELECT ` + strings.Join(collect, ", ") + `,
+           arraySort(arrayFilter((x, m) -> NOT m, a_value, a_multiple)) AS sorted, length(sorted) AS n,
+           ` + chFloat(*capArg) + ` * (n - 1) AS h,
+           sorted[toUInt64(floor(h)) + 1] + (h - floor(h)) * (sorted[toUInt64(least(floor(h) + 2, toFloat64(n)))] - sorted[toUInt64(floor(h)) + 1]) AS cap
+    FROM (` + perUser + `)
+  )
+  ARRAY JOIN ` + strings.Join(join, ", ")
+		capOf = func(x string) string { return "least(" + x + ", cap)" }
+	case capArg != nil:
+		c := chFloat(*capArg)
+		capOf = func(x string) string { return "least(" + x + ", " + c + ")" }
+	}
+	capped := "if(multiple, NULL, wp_var) AS variant, if(multiple, 0, " + capOf("value") + ") AS v"
+	extra := ""
+	if shape.CUPED {
+		capped += ", if(multiple, 0, " + capOf("pre") + ") AS y"
+		extra += ",\n       toFloat64(sum(y)) AS pre_sum, toFloat64(sum(y * y)) AS pre_sum_squares, toFloat64(sum(v * y)) AS pre_sum_products"
+	}
+	if shape.Ratio {
+		capped += ", if(multiple, 0, den) AS d"
+		extra += ",\n       toFloat64(sum(d)) AS den_sum, toFloat64(sum(d * d)) AS den_sum_squares, toFloat64(sum(v * d)) AS den_sum_products"
 	}
 	cols := statSelect(func(agg string, integer bool) string {
 		if integer {
 			return "toInt64(" + agg + ")"
 		}
 		return "toFloat64(" + agg + ")"
-	})
-	return fmt.Sprintf(`SELECT variant%s
+	}) + extra
+	if !shape.Dimension {
+		return fmt.Sprintf(`SELECT variant%s
 FROM (
-  SELECT if(multiple, NULL, exposed_variant) AS variant, if(multiple, 0, %s) AS v
+  SELECT %s
   FROM (%s)
 )
 GROUP BY variant
-ORDER BY variant NULLS LAST`, cols, capped, perUser), nil
+ORDER BY variant NULLS LAST`, cols, capped, from), nil
+	}
+	return chDimensions(spec, cols, "dimension, "+capped, from), nil
+}
+
+// chDimensions is the statement with a dimension: the sums per
+// (dimension value, variant), then, per value, its analysed users and a
+// sort key (users descending, then the value's bytes); the values whose
+// key is among the MaxDimensions smallest of the values with analysed
+// users keep their name, the others become OtherDimension; their sums are
+// added per (label, variant). ClickHouse 18.16 has no window functions:
+// the ranking is done on arrays in one row. Columns are those of the
+// PostgreSQL statement: dimension, dimension_values, variant, then the
+// sums.
+func chDimensions(spec Spec, cols, capped, from string) string {
+	names := []string{"variant"}
+	for _, c := range strings.Split(cols, ",") {
+		if f := strings.Fields(c); len(f) > 0 {
+			names = append(names, f[len(f)-1])
+		}
+	}
+	names = names[:len(names):len(names)]
+	var tuple, elems, sums []string
+	for i, n := range names {
+		tuple = append(tuple, "g_"+n)
+		elems = append(elems, fmt.Sprintf("tupleElement(t, %d) AS g_%s", i+1, n))
+		switch {
+		case n == "variant":
+		case n == "users":
+			sums = append(sums, "toInt64(sum(g_users)) AS users")
+		default:
+			sums = append(sums, "toFloat64(sum(g_"+n+")) AS "+n)
+		}
+	}
+	// Rename the per-(value, variant) sums g_<name> so the later steps
+	// can aggregate them under their contract names.
+	inner := strings.Replace(cols, " AS ", " AS g_", -1)
+	return fmt.Sprintf(`SELECT dimension, any(n_values) AS dimension_values, g_variant AS variant,
+       %s
+FROM (
+  SELECT dimension, n_values, %s
+  FROM (
+    SELECT if(du > 0 AND k <= threshold, dim, %s) AS dimension, n_values, g
+    FROM (
+      SELECT groupArray(dimension) AS a_dim, groupArray(du) AS a_du, groupArray(k) AS a_k, groupArray(g) AS a_g,
+             arraySort(arrayFilter((key, users) -> users > 0, a_k, a_du)) AS top,
+             top[toUInt64(least(length(top), %d))] AS threshold,
+             toInt64(length(top)) AS n_values
+      FROM (
+        SELECT dimension, sumIf(g_users, isNotNull(g_variant)) AS du,
+               concat(toString(toUInt64(20000000000000 - du)), dimension) AS k,
+               groupArray((%s)) AS g
+        FROM (
+          SELECT dimension, variant AS g_variant%s
+          FROM (
+            SELECT %s
+            FROM (%s)
+          )
+          GROUP BY dimension, variant
+        )
+        GROUP BY dimension
+      )
+    )
+    ARRAY JOIN a_dim AS dim, a_du AS du, a_k AS k, a_g AS g
+  )
+  ARRAY JOIN g AS t
+)
+GROUP BY dimension, variant
+ORDER BY dimension, variant NULLS LAST`, strings.Join(sums, ",\n       "), strings.Join(elems, ", "), chString(OtherDimension),
+		spec.MaxDimensions(), strings.Join(tuple, ", "), inner, capped, from)
 }
 
 // chForbiddenTables are table functions reaching outside the events

@@ -2,7 +2,10 @@ package metricsql
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
+	"sort"
 	"time"
 
 	"github.com/waypost/waypost/internal/stats"
@@ -173,4 +176,259 @@ func toText(v any) (string, bool) {
 		return string(x), true
 	}
 	return fmt.Sprint(v), true
+}
+
+// Shape says which optional column groups a metric statement returns
+// besides variant and StatColumns (the layout of Build's statement, see
+// extras_postgres.go): with Dimension, dimension (text) and
+// dimension_values (integer) come first; after StatColumns, with CUPED
+// pre_sum, pre_sum_squares, pre_sum_products; then, with Ratio, den_sum,
+// den_sum_squares, den_sum_products. Every dialect returns this layout.
+type Shape struct {
+	CUPED, Ratio, Dimension bool
+}
+
+// ShapeOf is the layout of spec's statement.
+func ShapeOf(spec Spec) Shape {
+	return Shape{CUPED: spec.CUPEDWindowDays > 0, Ratio: spec.Denominator != nil, Dimension: spec.Dimension != ""}
+}
+
+// Columns is the number of columns of a row of this shape.
+func (s Shape) Columns() int {
+	n := 1 + len(StatColumns)
+	if s.Dimension {
+		n += 2
+	}
+	if s.CUPED {
+		n += 3
+	}
+	if s.Ratio {
+		n += 3
+	}
+	return n
+}
+
+// MaxDimensions is the number of dimension values kept by spec (the
+// others are grouped as OtherDimension).
+func (s Spec) MaxDimensions() int {
+	if s.MaxDimensionValues == 0 {
+		return DefaultMaxDimensionValues
+	}
+	return s.MaxDimensionValues
+}
+
+// BuildOn checks spec and returns the per-metric statement of dialect d
+// and its bind arguments, with every analysis (CUPED covariates, ratio
+// denominators, percentile caps, dimension breakdowns) pushed down on
+// every engine; the statement's rows have the layout ShapeOf(spec).
+// PostgreSQL's is Build's. For the other dialects, the spec passed to
+// Dialect.Metric carries the validated queries (the denominator's too).
+func BuildOn(d Dialect, spec Spec) (string, []any, error) {
+	if d.Kind() == KindPostgres {
+		return Build(spec)
+	}
+	exposures, metric, capArg, err := checkSpec(d, &spec)
+	if err != nil {
+		return "", nil, err
+	}
+	sql, args := d.Metric(exposures, metric, spec, capArg)
+	return sql, args, nil
+}
+
+// checkSpec validates spec for dialect d as Build does for PostgreSQL,
+// replacing the denominator query by its validated text, and returns the
+// validated exposures and metric queries and the cap argument (absolute
+// value or percentile; nil without a cap).
+func checkSpec(d Dialect, spec *Spec) (exposures, metric string, capArg *float64, err error) {
+	if exposures, err = ValidateFor(d, spec.ExposuresSQL); err != nil {
+		return "", "", nil, fmt.Errorf("exposures query: %w", err)
+	}
+	if metric, err = ValidateFor(d, spec.MetricSQL); err != nil {
+		return "", "", nil, fmt.Errorf("metric query: %w", err)
+	}
+	if !spec.MetricType.Valid() {
+		return "", "", nil, fmt.Errorf("metricsql: unknown metric type %q", spec.MetricType)
+	}
+	if spec.ExperimentKey == "" {
+		return "", "", nil, errors.New("metricsql: empty experiment key")
+	}
+	if spec.AnalysisEnd.IsZero() {
+		return "", "", nil, errors.New("metricsql: analysis end is not set")
+	}
+	if w := spec.ConversionWindowHours; w != nil && (!(*w > 0) || math.IsInf(*w, 0)) {
+		return "", "", nil, fmt.Errorf("metricsql: conversion window must be a positive number of hours, got %v", *w)
+	}
+	if spec.CUPEDWindowDays < 0 || math.IsNaN(spec.CUPEDWindowDays) || spec.CUPEDWindowDays > 3650 {
+		return "", "", nil, fmt.Errorf("metricsql: CUPED window must be between 0 and 3650 days, got %v", spec.CUPEDWindowDays)
+	}
+	if den := spec.Denominator; den != nil {
+		if den.Type != stats.Count && den.Type != stats.Duration && den.Type != stats.Revenue {
+			return "", "", nil, fmt.Errorf("metricsql: a ratio's denominator counts events or sums values (count, duration or revenue), got %q", den.Type)
+		}
+		if spec.MetricType == stats.Binomial {
+			return "", "", nil, errors.New("metricsql: a ratio metric's numerator cannot be binomial")
+		}
+		q, err := ValidateFor(d, den.SQL)
+		if err != nil {
+			return "", "", nil, fmt.Errorf("denominator query: %w", err)
+		}
+		spec.Denominator = &Denominator{SQL: q, Type: den.Type}
+	}
+	if c := spec.Cap; c != nil {
+		if spec.MetricType == stats.Binomial {
+			return "", "", nil, errors.New("metricsql: a cap does not apply to binomial metrics")
+		}
+		switch {
+		case c.Value != nil && c.Percentile != nil:
+			return "", "", nil, errors.New("metricsql: set either a cap value or a cap percentile, not both")
+		case c.Value != nil:
+			if !(*c.Value > 0) || math.IsInf(*c.Value, 0) {
+				return "", "", nil, fmt.Errorf("metricsql: cap value must be positive, got %v", *c.Value)
+			}
+			capArg = c.Value
+		case c.Percentile != nil:
+			if !(*c.Percentile > 0 && *c.Percentile < 1) {
+				return "", "", nil, fmt.Errorf("metricsql: cap percentile must be between 0 and 1, got %v", *c.Percentile)
+			}
+			capArg = c.Percentile
+		default:
+			return "", "", nil, errors.New("metricsql: empty cap")
+		}
+	}
+	if dim := spec.Dimension; dim != "" && !dimensionName.MatchString(dim) {
+		return "", "", nil, fmt.Errorf("metricsql: dimension must be a column name (letters, digits, _), got %q", dim)
+	}
+	if spec.MaxDimensionValues < 0 || spec.MaxDimensionValues > 1000 {
+		return "", "", nil, fmt.Errorf("metricsql: at most 1000 dimension values, got %d", spec.MaxDimensionValues)
+	}
+	return exposures, metric, capArg, nil
+}
+
+// scanShaped reads the rows of a metric statement of the given shape
+// (values as DB.Query returns them), summing a breakdown's rows into the
+// overall per-variant statistics as runPostgres does.
+func scanShaped(shape Shape, rows [][]any) (Counts, error) {
+	var out Counts
+	dims := map[string]int{}
+	overall := map[string]int{}
+	for _, r := range rows {
+		if len(r) != shape.Columns() {
+			return out, fmt.Errorf("scan metric row: %d columns, want %d", len(r), shape.Columns())
+		}
+		dimension := ""
+		if shape.Dimension {
+			dimension, _ = toText(r[0])
+			n, err := toFloat(r[1])
+			if err != nil {
+				return out, fmt.Errorf("scan metric row: column dimension_values: %w", err)
+			}
+			out.DimensionValues = int64(n)
+			r = r[2:]
+		}
+		var v stats.VariantData
+		for i, c := range StatColumns {
+			x, err := toFloat(r[1+i])
+			if err != nil {
+				return out, fmt.Errorf("scan metric row: column %s: %w", c.Name, err)
+			}
+			c.Set(&v, x)
+		}
+		rest := r[1+len(StatColumns):]
+		paired := func(name string) (*stats.PairedSums, error) {
+			var x [3]float64
+			for i := range x {
+				f, err := toFloat(rest[i])
+				if err != nil {
+					return nil, fmt.Errorf("scan metric row: %s columns: %w", name, err)
+				}
+				x[i] = f
+			}
+			rest = rest[3:]
+			return &stats.PairedSums{Sum: x[0], SumSquares: x[1], SumProducts: x[2]}, nil
+		}
+		var err error
+		if shape.CUPED {
+			if v.Pre, err = paired("pre_sum"); err != nil {
+				return out, err
+			}
+		}
+		if shape.Ratio {
+			if v.Denominator, err = paired("den_sum"); err != nil {
+				return out, err
+			}
+		}
+		name, ok := toText(r[0])
+		if !shape.Dimension {
+			if !ok {
+				out.ExcludedUsers = v.Users
+				continue
+			}
+			v.Variant = name
+			out.Variants = append(out.Variants, v)
+			continue
+		}
+		d, seen := dims[dimension]
+		if !seen {
+			d = len(out.Dimensions)
+			dims[dimension] = d
+			out.Dimensions = append(out.Dimensions, DimensionCounts{Value: dimension})
+		}
+		if !ok {
+			out.Dimensions[d].ExcludedUsers += v.Users
+			out.ExcludedUsers += v.Users
+			continue
+		}
+		v.Variant = name
+		out.Dimensions[d].Variants = append(out.Dimensions[d].Variants, v)
+		i, seen := overall[name]
+		if !seen {
+			i = len(out.Variants)
+			overall[name] = i
+			out.Variants = append(out.Variants, stats.VariantData{Variant: name})
+		}
+		add(&out.Variants[i], v)
+	}
+	sort.Slice(out.Variants, func(i, j int) bool { return out.Variants[i].Variant < out.Variants[j].Variant })
+	return out, nil
+}
+
+// Streamer is a DB that can hand a statement's rows to a function as
+// they arrive instead of buffering them: a caller bounding the bytes it
+// keeps (the "test query" preview) stops the statement at the row that
+// crosses its bound. maxBytes > 0 also asks the engine to refuse a result
+// far larger than that (ClickHouse: max_result_bytes), so a single huge
+// block is not even sent. The ClickHouse, MySQL and PostgreSQL DBs are
+// Streamers.
+type Streamer interface {
+	QueryEach(ctx context.Context, timeout time.Duration, sql string, args []any, maxBytes int, fn func(row []any) error) ([]Column, error)
+}
+
+// Each runs sql on db and calls fn for each row as it streams in (fn
+// returning an error stops the statement and is returned), or, for a DB
+// that is not a Streamer, for each row of Query.
+func Each(ctx context.Context, db DB, timeout time.Duration, sql string, args []any, maxBytes int, fn func(row []any) error) ([]Column, error) {
+	if s, ok := db.(Streamer); ok {
+		return s.QueryEach(ctx, timeout, sql, args, maxBytes, fn)
+	}
+	cols, rows, err := db.Query(ctx, timeout, sql, args)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		if err := fn(r); err != nil {
+			return cols, err
+		}
+	}
+	return cols, nil
+}
+
+// chTooManyRowsOrBytes is ClickHouse's TOO_MANY_ROWS_OR_BYTES
+// (max_result_rows, max_result_bytes exceeded).
+const chTooManyRowsOrBytes = 396
+
+// ResultTooLarge reports whether the engine refused a result for its
+// size (ClickHouse's max_result_bytes set by a Streamer's maxBytes).
+func ResultTooLarge(err error) bool {
+	var se *ServerError
+	return errors.As(err, &se) && se.Engine == "ClickHouse" && se.Code == chTooManyRowsOrBytes
 }

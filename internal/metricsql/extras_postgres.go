@@ -40,7 +40,8 @@ type extras struct {
 	// value is the per-user post-exposure aggregate; preColumn adds
 	// ", <pre aggregate> AS pre" to wp_per_user.
 	value, preColumn string
-	// windowStart is the lower bound of the joined metric events.
+	// windowStart is the lower bound of the joined metric events, over
+	// the user's exposures (an aggregate).
 	windowStart string
 	// denominatorCTE defines wp_den (user_id, den); denominatorJoin joins
 	// it to wp_per_user.
@@ -71,13 +72,13 @@ func aggregate(t stats.MetricType, alias, filter string) string {
 // postgresExtras builds the fragments; next is the number of the first
 // free bind parameter.
 func postgresExtras(spec Spec, next int) extras {
-	x := extras{windowStart: "e.first_exposure"}
+	x := extras{windowStart: `min("timestamp")`}
 	if spec.CUPEDWindowDays > 0 {
 		x.cuped = true
 		x.args = append(x.args, spec.CUPEDWindowDays)
 		// One join reads both periods: pre-period rows are those before
 		// the first exposure.
-		x.windowStart = fmt.Sprintf("e.first_exposure - $%d::double precision * interval '1 day'", next)
+		x.windowStart = fmt.Sprintf(`min("timestamp") - $%d::double precision * interval '1 day'`, next)
 		x.value = aggregate(spec.MetricType, "m", `m."timestamp" >= e.first_exposure`)
 		x.preColumn = ",\n         " + aggregate(spec.MetricType, "m", `m."timestamp" < e.first_exposure`) + " AS pre"
 		x.sumColumns += `,

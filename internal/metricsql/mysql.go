@@ -3,6 +3,7 @@ package metricsql
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/waypost/waypost/internal/stats"
@@ -46,89 +47,158 @@ FROM wp_ranked WHERE rn = 1
 GROUP BY variant, DATEDIFF(ts, '1970-01-01')`, []any{experimentKey, end.UTC()}
 }
 
+// myAggregate is the per-user value of type t over the rows of kind
+// (0 metric events, 2 denominator events) satisfying cond.
+func myAggregate(t stats.MetricType, kind int, cond string) string {
+	c := fmt.Sprintf("wp_exposure = %d AND %s", kind, cond)
+	switch t {
+	case stats.Binomial:
+		return "CASE WHEN SUM(CASE WHEN " + c + " THEN 1 ELSE 0 END) > 0 THEN 1e0 ELSE 0e0 END"
+	case stats.Count:
+		return "CAST(SUM(CASE WHEN " + c + " THEN 1 ELSE 0 END) AS DOUBLE)"
+	}
+	return "COALESCE(SUM(CASE WHEN " + c + " THEN wp_value END), 0e0)"
+}
+
+// Metric: exposures, metric events (and denominator events) as one UNION
+// ALL, each row marked with its user's first exposure (a window
+// function), grouped per user; then the cap, and the per-variant (per
+// dimension value and variant) sums. Bind arguments are added in the
+// order their placeholders appear.
 func (mySQL) Metric(exposures, metric string, spec Spec, capArg *float64) (string, []any) {
+	shape := ShapeOf(spec)
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "?"
+	}
 	end := spec.AnalysisEnd.UTC()
-	args := []any{spec.ExperimentKey, end}
+	var b strings.Builder
+	b.WriteString("WITH wp_exposures AS (\n" + exposures + "\n),\nwp_metric AS (\n" + metric + "\n),")
+	if d := spec.Denominator; d != nil {
+		b.WriteString("\nwp_denominator AS (\n" + d.SQL + "\n),")
+	}
+	dim, noDim := "", ""
+	if shape.Dimension {
+		dim = ", CAST(CAST(`" + spec.Dimension + "` AS CHAR) AS BINARY) AS wp_dim" // validated: letters, digits, _
+		noDim = ", NULL"
+	}
+	exposed := "\nwp_rows AS (\n  SELECT CAST(user_id AS BINARY) AS wp_user, `timestamp` AS wp_ts, CAST(variant AS BINARY) AS wp_variant,\n" +
+		"         1 AS wp_exposure, 0e0 AS wp_value" + dim + "\n  FROM wp_exposures\n" +
+		"  WHERE CAST(experiment_key AS BINARY) = CAST(" + arg(spec.ExperimentKey) + " AS BINARY) AND `timestamp` <= " + arg(end)
 	startCond := ""
 	if !spec.AnalysisStart.IsZero() {
-		startCond = " AND `timestamp` >= ?"
-		args = append(args, spec.AnalysisStart.UTC())
+		startCond = " AND `timestamp` >= " + arg(spec.AnalysisStart.UTC())
 	}
-	args = append(args, end)
-	eventValue := "0e0"
-	if spec.MetricType == stats.Duration || spec.MetricType == stats.Revenue {
-		eventValue = "CAST(value AS DOUBLE)"
-	}
-	inWindow := "wp_exposure = 0 AND wp_ts >= first_exposure"
-	if w := spec.ConversionWindowHours; w != nil {
-		inWindow += " AND wp_ts <= TIMESTAMPADD(MICROSECOND, ?, first_exposure)"
-		args = append(args, int64(math.Round(*w*3600e6)))
-	}
-	var value string
-	switch spec.MetricType {
-	case stats.Binomial:
-		value = "CASE WHEN SUM(CASE WHEN " + inWindow + " THEN 1 ELSE 0 END) > 0 THEN 1e0 ELSE 0e0 END"
-	case stats.Count:
-		value = "CAST(SUM(CASE WHEN " + inWindow + " THEN 1 ELSE 0 END) AS DOUBLE)"
-	default:
-		value = "COALESCE(SUM(CASE WHEN " + inWindow + " THEN wp_value END), 0e0)"
-	}
-	capCTE, capFrom, capped := "", "", "value"
-	if capArg != nil {
-		args = append(args, *capArg)
-		if spec.Cap.Value != nil {
-			capped = "LEAST(value, ?)"
-		} else {
-			// percentile_cont(q): linear interpolation between the sorted
-			// values at 0-based rank h = q (n - 1), as PostgreSQL computes it.
-			capCTE = `,
-wp_ranked AS (
-  SELECT value, ROW_NUMBER() OVER (ORDER BY value) AS rn, COUNT(*) OVER () AS n
-  FROM wp_per_user WHERE NOT multiple
-),
-wp_h AS (SELECT value, rn, n, ? * (n - 1) AS h FROM wp_ranked),
-wp_cap AS (
-  SELECT MIN(CASE WHEN rn = FLOOR(h) + 1 THEN value END)
-         + (h - FLOOR(h)) * (MIN(CASE WHEN rn = LEAST(FLOOR(h) + 2, n) THEN value END) - MIN(CASE WHEN rn = FLOOR(h) + 1 THEN value END)) AS cap
-  FROM wp_h GROUP BY h, n
-)`
-			capFrom = " LEFT JOIN wp_cap ON TRUE"
-			capped = "COALESCE(LEAST(value, wp_cap.cap), value)"
+	b.WriteString(exposed + startCond + "\n    AND user_id IS NOT NULL AND variant IS NOT NULL")
+	events := func(cte string, kind int, t stats.MetricType) {
+		value := "0e0"
+		if valued(t) {
+			value = "CAST(value AS DOUBLE)"
 		}
+		fmt.Fprintf(&b, "\n  UNION ALL\n  SELECT CAST(user_id AS BINARY), `timestamp`, NULL, %d, %s%s\n  FROM %s\n  WHERE `timestamp` <= %s AND user_id IS NOT NULL",
+			kind, value, noDim, cte, arg(end))
 	}
-	cols := statSelect(func(agg string, integer bool) string {
-		if integer {
-			return agg
-		}
-		return "CASE WHEN variant IS NULL THEN 0e0 ELSE COALESCE(" + agg + ", 0e0) END"
-	})
-	return fmt.Sprintf("WITH wp_exposures AS (\n%s\n),\nwp_metric AS (\n%s\n),"+`
-wp_rows AS (
-  SELECT CAST(user_id AS BINARY) AS wp_user, `+"`timestamp`"+` AS wp_ts, CAST(variant AS BINARY) AS wp_variant,
-         1 AS wp_exposure, 0e0 AS wp_value
-  FROM wp_exposures
-  WHERE CAST(experiment_key AS BINARY) = CAST(? AS BINARY) AND `+"`timestamp`"+` <= ?%s
-    AND user_id IS NOT NULL AND variant IS NOT NULL
-  UNION ALL
-  SELECT CAST(user_id AS BINARY), `+"`timestamp`"+`, NULL, 0, %s
-  FROM wp_metric
-  WHERE `+"`timestamp`"+` <= ? AND user_id IS NOT NULL
+	events("wp_metric", 0, spec.MetricType)
+	if d := spec.Denominator; d != nil {
+		events("wp_denominator", 2, d.Type)
+	}
+	b.WriteString(`
 ),
 wp_marked AS (
-  SELECT wp_user, wp_ts, wp_variant, wp_exposure, wp_value,
+  SELECT wp_user, wp_ts, wp_variant, wp_exposure, wp_value` + map[bool]string{true: ", wp_dim", false: ""}[shape.Dimension] + `,
          MIN(CASE WHEN wp_exposure = 1 THEN wp_ts END) OVER (PARTITION BY wp_user) AS first_exposure
   FROM wp_rows
 ),
 wp_per_user AS (
   SELECT MIN(wp_variant) <> MAX(wp_variant) AS multiple,
          CASE WHEN MIN(wp_variant) <> MAX(wp_variant) THEN NULL ELSE MIN(wp_variant) END AS variant,
-         %s AS value
-  FROM wp_marked
-  WHERE first_exposure IS NOT NULL
-  GROUP BY wp_user
-)%s
-SELECT variant%s
-FROM (SELECT variant, %s AS v FROM wp_per_user%s) AS capped
-GROUP BY variant
-ORDER BY variant IS NULL, variant`, exposures, metric, startCond, eventValue, value, capCTE, cols, capped, capFrom), args
+         `)
+	// The numerator's (and denominator's) window: from the first exposure
+	// to the conversion window's end (the analysis end is applied before).
+	window := func() string {
+		c := "wp_ts >= first_exposure"
+		if w := spec.ConversionWindowHours; w != nil {
+			c += " AND wp_ts <= TIMESTAMPADD(MICROSECOND, " + arg(int64(math.Round(*w*3600e6))) + ", first_exposure)"
+		}
+		return c
+	}
+	b.WriteString(myAggregate(spec.MetricType, 0, window()) + " AS value")
+	if shape.CUPED {
+		b.WriteString(",\n         " + myAggregate(spec.MetricType, 0, "wp_ts < first_exposure AND wp_ts >= TIMESTAMPADD(MICROSECOND, "+
+			arg(-int64(math.Round(spec.CUPEDWindowDays*86400e6)))+", first_exposure)") + " AS pre")
+	}
+	if d := spec.Denominator; d != nil {
+		b.WriteString(",\n         " + myAggregate(d.Type, 2, window()) + " AS den")
+	}
+	if shape.Dimension {
+		b.WriteString(",\n         COALESCE(MIN(wp_dim), CAST('" + NoDimension + "' AS BINARY)) AS dimension")
+	}
+	b.WriteString("\n  FROM wp_marked\n  WHERE first_exposure IS NOT NULL\n  GROUP BY wp_user\n)")
+
+	capFrom, capOf := "", func(x string) string { return x }
+	if capArg != nil {
+		if spec.Cap.Value != nil {
+			capOf = func(x string) string { return "LEAST(" + x + ", " + arg(*capArg) + ")" }
+		} else {
+			// percentile_cont(q): linear interpolation between the sorted
+			// values at 0-based rank h = q (n - 1), as PostgreSQL computes it.
+			b.WriteString(`,
+wp_ranked AS (
+  SELECT value, ROW_NUMBER() OVER (ORDER BY value) AS rn, COUNT(*) OVER () AS n
+  FROM wp_per_user WHERE NOT multiple
+),
+wp_h AS (SELECT value, rn, n, ` + arg(*capArg) + ` * (n - 1) AS h FROM wp_ranked),
+wp_cap AS (
+  SELECT MIN(CASE WHEN rn = FLOOR(h) + 1 THEN value END)
+         + (h - FLOOR(h)) * (MIN(CASE WHEN rn = LEAST(FLOOR(h) + 2, n) THEN value END) - MIN(CASE WHEN rn = FLOOR(h) + 1 THEN value END)) AS cap
+  FROM wp_h GROUP BY h, n
+)`)
+			capFrom = " LEFT JOIN wp_cap ON TRUE"
+			capOf = func(x string) string { return "COALESCE(LEAST(" + x + ", wp_cap.cap), " + x + ")" }
+		}
+	}
+	dimSel, dimGroup, dimOrder, dimFrom := "", "", "", ""
+	if shape.Dimension {
+		b.WriteString(`,
+wp_dims AS (
+  SELECT dimension, ROW_NUMBER() OVER (ORDER BY COUNT(*) DESC, dimension) AS rk
+  FROM wp_per_user WHERE NOT multiple
+  GROUP BY dimension
+)`)
+		dimSel = fmt.Sprintf("CASE WHEN wp_dims.rk <= %d THEN wp_per_user.dimension ELSE CAST('%s' AS BINARY) END AS dimension, ",
+			spec.MaxDimensions(), OtherDimension)
+		dimFrom = " LEFT JOIN wp_dims ON wp_dims.dimension = wp_per_user.dimension"
+		dimGroup = "dimension, "
+		dimOrder = "dimension, "
+	}
+	inner := "variant, " + capOf("value") + " AS v"
+	zero := func(agg string) string {
+		return "CASE WHEN variant IS NULL THEN 0e0 ELSE COALESCE(" + agg + ", 0e0) END"
+	}
+	extra := ""
+	if shape.CUPED {
+		inner += ", " + capOf("pre") + " AS y"
+		extra += ",\n       " + zero("SUM(y)") + " AS pre_sum, " + zero("SUM(y * y)") + " AS pre_sum_squares, " + zero("SUM(v * y)") + " AS pre_sum_products"
+	}
+	if shape.Ratio {
+		inner += ", den AS d"
+		extra += ",\n       " + zero("SUM(d)") + " AS den_sum, " + zero("SUM(d * d)") + " AS den_sum_squares, " + zero("SUM(v * d)") + " AS den_sum_products"
+	}
+	cols := statSelect(func(agg string, integer bool) string {
+		if integer {
+			return agg
+		}
+		return zero(agg)
+	}) + extra
+	head := "SELECT "
+	if shape.Dimension {
+		head = "SELECT dimension, (SELECT COUNT(*) FROM wp_dims) AS dimension_values, "
+	}
+	fmt.Fprintf(&b, `
+%svariant%s
+FROM (SELECT %s%s FROM wp_per_user%s%s) AS capped
+GROUP BY %svariant
+ORDER BY %svariant IS NULL, variant`, head, cols, dimSel, inner, capFrom, dimFrom, dimGroup, dimOrder)
+	return b.String(), args
 }

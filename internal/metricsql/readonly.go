@@ -191,3 +191,28 @@ func (d pgDB) Describe(ctx context.Context, timeout time.Duration, q string) ([]
 	})
 	return cols, err
 }
+
+// QueryEach streams the rows to fn as pgx reads them (Streamer); fn's
+// error stops the statement.
+func (d pgDB) QueryEach(ctx context.Context, timeout time.Duration, sql string, args []any, _ int, fn func(row []any) error) ([]Column, error) {
+	var cols []Column
+	err := ReadOnly(ctx, d.b, timeout, func(ctx context.Context, tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		cols = PostgresColumns(rows.FieldDescriptions())
+		for rows.Next() {
+			vals, err := rows.Values()
+			if err != nil {
+				return err
+			}
+			if err := fn(vals); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	return cols, err
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -84,6 +85,50 @@ func (c Counts) Ordered(order []string) []stats.VariantData {
 // WorkMem is the work_mem of a metric statement's transaction.
 const WorkMem = "64MB"
 
+// setSession applies the metric statement's transaction-local settings.
+func setSession(ctx context.Context, tx pgx.Tx) error {
+	// The per-user aggregation is a hash aggregate over every analysed
+	// user; at PostgreSQL's default 4MB work_mem it spills to disk in
+	// batches from ~100k users (EXPLAIN: "Batches: 5, Disk Usage").
+	// Raising it for this transaction only keeps it in memory.
+	if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '"+WorkMem+"'"); err != nil {
+		return fmt.Errorf("set work_mem: %w", err)
+	}
+	return nil
+}
+
+// Explain runs spec's PostgreSQL statement under EXPLAIN (ANALYZE,
+// BUFFERS) in the same read-only transaction and settings as Run and
+// returns the plan text (for benchmarks and for tuning an events
+// database's indexes).
+func Explain(ctx context.Context, db Beginner, spec Spec, timeout time.Duration) (string, error) {
+	sql, args, err := Build(spec)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	err = ReadOnly(ctx, db, timeout, func(ctx context.Context, tx pgx.Tx) error {
+		if err := setSession(ctx, tx); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+sql, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				return err
+			}
+			b.WriteString(line)
+			b.WriteByte('\n')
+		}
+		return rows.Err()
+	})
+	return b.String(), err
+}
+
 // runPostgres builds and runs spec on PostgreSQL, where every analysis
 // (CUPED, ratio, dimensions) is pushed down.
 func runPostgres(ctx context.Context, db Beginner, spec Spec, timeout time.Duration) (Counts, error) {
@@ -94,12 +139,8 @@ func runPostgres(ctx context.Context, db Beginner, spec Spec, timeout time.Durat
 	x := postgresExtras(spec, 0)
 	var out Counts
 	err = ReadOnly(ctx, db, timeout, func(ctx context.Context, tx pgx.Tx) error {
-		// The per-user aggregation is a hash aggregate over every analysed
-		// user; at PostgreSQL's default 4MB work_mem it spills to disk in
-		// batches from ~100k users (EXPLAIN: "Batches: 5, Disk Usage").
-		// Raising it for this transaction only keeps it in memory.
-		if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '"+WorkMem+"'"); err != nil {
-			return fmt.Errorf("set work_mem: %w", err)
+		if err := setSession(ctx, tx); err != nil {
+			return err
 		}
 		rows, err := tx.Query(ctx, sql, args...)
 		if err != nil {
@@ -167,43 +208,17 @@ func Run(ctx context.Context, db DB, spec Spec, timeout time.Duration) (Counts, 
 	if pg, ok := db.(pgDB); ok {
 		return runPostgres(ctx, pg.b, spec, timeout)
 	}
-	sql, args, err := BuildFor(db.Dialect(), spec)
+	sql, args, err := BuildOn(db.Dialect(), spec)
 	if err != nil {
 		return Counts{}, err
 	}
-	out, err := scanCounts(db.Query(ctx, timeout, sql, args))
+	_, rows, err := db.Query(ctx, timeout, sql, args)
+	var out Counts
+	if err == nil {
+		out, err = scanShaped(ShapeOf(spec), rows)
+	}
 	if err != nil {
 		return Counts{}, fmt.Errorf("metric %s for experiment %q: %w", spec.MetricType, spec.ExperimentKey, err)
-	}
-	return out, nil
-}
-
-// scanCounts reads the rows of a metric statement: variant, then
-// StatColumns.
-func scanCounts(_ []Column, rows [][]any, err error) (Counts, error) {
-	var out Counts
-	if err != nil {
-		return out, err
-	}
-	for _, r := range rows {
-		if len(r) != 1+len(StatColumns) {
-			return out, fmt.Errorf("scan metric row: %d columns, want %d", len(r), 1+len(StatColumns))
-		}
-		var v stats.VariantData
-		for i, c := range StatColumns {
-			x, err := toFloat(r[1+i])
-			if err != nil {
-				return out, fmt.Errorf("scan metric row: column %s: %w", c.Name, err)
-			}
-			c.Set(&v, x)
-		}
-		name, ok := toText(r[0])
-		if !ok {
-			out.ExcludedUsers = v.Users
-			continue
-		}
-		v.Variant = name
-		out.Variants = append(out.Variants, v)
 	}
 	return out, nil
 }

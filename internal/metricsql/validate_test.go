@@ -89,7 +89,7 @@ func TestBuildRejects(t *testing.T) {
 		}
 	}
 	sql, args, err := Build(base)
-	if err != nil || len(args) != 4 || !strings.HasPrefix(sql, "WITH wp_exposures AS (\nSELECT * FROM exposures\n)") {
+	if err != nil || len(args) != 4 || !strings.HasPrefix(sql, "WITH wp_exposures AS NOT MATERIALIZED (\nSELECT * FROM exposures\n)") {
 		t.Errorf("valid spec: %v, %d args", err, len(args))
 	}
 	// User values are parameters, never spliced into the SQL.

@@ -117,4 +117,7 @@ var EventTypes = []string{
 	// Targeting (migration 009): segment events have flag "" and the
 	// segment key in before/after.
 	"rules_changed", "prerequisites_changed", "segment_created", "segment_updated", "segment_deleted",
+	// Safe rollouts (migration 016).
+	"safe_rollout_started", "safe_rollout_advanced", "safe_rollout_paused",
+	"safe_rollout_resumed", "safe_rollout_rolled_back", "safe_rollout_completed",
 }

@@ -167,6 +167,16 @@ func (m Metric) DenominatorSQL() string {
 	return "SELECT " + cols + " FROM " + pgx.Identifier{strings.TrimSuffix(m.Denominator.EventsFile, ".csv")}.Sanitize()
 }
 
+// DenominatorSQLFor is DenominatorSQL in the SQL of an events-connection
+// kind.
+func (m Metric) DenominatorSQLFor(kind string) string {
+	if m.Denominator == nil {
+		return ""
+	}
+	d := Metric{EventsFile: m.Denominator.EventsFile, Type: m.Denominator.Type}
+	return d.SQLFor(kind)
+}
+
 // Table is the name of the table Load creates for the metric's events.
 func (m Metric) Table() string { return strings.TrimSuffix(m.EventsFile, ".csv") }
 
@@ -315,9 +325,15 @@ func (d Dataset) Tables() ([]Table, error) {
 	files := []struct{ path, table string }{{filepath.Join(dir, "exposures.csv"), "exposures"}}
 	seen := map[string]bool{}
 	for _, m := range d.Metrics {
-		if !seen[m.EventsFile] {
-			seen[m.EventsFile] = true
-			files = append(files, struct{ path, table string }{filepath.Join(dir, m.EventsFile), m.Table()})
+		names := []string{m.EventsFile}
+		if m.Denominator != nil {
+			names = append(names, m.Denominator.EventsFile)
+		}
+		for _, f := range names {
+			if !seen[f] {
+				seen[f] = true
+				files = append(files, struct{ path, table string }{filepath.Join(dir, f), strings.TrimSuffix(f, ".csv")})
+			}
 		}
 	}
 	var out []Table
@@ -330,6 +346,30 @@ func (d Dataset) Tables() ([]Table, error) {
 	}
 	return out, nil
 }
+
+// TablesFor is Tables for an events-connection kind: MySQL and MariaDB
+// have no NaN (DOUBLE refuses it), so there a NaN value is loaded as NULL
+// and the metrics expecting it (Metric.HasNaN) cannot be checked.
+func (d Dataset) TablesFor(kind string) ([]Table, error) {
+	tables, err := d.Tables()
+	if err != nil || kind != "mysql" {
+		return tables, err
+	}
+	for _, t := range tables {
+		for _, r := range t.Rows {
+			for j, v := range r {
+				if f, ok := v.(*float64); ok && f != nil && math.IsNaN(*f) {
+					r[j] = (*float64)(nil)
+				}
+			}
+		}
+	}
+	return tables, nil
+}
+
+// HasNaN: the metric's events hold a NaN value, which makes its results
+// invalid_data.
+func (m Metric) HasNaN() bool { return m.Expected.Status == "invalid_data" }
 
 func readTable(path, table string) (Table, error) {
 	b, err := os.ReadFile(path)

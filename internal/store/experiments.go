@@ -315,7 +315,17 @@ func lockForTransition(ctx context.Context, q *db.Queries, projectKey, key, verb
 // experiment per flag and environment runs (a unique index enforces it).
 // A stopped experiment restarts as its next phase.
 func (s *Store) StartExperiment(ctx context.Context, projectKey, key string) (model.Experiment, error) {
-	err := s.change(ctx, func(q *db.Queries) error {
+	err := s.change(ctx, func(q *db.Queries) error { return startExperimentTx(ctx, q, projectKey, key) })
+	if err != nil {
+		return model.Experiment{}, err
+	}
+	return s.GetExperiment(ctx, projectKey, key)
+}
+
+// startExperimentTx is StartExperiment inside the caller's transaction
+// (safe rollouts start their experiment with their own state change).
+func startExperimentTx(ctx context.Context, q *db.Queries, projectKey, key string) error {
+	{
 		// The environment first, then the experiment: the order saves use.
 		if err := lockExperimentEnvironment(ctx, q, projectKey, key); err != nil {
 			return err
@@ -353,11 +363,7 @@ func (s *Store) StartExperiment(ctx context.Context, projectKey, key string) (mo
 		}
 		// The audience is served from now on: the set must still compile.
 		return checkEnvironment(ctx, q, fe.env.ID, x.FlagKey, "")
-	})
-	if err != nil {
-		return model.Experiment{}, err
 	}
-	return s.GetExperiment(ctx, projectKey, key)
 }
 
 func startErr(err error, x db.GetExperimentRow) error {
@@ -376,6 +382,26 @@ func startErr(err error, x db.GetExperimentRow) error {
 func (s *Store) StopExperiment(ctx context.Context, projectKey, key string, in model.StopExperiment) (model.Experiment, error) {
 	var outcome string
 	err := s.change(ctx, func(q *db.Queries) error {
+		if err := guardRolloutExperiment(ctx, q, projectKey, key); err != nil {
+			return err
+		}
+		var err error
+		outcome, err = stopExperimentTx(ctx, q, projectKey, key, in)
+		return err
+	})
+	if err != nil {
+		return model.Experiment{}, err
+	}
+	x, err := s.GetExperiment(ctx, projectKey, key)
+	x.Outcome = outcome
+	return x, err
+}
+
+// stopExperimentTx is StopExperiment inside the caller's transaction; it
+// returns the outcome in words.
+func stopExperimentTx(ctx context.Context, q *db.Queries, projectKey, key string, in model.StopExperiment) (string, error) {
+	var outcome string
+	err := func() error {
 		x, fe, err := lockForTransition(ctx, q, projectKey, key, "stop", "running")
 		if err != nil {
 			return err
@@ -410,13 +436,8 @@ func (s *Store) StopExperiment(ctx context.Context, projectKey, key string, in m
 		}
 		outcome, err = stopOutcome(ctx, q, fe, in.Ship)
 		return err
-	})
-	if err != nil {
-		return model.Experiment{}, err
-	}
-	x, err := s.GetExperiment(ctx, projectKey, key)
-	x.Outcome = outcome
-	return x, err
+	}()
+	return outcome, err
 }
 
 // stopOutcome turns the flag on when a variant ships, and says in words

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -193,6 +194,8 @@ type QueryPreview struct {
 // query" preview.
 const MaxPreviewBytes = 256 << 10
 
+var errPreviewTooLarge = errors.New("preview too large")
+
 // TestMetricQuery runs a metric query (read-only, with the connection's
 // statement timeout) and returns its first rows and the column check. A
 // query the database refuses is a 422 with the database's message.
@@ -212,8 +215,28 @@ func (s *Store) TestMetricQuery(ctx context.Context, projectKey string, in model
 			return err
 		}
 		q, args := edb.Dialect().Preview(sql, in.Limit)
-		fields, rows, err := edb.Query(ctx, t.StatementTimeout, q, args)
+		// The bound applies while the rows stream in: the statement stops
+		// at the row that crosses it, nothing larger is ever held.
+		size := 0
+		fields, err := metricsql.Each(ctx, edb, t.StatementTimeout, q, args, MaxPreviewBytes, func(vals []any) error {
+			row := make([]json.RawMessage, len(vals))
+			for i, v := range vals {
+				b, err := json.Marshal(v)
+				if err != nil {
+					b, _ = json.Marshal(fmt.Sprint(v))
+				}
+				row[i] = b
+				if size += len(b); size > MaxPreviewBytes {
+					return errPreviewTooLarge
+				}
+			}
+			out.Rows = append(out.Rows, row)
+			return nil
+		})
 		if err != nil {
+			if errors.Is(err, errPreviewTooLarge) || metricsql.ResultTooLarge(err) {
+				return errs.Invalid("sql", "the preview is larger than %d KiB: select fewer rows or smaller columns", MaxPreviewBytes>>10)
+			}
 			return err
 		}
 		for _, f := range fields {
@@ -225,21 +248,6 @@ func (s *Store) TestMetricQuery(ctx context.Context, projectKey string, in model
 			} else {
 				out.Problems = []string{cerr.Error()}
 			}
-		}
-		size := 0
-		for _, vals := range rows {
-			row := make([]json.RawMessage, len(vals))
-			for i, v := range vals {
-				b, err := json.Marshal(v)
-				if err != nil {
-					b, _ = json.Marshal(fmt.Sprint(v))
-				}
-				row[i] = b
-				if size += len(b); size > MaxPreviewBytes {
-					return errs.Invalid("sql", "the preview is larger than %d KiB: select fewer rows or smaller columns", MaxPreviewBytes>>10)
-				}
-			}
-			out.Rows = append(out.Rows, row)
 		}
 		return nil
 	})

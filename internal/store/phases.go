@@ -87,6 +87,9 @@ func newPhaseForRollout(ctx context.Context, q *db.Queries, fe flagEnv, rollout 
 	if err != nil || !ok {
 		return err
 	}
+	if err := guardRolloutFlag(ctx, q, fe); err != nil {
+		return err
+	}
 	if _, err := q.LockExperiment(ctx, cur.ExperimentID); err != nil {
 		return fmt.Errorf("lock experiment: %w", err)
 	}
@@ -98,6 +101,9 @@ func newPhaseForRollout(ctx context.Context, q *db.Queries, fe flagEnv, rollout 
 // weights, all in one transaction.
 func (s *Store) NewPhase(ctx context.Context, projectKey, key string, in model.NewPhase) (model.Experiment, error) {
 	err := s.change(ctx, func(q *db.Queries) error {
+		if err := guardRolloutExperiment(ctx, q, projectKey, key); err != nil {
+			return err
+		}
 		x, fe, err := lockForTransition(ctx, q, projectKey, key, "change its plan", "running")
 		if err != nil {
 			return err

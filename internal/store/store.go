@@ -41,6 +41,9 @@ type Store struct {
 	// waypost_events_reader role).
 	builtin metricsql.Beginner
 	argon   auth.Params // password hashing; zero: auth.DefaultParams
+	// decisionHooks run in the transaction of every safe-rollout decision
+	// that changes the rollout (saferollouts.go).
+	decisionHooks []DecisionHook
 }
 
 // New returns a Store on pool.
@@ -74,6 +77,12 @@ func (s *Store) queries() *db.Queries { return db.New(s.pool) }
 // change runs fn in a transaction tagged with the context's actor, then the
 // change hooks, then commits.
 func (s *Store) change(ctx context.Context, fn func(q *db.Queries) error) error {
+	return s.changeTx(ctx, func(_ pgx.Tx, q *db.Queries) error { return fn(q) })
+}
+
+// changeTx is change for functions that also need the transaction itself
+// (to run hooks that insert River jobs in it).
+func (s *Store) changeTx(ctx context.Context, fn func(tx pgx.Tx, q *db.Queries) error) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -83,7 +92,7 @@ func (s *Store) change(ctx context.Context, fn func(q *db.Queries) error) error 
 	if err := q.SetActor(ctx, ActorFrom(ctx)); err != nil {
 		return fmt.Errorf("set actor: %w", err)
 	}
-	if err := fn(q); err != nil {
+	if err := fn(tx, q); err != nil {
 		return err
 	}
 	for _, h := range s.hooks {

@@ -65,6 +65,7 @@ type compiledFlag struct {
 	prereqs   []prereq
 	rules     []compiledRule
 	targeting bool // rules or prerequisites: a 100% default rollout is DEFAULT, not STATIC
+	memo      bool // some clauses have memo slots: evaluation keeps a memo
 }
 
 // prereq is a resolved Prerequisite: ok[i] says whether variant i of the
@@ -381,6 +382,11 @@ func compileFlag(src *Flag, segments map[string]*compiledSegment) (*compiledFlag
 		cf.rules = append(cf.rules, cr)
 	}
 	cf.targeting = len(cf.rules) > 0 || len(cf.prereqs) > 0
+	groups := [][]clause{cf.audience}
+	for i := range cf.rules {
+		groups = append(groups, cf.rules[i].clauses)
+	}
+	cf.memo = assignSlots(groups...)
 	return cf, nil
 }
 

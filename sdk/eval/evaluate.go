@@ -71,6 +71,15 @@ func serve(i int, reason uint8) outcome {
 }
 
 func (cf *compiledFlag) evaluate(ctx *Context) outcome {
+	if cf.memo {
+		var m memo
+		return cf.evaluateWith(ctx, &m)
+	}
+	return cf.evaluateWith(ctx, nil)
+}
+
+// evaluateWith is evaluate with the memo m (nil when no clause has a slot).
+func (cf *compiledFlag) evaluateWith(ctx *Context, m *memo) outcome {
 	userID := ctx.TargetingKey
 	// 2. A disabled flag serves its off variant, whatever else is set.
 	if !cf.def.Enabled {
@@ -92,7 +101,7 @@ func (cf *compiledFlag) evaluate(ctx *Context) outcome {
 	// 5. Rules, in order.
 	for ri := range cf.rules {
 		r := &cf.rules[ri]
-		if !matchAll(r.clauses, ctx) {
+		if !matchAll(r.clauses, ctx, m) {
 			continue
 		}
 		var o outcome
@@ -113,7 +122,7 @@ func (cf *compiledFlag) evaluate(ctx *Context) outcome {
 	}
 	// 6. Running experiment.
 	if cf.experiment {
-		if userID == "" || !matchAll(cf.audience, ctx) {
+		if userID == "" || !matchAll(cf.audience, ctx, m) {
 			return serve(cf.off, rDefault)
 		}
 		if cf.layer {
@@ -150,23 +159,44 @@ func (cf *compiledFlag) ruleBucket(r *compiledRule, ctx *Context) (int, bool) {
 		}
 		return bucketFrom(cf.rollout, ctx.TargetingKey), true
 	}
-	switch v := ctx.Attributes[r.bucketBy].(type) {
+	v, _ := ctx.lookup(r.bucketBy)
+	switch v := v.(type) {
 	case string:
-		if v == "" {
-			return 0, false
+		return cf.bucketString(v)
+	case *Attr:
+		switch v.Kind {
+		case AttrString:
+			return cf.bucketString(v.Str)
+		case AttrNumber:
+			return cf.bucketNumber(v.Num)
 		}
-		return bucketFrom(cf.rollout, v), true
+		return 0, false
 	case nil, bool, []string, []any:
 		return 0, false
 	default:
 		f, ok := attrNumber(v)
-		if !ok || f != math.Trunc(f) || math.Abs(f) > maxSafeInteger {
+		if !ok {
 			return 0, false
 		}
-		m := cf.rollout
-		m.writeInt(int64(f))
-		return scale(m.sum()), true
+		return cf.bucketNumber(f)
 	}
+}
+
+func (cf *compiledFlag) bucketString(s string) (int, bool) {
+	if s == "" {
+		return 0, false
+	}
+	return bucketFrom(cf.rollout, s), true
+}
+
+// bucketNumber buckets a safe integer by its decimal form.
+func (cf *compiledFlag) bucketNumber(f float64) (int, bool) {
+	if f != math.Trunc(f) || math.Abs(f) > maxSafeInteger {
+		return 0, false
+	}
+	m := cf.rollout
+	m.writeInt(int64(f))
+	return scale(m.sum()), true
 }
 
 // walk returns the first variant whose cumulative weight exceeds bucket b.

@@ -161,6 +161,10 @@ func FuzzEvaluateContext(f *testing.F) {
 		if again := s.EvaluateContext(key, ctx); again != r {
 			t.Fatalf("not deterministic: %+v then %+v", r, again)
 		}
+		decoded := &eval.Context{TargetingKey: targetingKey, Attrs: eval.AttrsFrom(ctx.Attributes)}
+		if d := s.EvaluateContext(key, decoded); d != r {
+			t.Fatalf("decoded attrs give %+v, the map gives %+v", d, r)
+		}
 		if def, ok := s.Flag(key); ok && r.RuleID != "" {
 			found := false
 			for _, rule := range def.Rules {

@@ -89,8 +89,11 @@ type clause struct {
 	isKey    bool // the attribute is the targeting key
 	op       opCode
 	negate   bool
+	slot     int8                // memo slot of the attribute within its flag, or -1
 	strSet   map[string]struct{} // "in" strings, large lists
-	strs     []string            // "in" strings (small lists), contains / starts_with / ends_with
+	packed   []uint64            // "in" strings of up to 7 bytes (small lists), see packShort
+	long     []string            // "in" strings of 8 bytes or more (small lists)
+	strs     []string            // contains / starts_with / ends_with
 	nums     []float64           // "in" numbers, lt..gte, before / after (Unix seconds)
 	hasTrue  bool                // "in" true
 	hasFalse bool                // "in" false
@@ -119,16 +122,47 @@ func (s *compiledSegment) contains(ctx *Context) bool {
 		}
 	}
 	for _, r := range s.rules {
-		if matchAll(r, ctx) {
+		if matchAll(r, ctx, nil) {
 			return true
 		}
 	}
 	return false
 }
 
-func matchAll(cs []clause, ctx *Context) bool {
+// memoSlots is how many distinct attributes one evaluation of a flag
+// remembers; rules of a flag often test the same attributes, and each
+// lookup in the context's map costs a hash.
+const memoSlots = 8
+
+// memo holds the attribute values one evaluation has looked up, by the
+// clauses' slots. It lives on the evaluating goroutine's stack.
+type memo struct {
+	have uint8 // bit i: v[i] was looked up (nil: absent)
+	v    [memoSlots]any
+}
+
+// value looks the clause's attribute up, through the memo when the
+// clause has a slot. ok is false when the attribute is absent or null.
+func (c *clause) value(ctx *Context, m *memo) (any, bool) {
+	if m == nil || c.slot < 0 {
+		return ctx.lookup(c.attr)
+	}
+	bit := uint8(1) << c.slot
+	if m.have&bit != 0 {
+		v := m.v[c.slot]
+		return v, v != nil
+	}
+	v, ok := ctx.lookup(c.attr)
+	m.have |= bit
+	m.v[c.slot] = v
+	return v, ok
+}
+
+// matchAll reports whether every clause matches; m (may be nil) is the
+// evaluation's memo.
+func matchAll(cs []clause, ctx *Context, m *memo) bool {
 	for i := range cs {
-		if !cs[i].match(ctx) {
+		if !cs[i].match(ctx, m) {
 			return false
 		}
 	}
@@ -138,7 +172,7 @@ func matchAll(cs []clause, ctx *Context) bool {
 // match evaluates the clause. A missing attribute (absent, nil, or an
 // empty targeting key) never matches, negated or not; only exists and
 // in_segment are defined without one.
-func (c *clause) match(ctx *Context) bool {
+func (c *clause) match(ctx *Context, m *memo) bool {
 	switch c.op {
 	case opInSegment:
 		for _, s := range c.segs {
@@ -152,8 +186,7 @@ func (c *clause) match(ctx *Context) bool {
 		if c.isKey {
 			present = ctx.TargetingKey != ""
 		} else {
-			v, ok := ctx.Attributes[c.attr]
-			present = ok && v != nil
+			_, present = c.value(ctx, m)
 		}
 		return present != c.negate
 	}
@@ -163,8 +196,8 @@ func (c *clause) match(ctx *Context) bool {
 		}
 		return c.matchString(ctx.TargetingKey) != c.negate
 	}
-	v, ok := ctx.Attributes[c.attr]
-	if !ok || v == nil {
+	v, ok := c.value(ctx, m)
+	if !ok {
 		return false
 	}
 	return c.matchValue(v) != c.negate
@@ -190,8 +223,32 @@ func (c *clause) matchValue(v any) bool {
 			}
 		}
 		return false
+	case *Attr:
+		if x.Kind == AttrList {
+			for i := range x.List {
+				if c.matchAttrScalar(&x.List[i]) {
+					return true
+				}
+			}
+			return false
+		}
+		return c.matchAttrScalar(x)
 	}
 	return c.matchScalar(v)
+}
+
+// matchAttrScalar is matchScalar for a decoded attribute: a list or an
+// object inside a list never matches, as in matchScalar.
+func (c *clause) matchAttrScalar(a *Attr) bool {
+	switch a.Kind {
+	case AttrString:
+		return c.matchString(a.Str)
+	case AttrNumber:
+		return c.matchNumber(a.Num)
+	case AttrBool:
+		return c.op == opIn && ((a.Bool && c.hasTrue) || (!a.Bool && c.hasFalse))
+	}
+	return false
 }
 
 func (c *clause) matchScalar(v any) bool {
@@ -221,7 +278,18 @@ func (c *clause) matchString(s string) bool {
 			_, ok := c.strSet[s]
 			return ok
 		}
-		for _, x := range c.strs {
+		if len(s) <= maxPacked {
+			if len(c.packed) != 0 {
+				k := packShort(s)
+				for _, x := range c.packed {
+					if x == k {
+						return true
+					}
+				}
+			}
+			return false
+		}
+		for _, x := range c.long {
 			if x == s {
 				return true
 			}
@@ -378,7 +446,7 @@ func compileClause(src Clause, segments map[string]*compiledSegment) (clause, er
 	if !ok {
 		return clause{}, fmt.Errorf("unknown operator %q", src.Op)
 	}
-	c := clause{attr: src.Attribute, isKey: src.Attribute == TargetingKeyAttribute, op: op, negate: src.Negate}
+	c := clause{attr: src.Attribute, isKey: src.Attribute == TargetingKeyAttribute, op: op, negate: src.Negate, slot: -1}
 	if op == opInSegment {
 		if src.Attribute != "" {
 			return clause{}, fmt.Errorf("in_segment takes no attribute")
@@ -483,10 +551,63 @@ func compileClause(src Clause, segments map[string]*compiledSegment) (clause, er
 				c.strSet[s] = struct{}{}
 			}
 		} else {
-			c.strs = strs
+			for _, s := range strs {
+				if len(s) <= maxPacked {
+					c.packed = append(c.packed, packShort(s))
+				} else {
+					c.long = append(c.long, s)
+				}
+			}
 		}
 	}
 	return c, nil
+}
+
+// maxPacked is the longest string packShort packs.
+const maxPacked = 7
+
+// packShort packs a string of at most maxPacked bytes and its length into
+// one word, so that a small "in" list compares words instead of calling
+// the runtime's memory comparison for every candidate.
+func packShort(s string) uint64 {
+	x := uint64(len(s)) << 56
+	for i := 0; i < len(s); i++ {
+		x |= uint64(s[i]) << (8 * i)
+	}
+	return x
+}
+
+// assignSlots gives the attributes that two or more of a flag's clauses
+// test (rules and audience) a memo slot each, up to memoSlots; it reports
+// whether any was given.
+func assignSlots(groups ...[]clause) bool {
+	uses := map[string]int{}
+	for _, cs := range groups {
+		for i := range cs {
+			if c := &cs[i]; !c.isKey && c.op != opInSegment {
+				uses[c.attr]++
+			}
+		}
+	}
+	slots := map[string]int8{}
+	for _, cs := range groups {
+		for i := range cs {
+			c := &cs[i]
+			if c.isKey || c.op == opInSegment || uses[c.attr] < 2 {
+				continue
+			}
+			s, ok := slots[c.attr]
+			if !ok {
+				if len(slots) == memoSlots {
+					continue
+				}
+				s = int8(len(slots))
+				slots[c.attr] = s
+			}
+			c.slot = s
+		}
+	}
+	return len(slots) > 0
 }
 
 // compileClauses compiles a rule's clauses; field names the rule for errors.

@@ -14,7 +14,43 @@ type semver struct {
 
 const maxSemverDigits = 15
 
+// parseSemver parses s. Versions without pre-release or build parts
+// ("21.2.0", the common attribute value) take one pass over the bytes;
+// the others go through parseSemverFull.
 func parseSemver(s string) (semver, bool) {
+	var parts [3]int64
+	n, start := 0, 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) {
+			c := s[i]
+			if c >= '0' && c <= '9' {
+				continue
+			}
+			if c == '-' || c == '+' {
+				return parseSemverFull(s)
+			}
+			if c != '.' {
+				return semver{}, false
+			}
+		}
+		// s[start:i] is a part of digits only.
+		d := i - start
+		if d == 0 || d > maxSemverDigits || (d > 1 && s[start] == '0') || n == 3 {
+			return semver{}, false
+		}
+		var x int64
+		for j := start; j < i; j++ {
+			x = x*10 + int64(s[j]-'0')
+		}
+		parts[n] = x
+		n++
+		start = i + 1
+	}
+	return semver{major: parts[0], minor: parts[1], patch: parts[2]}, true
+}
+
+// parseSemverFull is the general parser, pre-release and build included.
+func parseSemverFull(s string) (semver, bool) {
 	var v semver
 	end := len(s)
 	if i := strings.IndexByte(s, '+'); i >= 0 {

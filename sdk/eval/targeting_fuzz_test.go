@@ -77,8 +77,23 @@ func FuzzPortableRegex(f *testing.F) {
 			t.Fatalf("compileClause(%q): %v", p, err)
 		}
 		ctx := &Context{Attributes: map[string]any{"a": s}}
-		if got, want := c.match(ctx), re.MatchString(s); got != want {
+		if got, want := c.match(ctx, nil), re.MatchString(s); got != want {
 			t.Fatalf("clause match %v, regexp %v", got, want)
+		}
+	})
+}
+
+// FuzzSemverFastPath: the one-pass parser agrees with the general one on
+// every input.
+func FuzzSemverFastPath(f *testing.F) {
+	for _, s := range []string{"21.2.0", "1", "1.2", "01.2.3", "1..2", "1.2.3.4", "1.2.3-rc.1", "1.2.3+b", "", ".", "1.", "1234567890123456.0.0", "1.2.x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, okGot := parseSemver(s)
+		want, okWant := parseSemverFull(s)
+		if got != want || okGot != okWant {
+			t.Fatalf("parseSemver(%q) = %+v, %v; general parser %+v, %v", s, got, okGot, want, okWant)
 		}
 	})
 }

@@ -116,3 +116,34 @@ func TestBucketsReference(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluationCasesDecodedAttrs runs every shared vector with the
+// context given as decoded Attrs (as the provider's OFREP endpoint
+// decodes it) and checks it evaluates exactly as the map form.
+func TestEvaluationCasesDecodedAttrs(t *testing.T) {
+	f, _ := loadCases(t)
+	snaps := map[string]*eval.Snapshot{}
+	for name, fs := range f.FlagSets {
+		s, err := eval.Compile(&fs)
+		if err != nil {
+			t.Fatalf("flag set %q: %v", name, err)
+		}
+		snaps[name] = s
+	}
+	n := 0
+	for _, c := range f.Cases {
+		if c.Context == nil {
+			continue
+		}
+		s := snaps[c.FlagSet]
+		want := s.EvaluateContext(c.Flag, &eval.Context{TargetingKey: c.TargetingKey, Attributes: c.Context})
+		got := s.EvaluateContext(c.Flag, &eval.Context{TargetingKey: c.TargetingKey, Attrs: eval.AttrsFrom(c.Context)})
+		if got != want {
+			t.Errorf("case %q: decoded attrs give %+v, the map gives %+v", c.Name, got, want)
+		}
+		n++
+	}
+	if n < 50 {
+		t.Fatalf("only %d cases have a context", n)
+	}
+}

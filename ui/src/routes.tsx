@@ -17,6 +17,7 @@ import { ConnectionsPage } from "./pages/experiments/ConnectionsPage";
 import { MembersPage } from "./pages/account/AccountPages";
 import { SegmentsPage } from "./pages/targeting/SegmentsPage";
 import { SegmentPage } from "./pages/targeting/SegmentPage";
+import { SafeRolloutPage } from "./pages/saferollouts/SafeRollouts";
 
 export interface Section {
   /** Path below /p/:project/:env/ (React Router syntax). */
@@ -45,6 +46,7 @@ export const sections: Section[] = [
   { path: "sdk-keys", element: <SdkKeysPage />, nav: "SDK keys", matches: /^sdk-keys(\/|$)/ },
   { path: "connections", element: <ConnectionsPage />, nav: "Events DB", matches: /^connections(\/|$)/ },
   { path: "members", element: <MembersPage />, nav: "Members", matches: /^members(\/|$)/ },
+  { path: "safe-rollouts/:rollout", element: <SafeRolloutPage /> },
 ];
 
 /** Where a project's pages start. */

@@ -156,3 +156,17 @@ export const tapi = {
   evaluate: (p: string, env: string, flagKey: string, context: Record<string, unknown>) =>
     http.post<Evaluation>(`${envPath(p, env)}/evaluate`, { flag: flagKey, context }),
 };
+
+// ---- safe rollouts (issue 14) ----
+import type { RolloutAction, SafeRollout, SaveSafeRollout } from "./safeRolloutTypes";
+
+const rollout = (p: string, r: string) => `${proj(p)}/safe-rollouts/${e(r)}`;
+
+export const rapi = {
+  listSafeRollouts: (p: string, flagKey?: string, signal?: AbortSignal) =>
+    http.get<Page<SafeRollout>>(`${proj(p)}/safe-rollouts`, flagKey ? { flag: flagKey } : undefined, signal),
+  getSafeRollout: (p: string, r: string, signal?: AbortSignal) => http.get<SafeRollout>(rollout(p, r), undefined, signal),
+  createSafeRollout: (p: string, body: SaveSafeRollout) => http.post<SafeRollout>(`${proj(p)}/safe-rollouts`, body),
+  safeRolloutAction: (p: string, r: string, action: RolloutAction, reason?: string) =>
+    http.post<SafeRollout>(`${rollout(p, r)}/${action}`, reason ? { reason } : {}),
+};

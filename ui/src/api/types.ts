@@ -98,6 +98,12 @@ export const EVENT_TYPES = [
   "segment_created",
   "segment_updated",
   "segment_deleted",
+  "safe_rollout_started",
+  "safe_rollout_advanced",
+  "safe_rollout_paused",
+  "safe_rollout_resumed",
+  "safe_rollout_rolled_back",
+  "safe_rollout_completed",
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

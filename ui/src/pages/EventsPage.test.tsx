@@ -44,3 +44,14 @@ describe("events log: targeting events in words", () => {
     expect(eventSummary(ev("segment_deleted", { segment: "beta" }, null))).toBe("Deleted segment “beta”");
   });
 });
+
+describe("events log: safe rollout events in words", () => {
+  it("says the stage shares and the reason of an automatic decision", () => {
+    expect(eventSummary(ev("safe_rollout_advanced", { safe_rollout: "new-checkout", percent: 5 }, { safe_rollout: "new-checkout", percent: 25, reason: "stage 2 met" }))).toBe(
+      "Safe rollout “new-checkout” advanced 5% → 25%: stage 2 met",
+    );
+    expect(
+      eventSummary(ev("safe_rollout_rolled_back", { safe_rollout: "new-checkout", percent: 25 }, { safe_rollout: "new-checkout", percent: 25, reason: "errors regressed" })),
+    ).toBe("Rolled back safe rollout “new-checkout” (was at 25%): errors regressed");
+  });
+});

@@ -33,7 +33,17 @@ export const EVENT_LABELS: Record<string, string> = {
   segment_created: "Segment created",
   segment_updated: "Segment edited",
   segment_deleted: "Segment deleted",
+  safe_rollout_started: "Safe rollout started",
+  safe_rollout_advanced: "Safe rollout advanced",
+  safe_rollout_paused: "Safe rollout paused",
+  safe_rollout_resumed: "Safe rollout resumed",
+  safe_rollout_rolled_back: "Safe rollout rolled back",
+  safe_rollout_completed: "Safe rollout completed",
 };
+
+/** A safe rollout's stage share: percent is a number of percent (0.01 steps). */
+const share = (v: unknown): string => (typeof v === "number" ? `${v}%` : "—");
+const because = (r: unknown): string => (typeof r === "string" && r ? `: ${r}` : "");
 
 const count = (v: unknown): number => (Array.isArray(v) ? v.length : 0);
 const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? "" : "s"}`;
@@ -111,6 +121,18 @@ export function eventSummary(e: FlagEvent): string {
       return `Edited segment “${String(a.segment)}”: included ${count(b.included)} → ${count(a.included)}, excluded ${count(b.excluded)} → ${count(a.excluded)}, rules ${count(b.rules)} → ${count(a.rules)}`;
     case "segment_deleted":
       return `Deleted segment “${String(b.segment)}”`;
+    case "safe_rollout_started":
+      return `Started safe rollout “${String(a.safe_rollout)}” at ${share(a.percent)}`;
+    case "safe_rollout_advanced":
+      return `Safe rollout “${String(a.safe_rollout)}” advanced ${share(b.percent)} → ${share(a.percent)}${because(a.reason)}`;
+    case "safe_rollout_paused":
+      return `Paused safe rollout “${String(a.safe_rollout)}” at ${share(a.percent)}${because(a.reason)}`;
+    case "safe_rollout_resumed":
+      return `Resumed safe rollout “${String(a.safe_rollout)}” at ${share(a.percent)}`;
+    case "safe_rollout_rolled_back":
+      return `Rolled back safe rollout “${String(a.safe_rollout)}” (was at ${share(b.percent)})${because(a.reason)}`;
+    case "safe_rollout_completed":
+      return `Safe rollout “${String(a.safe_rollout)}” completed: the new value ships to everyone`;
   }
   return e.type;
 }

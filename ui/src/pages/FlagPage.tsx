@@ -19,6 +19,7 @@ import { CopyButton } from "../components/CopyButton";
 import { CodeBlock } from "../components/CodeBlock";
 import { Tabs } from "../components/Tabs";
 import { FlagExperiments } from "./experiments/FlagExperiments";
+import { FlagSafeRollouts } from "./saferollouts/SafeRollouts";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { useToast } from "../components/Toast";
 import { AssignmentsPanel } from "./AssignmentsPanel";
@@ -89,6 +90,7 @@ export function FlagPage() {
         <p className="muted">This flag has no state in {ws.environment.name}.</p>
       )}
       <FlagExperiments flag={f} />
+      <FlagSafeRollouts flag={f} />
       <SettingsPanel flag={f} onFlag={setFlag} />
       <CodePanel flag={f} />
     </div>

@@ -38,6 +38,8 @@ func main() {
 	explain := flag.Bool("explain", false, "print EXPLAIN ANALYZE of each statement")
 	repeat := flag.Int("repeat", 1, "measure this many times")
 	cuped := flag.Float64("cuped", 0, "CUPED pre-exposure window in days for both metrics (0 = no CUPED)")
+	flag.StringVar(&reuse, "db", "", "reuse this scratch database (from an earlier -keep run) instead of generating one")
+	flag.BoolVar(&printSQL, "print", false, "print each metric statement and its arguments")
 	flag.Parse()
 	cupedDays = *cuped
 	if err := run(*server, *users, *events, *keep, *explain, *repeat); err != nil {
@@ -45,8 +47,16 @@ func main() {
 	}
 }
 
-// cupedDays is the -cuped flag.
-var cupedDays float64
+// cupedDays, reuse and printSQL are the -cuped, -db and -print flags.
+var (
+	cupedDays float64
+	reuse     string
+	printSQL  bool
+)
+
+// readerRole is the role the statements run as: metricsql refuses to run
+// user SQL as a superuser, so the benchmark reads like a real connection.
+const readerRole = "waypost_bench_reader"
 
 func envOr(k, def string) string {
 	if v := os.Getenv(k); v != "" {
@@ -60,14 +70,21 @@ func run(server string, users, events int, keep, explain bool, repeat int) error
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	name := "waypost_bench_" + hex.EncodeToString(b[:])
+	generateData := reuse == ""
+	if !generateData {
+		name = reuse
+		keep = true
+	}
 
 	admin, err := pgx.Connect(ctx, server)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
 	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		return fmt.Errorf("create database: %w", err)
+	if generateData {
+		if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+			return fmt.Errorf("create database: %w", err)
+		}
 	}
 	if !keep {
 		defer func() {
@@ -89,14 +106,31 @@ func run(server string, users, events int, keep, explain bool, repeat int) error
 	}
 	defer pool.Close()
 
-	fmt.Printf("users %d, ~%d events per user per metric (2 metrics), server %s\n", users, events, u.Redacted())
-	start := time.Now()
-	for _, step := range generate(users, events) {
-		if _, err := pool.Exec(ctx, step); err != nil {
-			return fmt.Errorf("generate: %w\n%s", err, step)
+	if generateData {
+		fmt.Printf("users %d, ~%d events per user per metric (2 metrics), server %s\n", users, events, u.Redacted())
+		start := time.Now()
+		for _, step := range generate(users, events) {
+			if _, err := pool.Exec(ctx, step); err != nil {
+				return fmt.Errorf("generate: %w\n%s", err, step)
+			}
+		}
+		fmt.Printf("data generation (tables, indexes, ANALYZE): %s\n", time.Since(start).Round(time.Millisecond))
+	}
+	for _, sql := range []string{
+		`DO $$ BEGIN CREATE ROLE ` + readerRole + ` LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
+		`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ` + readerRole,
+	} {
+		if _, err := pool.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("reader role: %w", err)
 		}
 	}
-	fmt.Printf("data generation (tables, indexes, ANALYZE): %s\n", time.Since(start).Round(time.Millisecond))
+	ru := *u
+	ru.User = url.User(readerRole)
+	reader, err := pgxpool.New(ctx, ru.String())
+	if err != nil {
+		return fmt.Errorf("connect as %s: %w", readerRole, err)
+	}
+	defer reader.Close()
 	var exposures, eventRows int64
 	_ = pool.QueryRow(ctx, "SELECT (SELECT count(*) FROM exposures), (SELECT count(*) FROM events)").Scan(&exposures, &eventRows)
 	fmt.Printf("rows: %d exposures, %d events\n", exposures, eventRows)
@@ -126,33 +160,28 @@ func run(server string, users, events int, keep, explain bool, repeat int) error
 		fmt.Printf("CUPED: %g-day pre-exposure window\n", cupedDays)
 	}
 
-	if explain {
+	if printSQL {
 		for i, s := range specs {
-			sql, args, _ := metricsql.Build(s)
-			tx, err := pool.Begin(ctx)
+			sql, args, err := metricsql.Build(s)
 			if err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '"+metricsql.WorkMem+"'"); err != nil {
-				return err
-			}
-			rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+sql, args...)
+			fmt.Printf("== %s\n%s\n-- args: %v\n", names[i], sql, args)
+		}
+	}
+	if explain {
+		for i, s := range specs {
+			plan, err := metricsql.Explain(ctx, reader, s, 10*time.Minute)
 			if err != nil {
 				return err
 			}
 			fmt.Println("==", names[i])
-			for rows.Next() {
-				var line string
-				_ = rows.Scan(&line)
-				fmt.Println(line)
-			}
-			rows.Close()
-			_ = tx.Rollback(ctx)
+			fmt.Println(plan)
 		}
 	}
 
 	for r := 0; r < repeat; r++ {
-		if err := measure(ctx, metricsql.PostgresDB(pool), specs, names); err != nil {
+		if err := measure(ctx, metricsql.PostgresDB(reader), specs, names); err != nil {
 			return err
 		}
 	}

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -109,6 +110,10 @@ func run(engine, addr, user string, users, events, exposures int, keep bool) err
 		return err
 	}
 	fmt.Printf("rows: %s exposures, %s events\n", counts[0][0], counts[0][1])
+	benchStart := time.Now().Add(-time.Second)
+	if out, err := exec.Command("uptime").Output(); err == nil {
+		fmt.Printf("load before the statements: %s", out)
+	}
 
 	host, port, _ := net.SplitHostPort(addr)
 	p, _ := strconv.Atoi(port)
@@ -119,30 +124,6 @@ func run(engine, addr, user string, users, events, exposures int, keep bool) err
 	db, err := pools.Get(ctx, target)
 	if err != nil {
 		return err
-	}
-
-	// On ClickHouse, sample the memory of Waypost's running statements.
-	peak := make(chan int64, 1)
-	stop := make(chan struct{})
-	defer close(stop)
-	if engine == "clickhouse" {
-		go func() {
-			var m int64
-			for {
-				select {
-				case <-stop:
-					peak <- m
-					return
-				case <-time.After(50 * time.Millisecond):
-				}
-				rows, err := a.query(ctx, "SELECT toString(max(peak_memory_usage)) FROM system.processes WHERE query LIKE '%wp_exposure%' AND query NOT LIKE '%system.processes%'")
-				if err == nil && len(rows) == 1 {
-					if v, err := strconv.ParseInt(rows[0][0], 10, 64); err == nil && v > m {
-						m = v
-					}
-				}
-			}
-		}()
 	}
 
 	q := func(s string) string {
@@ -162,6 +143,18 @@ func run(engine, addr, user string, users, events, exposures int, keep bool) err
 			MetricSQL: q(`SELECT user_id, ts AS "timestamp", value FROM events WHERE event = 'purchase'`)},
 	}
 	names := []string{"pageviews (count)", "revenue (72h window, p99 cap)"}
+	// A bare baseline on the same rows: the minimum any per-user analysis
+	// reads and groups (exposures and one metric's events by user id),
+	// so the figures can be read as a ratio on a loaded machine.
+	if engine == "clickhouse" {
+		t := time.Now()
+		if _, err := a.query(ctx, `SELECT toString(count()), toString(sum(n)) FROM (SELECT user_id, count() AS n FROM (
+  SELECT user_id FROM `+name+`.exposures WHERE experiment_key = 'bench' UNION ALL SELECT user_id FROM `+name+`.events WHERE event = 'pageview')
+  GROUP BY user_id)`); err != nil {
+			return fmt.Errorf("baseline: %w", err)
+		}
+		fmt.Printf("%-32s SQL %8s\n", "baseline: GROUP BY user_id", time.Since(t).Round(time.Millisecond))
+	}
 	for i, s := range specs {
 		t := time.Now()
 		c, err := metricsql.Run(ctx, db, s, target.StatementTimeout)
@@ -182,10 +175,29 @@ func run(engine, addr, user string, users, events, exposures int, keep bool) err
 		return err
 	}
 	fmt.Printf("%-32s %s\n", "both metrics, concurrent (refresh job path)", time.Since(t).Round(time.Millisecond))
+	if out, err := exec.Command("uptime").Output(); err == nil {
+		fmt.Printf("load after: %s", out)
+	}
 
 	if engine == "clickhouse" {
-		stop <- struct{}{}
-		fmt.Printf("peak memory of a metric statement (system.processes, sampled every 50 ms): %d MiB\n", <-peak/(1<<20))
+		// Waypost's connector logs its statements (log_queries = 1).
+		if err := a.exec(ctx, "SYSTEM FLUSH LOGS"); err != nil {
+			return fmt.Errorf("flush logs: %w", err)
+		}
+		rows, err := a.query(ctx, `SELECT toString(query_duration_ms), toString(memory_usage), toString(read_rows)
+FROM system.query_log
+WHERE type = 2 AND event_time >= toDateTime(`+strconv.FormatInt(benchStart.Unix(), 10)+`)
+  AND query LIKE '%wp_kind%' AND query NOT LIKE '%system.query_log%'
+ORDER BY event_time, query_start_time`)
+		if err != nil {
+			return fmt.Errorf("read system.query_log: %w", err)
+		}
+		fmt.Println("metric statements in system.query_log (server-side duration, memory_usage, rows read):")
+		for _, r := range rows {
+			ms, _ := strconv.ParseInt(r[0], 10, 64)
+			mem, _ := strconv.ParseInt(r[1], 10, 64)
+			fmt.Printf("  %8.3f s  %6d MiB  %s rows\n", float64(ms)/1000, mem>>20, r[2])
+		}
 	}
 	return nil
 }

@@ -1,0 +1,85 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { FlagSafeRollouts, SafeRolloutPage } from "./SafeRollouts";
+import { flag, mockFetch, on, renderPage } from "../../test/helpers";
+import type { SafeRollout } from "../../api/safeRolloutTypes";
+
+afterEach(() => vi.unstubAllGlobals());
+
+const g = (over: Record<string, unknown>) => ({ metric: "errors", direction: "lower", threshold: 0, status: "ok", users_control: 8000, users_new: 2000, regression: false, ...over });
+
+const rolledBack: SafeRollout = {
+  key: "checkout-v2", name: "checkout-v2", flag: "checkout", environment: "production", experiment: "checkout-v2",
+  control_variant: "off", new_variant: "on", stages: [{ percent: 20, min_duration_seconds: 3600, min_sample: 5000 }, { percent: 100 }],
+  guardrails: [{ metric: "errors", threshold: 0 }], on_regression: "rollback", check_interval_seconds: 900, confidence: 0.95,
+  state: "rolled_back", state_reason: "regression at 20%: errors +13.70% (interval +0.47% to +26.93%) is worse than the 0.00% allowed",
+  current_stage: 0, percent: 0, stage_started_at: "2026-12-02T01:00:00Z", checks: 2, next_check_at: null,
+  started_at: "2026-12-02T01:00:00Z", ended_at: "2026-12-02T01:30:00Z",
+  decisions: [
+    { id: 3, check_number: 2, action: "rollback", automatic: true, from_state: "running", to_state: "rolled_back", from_stage: 0, to_stage: 0,
+      reason: "regression at 20%: errors worse", actor: "safe-rollout:checkout-v2", created_at: "2026-12-02T01:30:00Z",
+      numbers: { guardrails: [g({ relative_effect: 0.137, ci_low: 0.0047, ci_high: 0.269, regression: true })] } },
+    { id: 2, check_number: 1, action: "hold", automatic: true, from_state: "running", to_state: "running", from_stage: 0, to_stage: 0,
+      reason: "no regression; waiting", actor: "safe-rollout:checkout-v2", created_at: "2026-12-02T01:15:00Z",
+      numbers: { guardrails: [g({ relative_effect: 0.1, ci_low: -0.05, ci_high: 0.25 })] } },
+    { id: 1, check_number: null, action: "start", automatic: false, from_state: "draft", to_state: "running", from_stage: 0, to_stage: 0,
+      reason: "start by ada@example.com", actor: "ada@example.com", created_at: "2026-12-02T01:00:00Z", numbers: {} },
+  ],
+};
+
+describe("SafeRolloutPage", () => {
+  it("shows the stages, a guardrail tile with the regression, and the reason of every decision", async () => {
+    mockFetch(on("GET", /\/safe-rollouts\/checkout-v2$/, 200, rolledBack));
+    renderPage(<SafeRolloutPage />, { path: "/p/default/production/safe-rollouts/checkout-v2", route: "/p/:project/:env/safe-rollouts/:rollout" });
+    expect(await screen.findByText(/^regression at 20%: errors \+13.70% \(interval/)).toBeInTheDocument();
+    const tile = screen.getByRole("group", { name: "Guardrail errors" });
+    expect(within(tile).getByText("+13.70%")).toBeInTheDocument();
+    expect(within(tile).getByText(/Regression: the interval lies entirely beyond the threshold/)).toBeInTheDocument();
+    expect(within(tile).getByRole("img", { name: /over 2 checks/ })).toBeInTheDocument();
+    expect(screen.getByText("regression at 20%: errors worse")).toBeInTheDocument();
+    expect(screen.getAllByText("safe-rollout:checkout-v2")).toHaveLength(2);
+    // A rolled-back rollout offers no controls.
+    expect(screen.queryByRole("button", { name: /Roll back now|Pause/ })).not.toBeInTheDocument();
+  });
+
+  it("pauses a running rollout", async () => {
+    const running = { ...rolledBack, state: "running", state_reason: "started", percent: 20, decisions: [] };
+    const calls = mockFetch(on("GET", /\/safe-rollouts\/checkout-v2$/, 200, running),
+      on("POST", /\/safe-rollouts\/checkout-v2\/pause$/, 200, { ...running, state: "paused", state_reason: "pause by you" }));
+    renderPage(<SafeRolloutPage />, { path: "/p/default/production/safe-rollouts/checkout-v2", route: "/p/:project/:env/safe-rollouts/:rollout" });
+    await userEvent.click(await screen.findByRole("button", { name: "Pause" }));
+    await waitFor(() => expect(calls.some((c) => c.method === "POST")).toBe(true));
+    expect(await screen.findByRole("button", { name: "Resume" })).toBeInTheDocument();
+  });
+});
+
+describe("FlagSafeRollouts", () => {
+  it("creates and starts a safe rollout with the chosen guardrail and its allowed harm; the API's field errors show", async () => {
+    const f = flag({ key: "checkout" });
+    const calls = mockFetch(
+      on("GET", /\/safe-rollouts\?flag=checkout$/, 200, { items: [], next_cursor: "" }),
+      on("GET", /\/metrics$/, 200, { items: [{ key: "errors", name: "Errors", direction: "lower" }], next_cursor: "" }),
+      (c) => (c.method === "POST" && (c.body as { stages?: unknown }).stages ? { status: 422, body: { error: { code: "invalid", field: "stages[1].percent", message: "stages must increase" } } } : undefined),
+      on("POST", /\/safe-rollouts$/, 201, { ...rolledBack, state: "running", percent: 1 }),
+    );
+    renderPage(<FlagSafeRollouts flag={f} />);
+    await userEvent.click(await screen.findByRole("button", { name: "New safe rollout" }));
+    await userEvent.click(await screen.findByLabelText(/Errors/));
+    await userEvent.clear(screen.getByLabelText("Allowed harm for errors"));
+    await userEvent.type(screen.getByLabelText("Allowed harm for errors"), "2");
+    await userEvent.clear(screen.getByLabelText("Stages (% of users)"));
+    await userEvent.type(screen.getByLabelText("Stages (% of users)"), "10, 5, 100");
+    await userEvent.click(screen.getByRole("button", { name: "Start safe rollout" }));
+    expect(await screen.findByText("stages must increase")).toBeInTheDocument();
+    await userEvent.clear(screen.getByLabelText("Stages (% of users)"));
+    await userEvent.type(screen.getByLabelText("Stages (% of users)"), "1, 5, 25, 50, 100");
+    await userEvent.click(screen.getByRole("button", { name: "Start safe rollout" }));
+    await waitFor(() => expect(calls.filter((c) => c.method === "POST")).toHaveLength(2));
+    const body = calls.filter((c) => c.method === "POST")[1].body as Record<string, unknown>;
+    expect(body.guardrails).toEqual([{ metric: "errors", threshold: 0.02 }]);
+    expect(body.stages).toBeUndefined();
+    expect(body.start).toBe(true);
+    expect(body.environment).toBe("production");
+  });
+});
