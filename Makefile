@@ -69,3 +69,8 @@ bench-eval:
 ## bench-ofrep: OFREP single-flag and bulk req/s with wrk, provider on one core, vs a bare net/http handler
 bench-ofrep:
 	scripts/bench-ofrep.sh
+
+## bench: every benchmark, each bounded in time, into docs/benchmarks.md (BENCH_QUICK=1: a smoke run)
+.PHONY: bench
+bench: postgres
+	scripts/bench.sh

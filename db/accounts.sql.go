@@ -769,7 +769,7 @@ func (q *Queries) RevokeAPIToken(ctx context.Context, id int64) (ApiToken, error
 
 const setEnvironmentProtected = `-- name: SetEnvironmentProtected :one
 UPDATE environments SET protected = $3, updated_at = now()
- WHERE project_id = $1 AND key = $2 RETURNING id, project_id, key, name, revision, created_at, updated_at, protected
+ WHERE project_id = $1 AND key = $2 RETURNING id, project_id, key, name, revision, created_at, updated_at, protected, revised_at
 `
 
 type SetEnvironmentProtectedParams struct {
@@ -790,6 +790,7 @@ func (q *Queries) SetEnvironmentProtected(ctx context.Context, arg SetEnvironmen
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Protected,
+		&i.RevisedAt,
 	)
 	return i, err
 }

@@ -50,6 +50,8 @@ type Environment struct {
 	UpdatedAt time.Time
 	// Only project admins change flags (state, assignments) in a protected environment.
 	Protected bool
+	// Clock time of the newest revision bump (set by a trigger when revision changes); providers time change delivery from it.
+	RevisedAt time.Time
 }
 
 // Where a project's exposures and metric events live: the built-in store (kind builtin) or the user's own PostgreSQL. Every query on it runs READ ONLY with statement_timeout_ms.

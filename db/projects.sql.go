@@ -10,7 +10,7 @@ import (
 )
 
 const createEnvironment = `-- name: CreateEnvironment :one
-INSERT INTO environments (project_id, key, name) VALUES ($1, $2, $3) RETURNING id, project_id, key, name, revision, created_at, updated_at, protected
+INSERT INTO environments (project_id, key, name) VALUES ($1, $2, $3) RETURNING id, project_id, key, name, revision, created_at, updated_at, protected, revised_at
 `
 
 type CreateEnvironmentParams struct {
@@ -31,6 +31,7 @@ func (q *Queries) CreateEnvironment(ctx context.Context, arg CreateEnvironmentPa
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Protected,
+		&i.RevisedAt,
 	)
 	return i, err
 }
@@ -58,7 +59,7 @@ func (q *Queries) CreateProject(ctx context.Context, arg CreateProjectParams) (P
 }
 
 const getEnvironment = `-- name: GetEnvironment :one
-SELECT id, project_id, key, name, revision, created_at, updated_at, protected FROM environments WHERE project_id = $1 AND key = $2
+SELECT id, project_id, key, name, revision, created_at, updated_at, protected, revised_at FROM environments WHERE project_id = $1 AND key = $2
 `
 
 type GetEnvironmentParams struct {
@@ -78,6 +79,7 @@ func (q *Queries) GetEnvironment(ctx context.Context, arg GetEnvironmentParams) 
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Protected,
+		&i.RevisedAt,
 	)
 	return i, err
 }
@@ -100,7 +102,7 @@ func (q *Queries) GetProject(ctx context.Context, key string) (Project, error) {
 }
 
 const listEnvironments = `-- name: ListEnvironments :many
-SELECT id, project_id, key, name, revision, created_at, updated_at, protected FROM environments WHERE project_id = $1 ORDER BY id
+SELECT id, project_id, key, name, revision, created_at, updated_at, protected, revised_at FROM environments WHERE project_id = $1 ORDER BY id
 `
 
 func (q *Queries) ListEnvironments(ctx context.Context, projectID int64) ([]Environment, error) {
@@ -121,6 +123,7 @@ func (q *Queries) ListEnvironments(ctx context.Context, projectID int64) ([]Envi
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.Protected,
+			&i.RevisedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -164,7 +167,7 @@ func (q *Queries) ListProjects(ctx context.Context) ([]Project, error) {
 
 const renameEnvironment = `-- name: RenameEnvironment :one
 UPDATE environments SET name = $3, updated_at = now()
- WHERE project_id = $1 AND key = $2 RETURNING id, project_id, key, name, revision, created_at, updated_at, protected
+ WHERE project_id = $1 AND key = $2 RETURNING id, project_id, key, name, revision, created_at, updated_at, protected, revised_at
 `
 
 type RenameEnvironmentParams struct {
@@ -185,6 +188,7 @@ func (q *Queries) RenameEnvironment(ctx context.Context, arg RenameEnvironmentPa
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Protected,
+		&i.RevisedAt,
 	)
 	return i, err
 }

@@ -8,6 +8,7 @@ package db
 import (
 	"context"
 	"encoding/json"
+	"time"
 )
 
 const activeSDKKeys = `-- name: ActiveSDKKeys :many
@@ -98,7 +99,7 @@ func (q *Queries) DeleteStaleProviders(ctx context.Context) error {
 }
 
 const getEnvironmentRevision = `-- name: GetEnvironmentRevision :one
-SELECT e.id, e.key, p.key AS project_key, e.revision
+SELECT e.id, e.key, p.key AS project_key, e.revision, e.revised_at
   FROM environments e JOIN projects p ON p.id = e.project_id
  WHERE e.id = $1
 `
@@ -108,6 +109,7 @@ type GetEnvironmentRevisionRow struct {
 	Key        string
 	ProjectKey string
 	Revision   int64
+	RevisedAt  time.Time
 }
 
 func (q *Queries) GetEnvironmentRevision(ctx context.Context, id int64) (GetEnvironmentRevisionRow, error) {
@@ -118,6 +120,7 @@ func (q *Queries) GetEnvironmentRevision(ctx context.Context, id int64) (GetEnvi
 		&i.Key,
 		&i.ProjectKey,
 		&i.Revision,
+		&i.RevisedAt,
 	)
 	return i, err
 }

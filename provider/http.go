@@ -146,14 +146,21 @@ func (p *Provider) openStream(w http.ResponseWriter, r *http.Request, key keyHas
 			last = st.revision
 		}
 	}
-	s := &stream{hub: h, key: key, kind: kind, lastSent: last}
-	head := "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\nConnection: close\r\n"
+	s := &stream{hub: h, key: key, kind: kind, lastSent: last, gzip: acceptsGzip(r.Header.Values("Accept-Encoding"))}
+	head := "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\nConnection: close\r\nVary: Accept-Encoding\r\n"
+	if s.gzip {
+		head += "Content-Encoding: gzip\r\n"
+	}
 	for k, vs := range extraHeaders {
 		for _, v := range vs {
 			head += k + ": " + v + "\r\n"
 		}
 	}
-	head += "\r\nretry: 1000\n\n"
+	head += "\r\n"
+	opening := retryEvent.plain
+	if s.gzip {
+		opening = gzipOpening
+	}
 
 	rc := http.NewResponseController(w)
 	conn, buf, err := rc.Hijack()
@@ -161,7 +168,7 @@ func (p *Provider) openStream(w http.ResponseWriter, r *http.Request, key keyHas
 		// Discard what net/http buffered; from here on the conn is ours.
 		_ = buf.Writer.Flush()
 		cs := newConnSink(conn)
-		if err := cs.write([]byte(head), time.Now().Add(p.cfg.WriteTimeout)); err != nil {
+		if err := cs.write(append([]byte(head), opening...), time.Now().Add(p.cfg.WriteTimeout)); err != nil {
 			_ = conn.Close()
 			return
 		}
@@ -179,8 +186,12 @@ func (p *Provider) openStream(w http.ResponseWriter, r *http.Request, key keyHas
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Add("Vary", "Accept-Encoding")
+	if s.gzip {
+		w.Header().Set("Content-Encoding", "gzip")
+	}
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write([]byte("retry: 1000\n\n"))
+	_, _ = w.Write(opening)
 	_ = rc.Flush()
 	ws := &writerSink{w: w, rc: rc, done: make(chan struct{})}
 	s.sink = ws
@@ -194,6 +205,13 @@ func (p *Provider) openStream(w http.ResponseWriter, r *http.Request, key keyHas
 	s.mu.Lock() // let an in-flight write finish before the handler returns
 	s.mu.Unlock()
 }
+
+var (
+	// retryEvent opens every stream: reconnect after a second.
+	retryEvent = newEncoded([]byte("retry: 1000\n\n"))
+	// gzipOpening opens a gzip stream: the gzip header, then retryEvent.
+	gzipOpening = append(append([]byte(nil), gzipHeader...), retryEvent.get(true)...)
+)
 
 func (p *Provider) cors(next http.Handler) http.Handler {
 	allowAll := false

@@ -19,10 +19,12 @@ type metrics struct {
 	reloadFailed  atomic.Int64
 	ofrep         atomic.Int64
 
-	// Events written to streams, by kind.
-	sentPut, sentPatch, sentPing, sentRefetch atomic.Int64
-	lastBroadcastNanos                        atomic.Int64
-	broadcast                                 prometheus.Histogram
+	// Events written to streams, by kind (sentKind).
+	sent               [sentKinds]atomic.Int64
+	lastBroadcastNanos atomic.Int64
+	broadcast          prometheus.Histogram
+	// stages times each change's way from its commit to the last stream.
+	stages *prometheus.HistogramVec
 
 	mu       sync.Mutex
 	reloads  map[string]int64 // by cause
@@ -37,6 +39,23 @@ func newMetrics() *metrics {
 			Help:    "Time from applying a revision to having handed it to the socket of every stream of its environment.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}),
+		stages: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "waypost_provider_change_stage_seconds",
+			Help: "A change's way to the streams, by stage: commit_to_heard (revision made to NOTIFY or webhook received), " +
+				"heard_to_applied (database read, compile, encode, install), applied_to_first_byte and applied_to_last_byte " +
+				"(first and last stream with all of the event's bytes in its socket), commit_to_last_byte (all of it); " +
+				"via is how the provider heard of it (notify, webhook, periodic, reconnect).",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .15, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"stage", "via"}),
+	}
+}
+
+// count adds a batch of flushes to the events-sent counters.
+func (m *metrics) count(c *sentCounts) {
+	for k := sentPut; k < sentKinds; k++ {
+		if c[k] != 0 {
+			m.sent[k].Add(c[k])
+		}
 	}
 }
 
@@ -110,10 +129,10 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	m.mu.Unlock()
-	counter(descEventsSent, m.sentPut.Load(), "put")
-	counter(descEventsSent, m.sentPatch.Load(), "patch")
-	counter(descEventsSent, m.sentPing.Load(), "ping")
-	counter(descEventsSent, m.sentRefetch.Load(), "refetch")
+	counter(descEventsSent, m.sent[sentPut].Load(), "put")
+	counter(descEventsSent, m.sent[sentPatch].Load(), "patch")
+	counter(descEventsSent, m.sent[sentPing].Load(), "ping")
+	counter(descEventsSent, m.sent[sentRefetch].Load(), "refetch")
 	for _, st := range p.world.Load().envs {
 		gauge(descRevision, float64(st.revision), st.project, st.key)
 	}

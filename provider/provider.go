@@ -135,12 +135,12 @@ func New(cfg Config) (*Provider, error) {
 		replay: newReplayCache(), metrics: newMetrics(),
 		st: store.New(cfg.Pool), snapWake: make(chan struct{}, 1),
 	}
-	p.reloader = &reloader{p: p, wake: make(chan struct{}, 1), wanted: map[int64]int64{}, cause: map[int64]string{}}
+	p.reloader = &reloader{p: p, wake: make(chan struct{}, 1), wanted: map[int64]int64{}, cause: map[int64]string{}, heard: map[int64]time.Time{}}
 	if cfg.Version == "" {
 		cfg.Version = "dev"
 	}
 	p.registry = wpmetrics.NewRegistry("provider", cfg.Version)
-	p.registry.MustRegister(collector{p}, p.metrics.broadcast)
+	p.registry.MustRegister(collector{p}, p.metrics.broadcast, p.metrics.stages)
 	p.http = wpmetrics.NewHTTP(p.registry, "provider", "/v1/stream", "/ofrep/v1/events")
 	p.world.Store(&world{envs: map[int64]*envState{}, keys: map[keyHash]keyInfo{}})
 	applied := make(chan struct{})
@@ -163,6 +163,19 @@ func (p *Provider) Revision(envID int64) int64 {
 	return 0
 }
 
+// change says how a revision reached the provider, for the stage
+// histograms (waypost_provider_change_stage_seconds).
+type change struct {
+	cause  string
+	fromDB bool
+	// heard is when the announcement (NOTIFY, webhook, check) arrived;
+	// zero for loads nobody announced (start, snapshot file).
+	heard time.Time
+	// revised is when the revision was made (environments.revised_at);
+	// zero when unknown.
+	revised time.Time
+}
+
 // applyEnv installs an environment's flag set and its valid keys, read
 // together (one snapshot), if the revision differs from the one held: a
 // newer revision always, an older one only when it comes from the
@@ -171,12 +184,16 @@ func (p *Provider) Revision(envID int64) int64 {
 // no longer valid are closed before the new state is broadcast, so a
 // revoked key never receives it. It reports whether it changed anything.
 func (p *Provider) applyEnv(envID int64, set *eval.FlagSet, keys map[keyHash]keyInfo, cause string, fromDB bool) (bool, error) {
+	return p.applyChange(envID, set, keys, change{cause: cause, fromDB: fromDB})
+}
+
+func (p *Provider) applyChange(envID int64, set *eval.FlagSet, keys map[keyHash]keyInfo, c change) (bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	cur := p.world.Load()
 	prev := cur.envs[envID]
 	if prev != nil && set.Revision <= prev.revision {
-		if set.Revision == prev.revision || !fromDB {
+		if set.Revision == prev.revision || !c.fromDB {
 			return false, nil
 		}
 		p.log.Warn("the database holds an older revision than this provider: resetting to the database's (was it restored?)",
@@ -195,17 +212,49 @@ func (p *Provider) applyEnv(envID int64, set *eval.FlagSet, keys map[keyHash]key
 	envs[envID] = st
 	keysNext, removed := replaceKeys(cur.keys, envID, keys)
 	p.world.Store(&world{envs: envs, keys: keysNext})
-	p.lastApply.Store(time.Now().UnixNano())
+	applied := time.Now()
+	p.lastApply.Store(applied.UnixNano())
 	appliedNext := make(chan struct{})
 	close(*p.applied.Swap(&appliedNext))
-	p.metrics.reload(cause)
+	p.metrics.reload(c.cause)
 	if removed {
 		p.hub(envID).revokeMissing(keysNext)
 	}
-	p.hub(envID).broadcast(st)
+	p.hub(envID).broadcast(st, p.timeStages(c, applied))
 	p.snapshotDue()
-	p.log.Debug("applied revision", "environment", st.key, "revision", st.revision, "cause", cause)
+	p.log.Debug("applied revision", "environment", st.key, "revision", st.revision, "cause", c.cause)
 	return true, nil
+}
+
+// timeStages records the stages of an announced change up to its apply,
+// and returns the fanout that records the rest when the last stream has
+// its bytes (nil for loads nobody announced).
+func (p *Provider) timeStages(c change, applied time.Time) *fanout {
+	if c.heard.IsZero() {
+		return nil
+	}
+	observe := func(stage string, d time.Duration) {
+		if d >= 0 {
+			p.metrics.stages.WithLabelValues(stage, c.cause).Observe(d.Seconds())
+		}
+	}
+	// The revision read may be newer than the one announced (coalesced):
+	// then its time says nothing of this announcement.
+	fromCommit := !c.revised.IsZero() && !c.heard.Before(c.revised)
+	if fromCommit {
+		observe("commit_to_heard", c.heard.Sub(c.revised))
+	}
+	observe("heard_to_applied", applied.Sub(c.heard))
+	return newFanout(func(first, last int64) {
+		if first == 0 {
+			return // no stream took it
+		}
+		observe("applied_to_first_byte", time.Duration(first-applied.UnixNano()))
+		observe("applied_to_last_byte", time.Duration(last-applied.UnixNano()))
+		if fromCommit {
+			observe("commit_to_last_byte", time.Unix(0, last).Sub(c.revised))
+		}
+	})
 }
 
 // waitRevision returns the state of envID once it has at least revision

@@ -23,8 +23,8 @@ type envState struct {
 	snap     *eval.Snapshot
 	body     []byte            // JSON flag set (GET /v1/flags)
 	etag     string            // quoted revision
-	put      []byte            // SSE "put" event
-	refetch  []byte            // OFREP change-stream event
+	put      *encoded          // SSE "put" event
+	refetch  *encoded          // OFREP change-stream event
 	flagJSON map[string][]byte // per-flag JSON, to compute patches
 	segJSON  []byte            // the segments' JSON: patches carry flags only
 	// patch turns the previous revision into this one (nil for the first).
@@ -35,7 +35,7 @@ type envState struct {
 
 type patchEvent struct {
 	base  int64
-	bytes []byte // SSE "patch" event
+	event *encoded // SSE "patch" event
 	keys  []string
 }
 
@@ -53,34 +53,70 @@ func newEnvState(id int64, set *eval.FlagSet, prev *envState) (*envState, error)
 	if err != nil {
 		return nil, fmt.Errorf("environment %d revision %d: %w", id, set.Revision, err)
 	}
-	body, err := json.Marshal(set)
-	if err != nil {
-		return nil, fmt.Errorf("encode flag set: %w", err)
-	}
 	st := &envState{
 		id: id, project: set.Project, key: set.Environment, revision: set.Revision,
-		set: set, snap: snap, body: body,
+		set: set, snap: snap,
 		etag:     `"` + strconv.FormatInt(set.Revision, 10) + `"`,
-		put:      sseEvent("put", set.Revision, body),
-		refetch:  refetchEvent(set.Revision),
+		refetch:  newEncoded(refetchEvent(set.Revision)),
 		flagJSON: make(map[string][]byte, len(set.Flags)),
 		keys:     snap.Keys(),
 	}
+	// Every flag is encoded once: its JSON serves the patches and, joined,
+	// the set's body (the bytes json.Marshal(set) gives, at half the cost).
+	size := 0
+	flags := make([][]byte, len(set.Flags))
 	for i := range set.Flags {
 		b, err := json.Marshal(&set.Flags[i])
 		if err != nil {
 			return nil, fmt.Errorf("encode flag %q: %w", set.Flags[i].Key, err)
 		}
 		st.flagJSON[set.Flags[i].Key] = b
+		flags[i] = b
+		size += len(b) + 1
 	}
 	if st.segJSON, err = json.Marshal(set.Segments); err != nil {
 		return nil, fmt.Errorf("encode segments: %w", err)
 	}
+	st.body = encodeSet(set, flags, st.segJSON, size)
+	st.put = newEncoded(sseEvent("put", set.Revision, st.body))
 	// A patch carries flags only: when segments changed, streams get a put.
 	if prev != nil && prev.revision < st.revision && bytes.Equal(prev.segJSON, st.segJSON) {
 		st.patch = buildPatch(prev, st)
 	}
 	return st, nil
+}
+
+// encodeSet writes set as json.Marshal would, from its flags' and
+// segments' JSON already made.
+func encodeSet(set *eval.FlagSet, flags [][]byte, segJSON []byte, size int) []byte {
+	str := func(v string) []byte { b, _ := json.Marshal(v); return b } // strings always encode
+	var b bytes.Buffer
+	b.Grow(size + len(segJSON) + len(set.Project) + len(set.Environment) + 80)
+	b.WriteString(`{"project":`)
+	b.Write(str(set.Project))
+	b.WriteString(`,"environment":`)
+	b.Write(str(set.Environment))
+	b.WriteString(`,"revision":`)
+	b.WriteString(strconv.FormatInt(set.Revision, 10))
+	b.WriteString(`,"flags":`)
+	if set.Flags == nil {
+		b.WriteString("null")
+	} else {
+		b.WriteByte('[')
+		for i, f := range flags {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.Write(f)
+		}
+		b.WriteByte(']')
+	}
+	if len(set.Segments) > 0 {
+		b.WriteString(`,"segments":`)
+		b.Write(segJSON)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
 }
 
 func buildPatch(prev, next *envState) *patchEvent {
@@ -103,7 +139,7 @@ func buildPatch(prev, next *envState) *patchEvent {
 	if err != nil { // cannot happen: the same flags encoded above
 		return nil
 	}
-	return &patchEvent{base: prev.revision, bytes: sseEvent("patch", next.revision, b), keys: keys}
+	return &patchEvent{base: prev.revision, event: newEncoded(sseEvent("patch", next.revision, b)), keys: keys}
 }
 
 // sseEvent encodes one server-sent event; data is single-line JSON.

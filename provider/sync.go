@@ -130,6 +130,7 @@ type reloader struct {
 	mu     sync.Mutex
 	wanted map[int64]int64 // environment -> newest revision heard of (0: check)
 	cause  map[int64]string
+	heard  map[int64]time.Time // when the first request still wanted arrived
 	wake   chan struct{}
 }
 
@@ -140,10 +141,14 @@ func (r *reloader) request(envID, revision int64, cause string) {
 	if revision > 0 && revision <= r.p.Revision(envID) {
 		return
 	}
+	now := time.Now()
 	r.mu.Lock()
 	if cur, ok := r.wanted[envID]; !ok || (cur != 0 && (revision == 0 || revision > cur)) {
 		r.wanted[envID] = revision
 		r.cause[envID] = cause
+	}
+	if _, ok := r.heard[envID]; !ok {
+		r.heard[envID] = now
 	}
 	r.mu.Unlock()
 	select {
@@ -174,14 +179,14 @@ func (r *reloader) run(ctx context.Context) {
 		case <-r.wake:
 		}
 		r.mu.Lock()
-		wanted, causes := r.wanted, r.cause
-		r.wanted, r.cause = map[int64]int64{}, map[int64]string{}
+		wanted, causes, heard := r.wanted, r.cause, r.heard
+		r.wanted, r.cause, r.heard = map[int64]int64{}, map[int64]string{}, map[int64]time.Time{}
 		r.mu.Unlock()
 		for envID, rev := range wanted {
 			if rev > 0 && rev <= r.p.Revision(envID) {
 				continue
 			}
-			if _, err := r.reloadEnv(ctx, envID, causes[envID]); err != nil && ctx.Err() == nil {
+			if _, err := r.reloadEnv(ctx, envID, causes[envID], heard[envID]); err != nil && ctx.Err() == nil {
 				r.p.log.Warn("reload failed; will retry", "environment_id", envID, "err", err)
 				go func(envID, rev int64, cause string) { // retry later without blocking others
 					select {
@@ -195,8 +200,9 @@ func (r *reloader) run(ctx context.Context) {
 	}
 }
 
-// reloadEnv reads envID's flags and keys (one snapshot) and applies them.
-func (r *reloader) reloadEnv(ctx context.Context, envID int64, cause string) (bool, error) {
+// reloadEnv reads envID's flags and keys (one snapshot) and applies them;
+// heard is when the reload was asked for (zero: not announced).
+func (r *reloader) reloadEnv(ctx context.Context, envID int64, cause string, heard time.Time) (bool, error) {
 	// A frozen database must not hold the reloader: give up and retry.
 	ctx, cancel := context.WithTimeout(ctx, reloadTimeout)
 	defer cancel()
@@ -208,7 +214,7 @@ func (r *reloader) reloadEnv(ctx context.Context, envID int64, cause string) (bo
 	if err != nil {
 		return false, err
 	}
-	return r.p.applyEnv(envID, es.Set, keysOf(envID, es.Keys), cause, true)
+	return r.p.applyChange(envID, es.Set, keysOf(envID, es.Keys), change{cause: cause, fromDB: true, heard: heard, revised: es.RevisedAt})
 }
 
 func keysOf(envID int64, ks []store.ProviderKey) map[keyHash]keyInfo {
@@ -237,7 +243,7 @@ func (r *reloader) loadAll(ctx context.Context, cause string) error {
 		if e.Revision == r.p.Revision(e.ID) {
 			continue
 		}
-		if _, err := r.reloadEnv(ctx, e.ID, cause); err != nil {
+		if _, err := r.reloadEnv(ctx, e.ID, cause, time.Time{}); err != nil {
 			return err
 		}
 	}

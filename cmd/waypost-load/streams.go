@@ -152,9 +152,11 @@ func rssKiB(pid int) int64 {
 	return 0
 }
 
+// metric reads one series; Prometheus writes large values in exponent
+// form (1.7646e+18), so it is parsed as a float.
 func metric(provider, name string) int64 {
-	n, _ := strconv.ParseInt(metricRaw(provider, name), 10, 64)
-	return n
+	f, _ := strconv.ParseFloat(metricRaw(provider, name), 64)
+	return int64(f)
 }
 
 func metricRaw(provider, name string) string {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/waypost/waypost/db"
 	"github.com/waypost/waypost/sdk/eval"
@@ -16,10 +17,23 @@ import (
 // Read loads environment envID's flag set with q. Call it inside one
 // repeatable-read (or locking) transaction so revision and data agree.
 func Read(ctx context.Context, q *db.Queries, envID int64) (*eval.FlagSet, error) {
+	set, _, err := ReadRevised(ctx, q, envID)
+	return set, err
+}
+
+// ReadRevised is Read that also returns when the set's revision was made
+// (environments.revised_at), for the provider's delivery timings.
+func ReadRevised(ctx context.Context, q *db.Queries, envID int64) (*eval.FlagSet, time.Time, error) {
 	env, err := q.GetEnvironmentRevision(ctx, envID)
 	if err != nil {
-		return nil, fmt.Errorf("environment %d: %w", envID, err)
+		return nil, time.Time{}, fmt.Errorf("environment %d: %w", envID, err)
 	}
+	set, err := read(ctx, q, env)
+	return set, env.RevisedAt, err
+}
+
+func read(ctx context.Context, q *db.Queries, env db.GetEnvironmentRevisionRow) (*eval.FlagSet, error) {
+	envID := env.ID
 	flags, err := q.SnapshotFlags(ctx, envID)
 	if err != nil {
 		return nil, fmt.Errorf("flags: %w", err)

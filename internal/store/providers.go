@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -36,6 +37,8 @@ type ProviderKey struct {
 type EnvironmentState struct {
 	Set  *eval.FlagSet
 	Keys []ProviderKey
+	// RevisedAt is when Set's revision was made (environments.revised_at).
+	RevisedAt time.Time
 }
 
 // LiveProvider is a provider that heartbeated recently.
@@ -53,7 +56,7 @@ func (s *Store) EnvironmentState(ctx context.Context, envID int64) (EnvironmentS
 	var out EnvironmentState
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		q := db.New(tx)
-		set, err := flagset.Read(ctx, q, envID)
+		set, revised, err := flagset.ReadRevised(ctx, q, envID)
 		if isNoRows(err) {
 			return errs.NotFound("environment %d", envID)
 		}
@@ -64,7 +67,7 @@ func (s *Store) EnvironmentState(ctx context.Context, envID int64) (EnvironmentS
 		if err != nil {
 			return fmt.Errorf("sdk keys: %w", err)
 		}
-		out.Set = set
+		out.Set, out.RevisedAt = set, revised
 		out.Keys = make([]ProviderKey, 0, len(keys))
 		for _, k := range keys {
 			out.Keys = append(out.Keys, ProviderKey{ID: k.ID, Server: k.Kind == "server", Hash: k.KeyHash})

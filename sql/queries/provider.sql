@@ -4,7 +4,7 @@ SELECT e.id, e.key, p.key AS project_key, e.revision
  ORDER BY e.id;
 
 -- name: GetEnvironmentRevision :one
-SELECT e.id, e.key, p.key AS project_key, e.revision
+SELECT e.id, e.key, p.key AS project_key, e.revision, e.revised_at
   FROM environments e JOIN projects p ON p.id = e.project_id
  WHERE e.id = $1;
 
