@@ -79,7 +79,7 @@ func analyse(r Rollout, ctl, nw stats.VariantData) *analysis.Results {
 		WeightsBP: []int{model.TotalWeight - st.BP(), st.BP()}, Settings: r.Settings(),
 		Metrics: []analysis.Metric{{Key: "errors", Type: stats.Binomial, Direction: stats.LowerIsBetter, Guardrail: true}}}
 	counts := []metricsql.Counts{{Variants: []stats.VariantData{ctl, nw}}}
-	return analysis.Analyze(plan, counts, 0, time.Now())
+	return analysis.Analyze(plan, exposedOf(counts[0]), counts, 0, time.Now())
 }
 
 func testRollout() Rollout {
@@ -161,7 +161,7 @@ func results(ctlUsers, ctlErr, newUsers, newErr int64, weights []int) *analysis.
 	counts := []metricsql.Counts{{Variants: []stats.VariantData{
 		{Variant: "off", Users: ctlUsers, Sum: float64(ctlErr), SumSquares: float64(ctlErr)},
 		{Variant: "on", Users: newUsers, Sum: float64(newErr), SumSquares: float64(newErr)}}}}
-	return analysis.Analyze(plan, counts, 0, time.Now())
+	return analysis.Analyze(plan, exposedOf(counts[0]), counts, 0, time.Now())
 }
 
 func TestDecide(t *testing.T) {
@@ -249,4 +249,14 @@ func TestTestConfidenceIsBonferroni(t *testing.T) {
 	if got, want := r.TestConfidence(), 1-0.05/6; got != want {
 		t.Errorf("test confidence %v, want %v", got, want)
 	}
+}
+
+// exposedOf is the exposures statement's answer for simulated users: the
+// users of each variant (the metric saw every exposed user).
+func exposedOf(c metricsql.Counts) metricsql.Exposed {
+	out := metricsql.Exposed{Users: map[string]int64{}, ExcludedUsers: c.ExcludedUsers}
+	for _, v := range c.Variants {
+		out.Users[v.Variant] = v.Users
+	}
+	return out
 }
