@@ -69,11 +69,13 @@ func (o *Observer) Watch(ctx context.Context) {
 				continue
 			}
 			state := string(ev.Job.State)
-			o.finished.WithLabelValues(ev.Job.Kind, state).Inc()
+			// Durations first, the finished count last: a scrape that
+			// sees a run counted also sees its durations.
 			if ev.JobStats != nil {
 				o.run.WithLabelValues(ev.Job.Kind, state).Observe(ev.JobStats.RunDuration.Seconds())
 				o.wait.WithLabelValues(ev.Job.Kind).Observe(ev.JobStats.QueueWaitDuration.Seconds())
 			}
+			o.finished.WithLabelValues(ev.Job.Kind, state).Inc()
 		}
 	}
 }
