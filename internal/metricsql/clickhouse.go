@@ -11,9 +11,9 @@ import (
 
 // ClickHouse is the ClickHouse dialect. Its statements use only syntax
 // that ClickHouse 18.16 and current releases both accept: no WITH
-// subqueries, no non-equi JOIN; the per-user work is one GROUP BY over
-// the exposures and the metric's events (UNION ALL), with the events of
-// a user kept as arrays and filtered by the window with array functions.
+// subqueries, no non-equi JOIN, no window functions, JOINs with explicit
+// strictness (ALL); the per-user work is one GROUP BY of the exposures
+// and one of the events joined to it (see Metric).
 // Timestamps are compared at one-second resolution (toDateTime), so a
 // DateTime64 column is truncated to whole seconds. Values are inlined as
 // literals (the experiment key quoted), never taken from user text:
@@ -50,8 +50,8 @@ func (clickHouse) Preview(q string, limit int) (string, []any) {
 }
 
 // chExposures selects the experiment's exposures in the normalised
-// columns wp_user, wp_ts (seconds), wp_variant, strictly before end when
-// before, else up to end inclusive.
+// columns wp_k1, wp_k2 (chUserKey), wp_ts (seconds), wp_variant,
+// strictly before end when before, else up to end inclusive.
 func chExposures(q, experimentKey string, start, end time.Time, before bool) string {
 	endCond := "wp_ts <= " + chSeconds(end, false)
 	if before {
@@ -61,7 +61,7 @@ func chExposures(q, experimentKey string, start, end time.Time, before bool) str
 	if !start.IsZero() {
 		startCond = "\n    AND wp_ts >= " + chSeconds(start, true)
 	}
-	return `SELECT assumeNotNull(toString(user_id)) AS wp_user,
+	return `SELECT ` + chUserKey("user_id", "wp_k2") + `,
            toUInt32(toDateTime("timestamp")) AS wp_ts,
            assumeNotNull(toString(variant)) AS wp_variant
     FROM (
@@ -75,72 +75,76 @@ func chExposures(q, experimentKey string, start, end time.Time, before bool) str
 func (clickHouse) DailyExposures(q, experimentKey string, end time.Time) (string, []any) {
 	return `SELECT first_variant AS variant, toInt64(intDiv(first_ts, 86400)) AS day, toInt64(count()) AS users
 FROM (
-  SELECT wp_user, min(wp_ts) AS first_ts, argMin(ts_variant, wp_ts) AS first_variant
+  SELECT min(wp_ts) AS first_ts, argMin(ts_variant, wp_ts) AS first_variant
   FROM (
-    SELECT wp_user, wp_ts, min(wp_variant) AS ts_variant
+    SELECT wp_k1, wp_k2, wp_ts, min(wp_variant) AS ts_variant
     FROM (
     ` + chExposures(q, experimentKey, time.Time{}, end, true) + `
     )
-    GROUP BY wp_user, wp_ts
+    GROUP BY wp_k1, wp_k2, wp_ts
   )
-  GROUP BY wp_user
+  GROUP BY wp_k1, wp_k2
 )
 GROUP BY variant, day`, nil
 }
 
-// chUserKey is the grouping key of a user id: two independent 64-bit
-// hashes of its bytes (GROUP BY on two UInt64 is a fixed-width 128-bit
-// key, cheaper than hashing and copying strings; two distinct ids share
-// both hashes with probability ~2^-128 per pair).
-func chUserKey(userID string) string {
+// chUserKey is the key of a user id: wp_k1 and k2, two independent
+// 64-bit hashes of its bytes. The per-user GROUP BYs and the JOIN use
+// wp_k1 alone (a UInt64 key: ClickHouse 18.16 groups it several times
+// faster than the 128-bit pair or the string) and check k2: an event
+// counts for a user only if both hashes match, and the rare users whose
+// wp_k1 collides (~n²/2⁶⁵ for n exposed users) are told apart by their
+// k2 differing within the group and excluded, as users in two variants
+// are (counted as one excluded user).
+func chUserKey(userID, k2 string) string {
 	u := "assumeNotNull(toString(" + userID + "))"
-	return "cityHash64(" + u + ") AS wp_k1, murmurHash3_64(" + u + ") AS wp_k2"
+	return "cityHash64(" + u + ") AS wp_k1, murmurHash3_64(" + u + ") AS " + k2
 }
 
-// chWindow is the lambda condition of an event at t (seconds) for a user
-// first exposed at f: from f to the conversion window's end (the analysis
-// end is applied before), or, pre, the CUPED window before f.
+// chWindow is the condition of an event at wp_t (seconds) for a user
+// first exposed at wp_f: from wp_f to the conversion window's end (the
+// analysis end is applied before), or, pre, the CUPED window before wp_f.
 func chWindow(spec Spec, pre bool) string {
 	if pre {
-		return "t < f AND f - t <= " + chFloat(spec.CUPEDWindowDays*86400)
+		return "wp_t < wp_f AND wp_f - wp_t <= " + chFloat(spec.CUPEDWindowDays*86400)
 	}
-	c := "t >= f"
+	c := "wp_t >= wp_f"
 	if w := spec.ConversionWindowHours; w != nil {
-		c += " AND t - f <= " + chFloat(*w*3600)
+		c += " AND wp_t - wp_f <= " + chFloat(*w*3600)
 	}
 	return c
 }
 
-// chAggregate is the per-user value of type t over the event arrays
-// <prefix>_ts / <prefix>_x in window cond; fs is the first exposure
-// repeated to the arrays' length, since ClickHouse 18.16 lambdas cannot
-// capture columns.
-func chAggregate(t stats.MetricType, prefix, cond string) string {
-	fs := "arrayResize(emptyArrayUInt32(), length(" + prefix + "_ts), f)"
+// chAggregate is the per-user value of type t over the joined event rows
+// of kind (1 metric, 2 denominator) in window cond. A user without
+// events has one row of kind 0 (the RIGHT JOIN's default; NULL with
+// join_use_nulls, which the -If aggregates treat as false).
+func chAggregate(t stats.MetricType, kind int, cond string) string {
+	c := "wp_kind = " + strconv.Itoa(kind) + " AND wp_ek2 = wp_uk2 AND " + cond
 	switch t {
 	case stats.Binomial:
-		return "toFloat64(arrayExists((t, f) -> " + cond + ", " + prefix + "_ts, " + fs + "))"
+		return "toFloat64(countIf(" + c + ") > 0)"
 	case stats.Count:
-		return "toFloat64(arrayCount((t, f) -> " + cond + ", " + prefix + "_ts, " + fs + "))"
+		return "toFloat64(countIf(" + c + "))"
 	}
-	return "arraySum(arrayMap((t, x, f) -> if(" + cond + ", x, 0), " + prefix + "_ts, " + prefix + "_x, " + fs + "))"
+	return "toFloat64(sumIf(wp_x, " + c + "))"
 }
 
 func valued(t stats.MetricType) bool { return t == stats.Duration || t == stats.Revenue }
 
-// Metric is one statement in four steps, each a subquery: (1) the
-// exposures and events of every user as one UNION ALL grouped per user
-// (first exposure, variant, event times and values as arrays); (2) the
-// per-user values over those arrays; (3) the cap (a percentile cap from
-// the sorted per-user values collected in one row and ARRAY JOINed back,
-// so the per-user step runs once); (4) the per-variant sums, and with a
-// dimension the top values kept from the per-(value, variant) sums.
+// Metric is one statement in three steps, each a subquery: (1) the
+// per-user values: the metric's (and denominator's) events in the
+// analysis, ALL RIGHT JOINed to the users' first exposure and variant
+// (one GROUP BY of the exposures per user, the hash table ClickHouse
+// builds in memory: the smaller side), then grouped per user with
+// conditional aggregates over the window; (2) the cap (a percentile cap
+// from the per-user values collected per variant, sorted once in one row
+// and ARRAY JOINed back, so the per-user step runs once); (3) the
+// per-variant sums, and with a dimension the top values kept from the
+// per-(value, variant) sums. Users are keyed by two 64-bit hashes of
+// their id (chUserKey), fixed-width keys for the GROUP BYs and the JOIN.
 func (clickHouse) Metric(exposures, metric string, spec Spec, capArg *float64) (string, []any) {
 	shape := ShapeOf(spec)
-	dimNull := ""
-	if shape.Dimension {
-		dimNull = ", CAST(NULL AS Nullable(String)) AS wp_dim"
-	}
 	// Events from the analysis start (from the CUPED window before it):
 	// earlier events count for no user.
 	eventsFrom := ""
@@ -149,102 +153,113 @@ func (clickHouse) Metric(exposures, metric string, spec Spec, capArg *float64) (
 		if shape.CUPED {
 			from = from.Add(-time.Duration(spec.CUPEDWindowDays * 86400 * float64(time.Second)))
 		}
-		eventsFrom = "\n        AND wp_ts >= " + chSeconds(from, false)
+		eventsFrom = "\n        AND wp_t >= " + chSeconds(from, false)
 	}
 	events := func(q string, kind int, valueCol bool) string {
 		value := "toFloat64(0)"
 		if valueCol {
 			value = "ifNull(toFloat64(value), 0)"
 		}
-		return `
-      UNION ALL
-      SELECT ` + chUserKey("user_id") + `, toUInt32(toDateTime("timestamp")) AS wp_ts, '' AS wp_variant,
-             toUInt8(` + strconv.Itoa(kind) + `) AS wp_kind, ` + value + ` AS wp_value` + dimNull + `
+		return `      SELECT ` + chUserKey("user_id", "wp_ek2") + `, toUInt32(toDateTime("timestamp")) AS wp_t,
+             toUInt8(` + strconv.Itoa(kind) + `) AS wp_kind, ` + value + ` AS wp_x
       FROM (
 ` + q + `
       )
-      WHERE wp_ts <= ` + chSeconds(spec.AnalysisEnd, false) + eventsFrom + ` AND isNotNull(user_id)`
+      WHERE wp_t <= ` + chSeconds(spec.AnalysisEnd, false) + eventsFrom + ` AND isNotNull(user_id)`
 	}
-	expDim := ""
+	left := events(metric, 1, valued(spec.MetricType))
+	if d := spec.Denominator; d != nil {
+		left += "\n      UNION ALL\n" + events(d.SQL, 2, valued(d.Type))
+	}
+	expDim, dimFirst, dimAny := "", "", ""
 	if shape.Dimension {
 		expDim = `, toNullable(toString("` + spec.Dimension + `")) AS wp_dim` // validated: letters, digits, _
+		dimFirst = ",\n             ifNull(min(wp_dim), " + chString(NoDimension) + ") AS wp_first_dim"
+		dimAny = ", any(wp_first_dim) AS dimension"
 	}
 	startCond := ""
 	if !spec.AnalysisStart.IsZero() {
-		startCond = "\n        AND wp_ts >= " + chSeconds(spec.AnalysisStart, true)
+		startCond = "\n          AND wp_ts >= " + chSeconds(spec.AnalysisStart, true)
 	}
-	union := `      SELECT ` + chUserKey("user_id") + `, toUInt32(toDateTime("timestamp")) AS wp_ts,
-             assumeNotNull(toString(variant)) AS wp_variant, toUInt8(1) AS wp_kind, toFloat64(0) AS wp_value` + expDim + `
+	right := `      SELECT wp_k1, min(wp_k2) AS wp_uk2, min(wp_ts) AS wp_f, min(wp_variant) AS wp_first_var,
+             wp_first_var != max(wp_variant) OR wp_uk2 != max(wp_k2) AS wp_multiple` + dimFirst + `
       FROM (
+        SELECT ` + chUserKey("user_id", "wp_k2") + `, toUInt32(toDateTime("timestamp")) AS wp_ts,
+               assumeNotNull(toString(variant)) AS wp_variant` + expDim + `
+        FROM (
 ` + exposures + `
+        )
+        WHERE experiment_key = ` + chString(spec.ExperimentKey) + `
+          AND wp_ts <= ` + chSeconds(spec.AnalysisEnd, false) + startCond + `
+          AND isNotNull(user_id) AND isNotNull(variant)
       )
-      WHERE experiment_key = ` + chString(spec.ExperimentKey) + `
-        AND wp_ts <= ` + chSeconds(spec.AnalysisEnd, false) + startCond + `
-        AND isNotNull(user_id) AND isNotNull(variant)` + events(metric, 0, valued(spec.MetricType))
-	arrays := "groupArrayIf(wp_ts, wp_kind = 0) AS m_ts"
-	if valued(spec.MetricType) {
-		arrays += ", groupArrayIf(wp_value, wp_kind = 0) AS m_x"
-	}
-	values := chAggregate(spec.MetricType, "m", chWindow(spec, false)) + " AS value"
+      GROUP BY wp_k1`
+	values := chAggregate(spec.MetricType, 1, chWindow(spec, false)) + " AS value"
 	if shape.CUPED {
-		values += ",\n         " + chAggregate(spec.MetricType, "m", chWindow(spec, true)) + " AS pre"
+		values += ",\n         " + chAggregate(spec.MetricType, 1, chWindow(spec, true)) + " AS pre"
 	}
 	if d := spec.Denominator; d != nil {
-		union += events(d.SQL, 2, valued(d.Type))
-		arrays += ", groupArrayIf(wp_ts, wp_kind = 2) AS d_ts"
-		if valued(d.Type) {
-			arrays += ", groupArrayIf(wp_value, wp_kind = 2) AS d_x"
-		}
-		values += ",\n         " + chAggregate(d.Type, "d", chWindow(spec, false)) + " AS den"
+		values += ",\n         " + chAggregate(d.Type, 2, chWindow(spec, false)) + " AS den"
 	}
-	if shape.Dimension {
-		arrays += ",\n           ifNull(minIf(wp_dim, wp_kind = 1), " + chString(NoDimension) + ") AS dimension"
-		values += ", dimension"
-	}
-	perUser := `SELECT multiple, wp_var, ` + values + `
+	perUser := `SELECT any(wp_multiple) AS multiple, any(wp_first_var) AS wp_var` + dimAny + `,
+         ` + values + `
   FROM (
-    SELECT minIf(wp_ts, wp_kind = 1) AS f,
-           minIf(wp_variant, wp_kind = 1) AS wp_var,
-           wp_var != maxIf(wp_variant, wp_kind = 1) AS multiple,
-           ` + arrays + `
-    FROM (
-` + union + `
-    )
-    GROUP BY wp_k1, wp_k2
-    HAVING max(wp_kind = 1) = 1
-  )`
+` + left + `
+  )
+  ALL RIGHT JOIN (
+` + right + `
+  ) USING (wp_k1)
+  GROUP BY wp_k1`
 
-	// (3) the cap: v, y (pre) capped, d (denominator); excluded users 0.
-	perUserCols := []string{"multiple", "wp_var", "value"}
+	// (2) the cap: v, y (pre) capped, d (denominator); excluded users 0.
+	groupCols := []string{"multiple", "wp_var"} // few distinct values
+	if shape.Dimension {
+		groupCols = append(groupCols, "dimension")
+	}
+	valueCols := []string{"value"} // one per user
 	if shape.CUPED {
-		perUserCols = append(perUserCols, "pre")
+		valueCols = append(valueCols, "pre")
 	}
 	if shape.Ratio {
-		perUserCols = append(perUserCols, "den")
-	}
-	if shape.Dimension {
-		perUserCols = append(perUserCols, "dimension")
+		valueCols = append(valueCols, "den")
 	}
 	capOf := func(x string) string { return x }
 	from := perUser
 	switch {
 	case capArg != nil && spec.Cap.Percentile != nil:
 		// percentile_cont(q): linear interpolation between the sorted
-		// values at 0-based rank h = q (n - 1), as PostgreSQL computes it.
-		var collect, join []string
-		for _, c := range perUserCols {
-			collect = append(collect, "groupArray("+c+") AS a_"+c)
-			join = append(join, "a_"+c+" AS "+c)
+		// values of the users in one variant at 0-based rank
+		// h = q (n - 1), as PostgreSQL computes it. The per-user values
+		// are collected per (multiple, variant[, dimension]): numbers
+		// only, the labels once per group.
+		var perGroup, collect, joinGroups, joinValues []string
+		for _, c := range groupCols {
+			collect = append(collect, "groupArray("+c+") AS g_"+c)
+			joinGroups = append(joinGroups, "g_"+c+" AS "+c)
 		}
-		from = `SELECT ` + strings.Join(perUserCols, ", ") + `, cap
+		for _, c := range valueCols {
+			perGroup = append(perGroup, "groupArray("+c+") AS a_"+c)
+			collect = append(collect, "groupArray(a_"+c+") AS g_"+c)
+			joinGroups = append(joinGroups, "g_"+c+" AS a_"+c)
+			joinValues = append(joinValues, "a_"+c+" AS "+c)
+		}
+		from = `SELECT ` + strings.Join(append(append([]string{}, groupCols...), valueCols...), ", ") + `, cap
   FROM (
-    SELECT ` + strings.Join(collect, ", ") + `,
-           arraySort(arrayFilter((x, m) -> NOT m, a_value, a_multiple)) AS sorted, length(sorted) AS n,
-           ` + chFloat(*capArg) + ` * (n - 1) AS h,
-           sorted[toUInt64(floor(h)) + 1] + (h - floor(h)) * (sorted[toUInt64(least(floor(h) + 2, toFloat64(n)))] - sorted[toUInt64(floor(h)) + 1]) AS cap
-    FROM (` + perUser + `)
+    SELECT ` + strings.Join(groupCols, ", ") + `, a_` + strings.Join(valueCols, ", a_") + `, cap
+    FROM (
+      SELECT ` + strings.Join(collect, ", ") + `,
+             arraySort(groupArrayArray(if(multiple, emptyArrayFloat64(), a_value))) AS sorted, length(sorted) AS n,
+             ` + chFloat(*capArg) + ` * (n - 1) AS h,
+             sorted[toUInt64(floor(h)) + 1] + (h - floor(h)) * (sorted[toUInt64(least(floor(h) + 2, toFloat64(n)))] - sorted[toUInt64(floor(h)) + 1]) AS cap
+      FROM (
+        SELECT ` + strings.Join(groupCols, ", ") + `, ` + strings.Join(perGroup, ", ") + `
+        FROM (` + perUser + `)
+        GROUP BY ` + strings.Join(groupCols, ", ") + `
+      )
+    )
+    ARRAY JOIN ` + strings.Join(joinGroups, ", ") + `
   )
-  ARRAY JOIN ` + strings.Join(join, ", ")
+  ARRAY JOIN ` + strings.Join(joinValues, ", ")
 		capOf = func(x string) string { return "least(" + x + ", cap)" }
 	case capArg != nil:
 		c := chFloat(*capArg)

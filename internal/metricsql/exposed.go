@@ -30,11 +30,11 @@ func BuildExposed(d Dialect, spec Spec) (string, []any, error) {
 	case KindClickHouse:
 		return `SELECT if(multiple, NULL, exposed_variant) AS variant, toInt64(count()) AS users
 FROM (
-  SELECT wp_user, min(wp_variant) AS exposed_variant, min(wp_variant) != max(wp_variant) AS multiple
+  SELECT min(wp_variant) AS exposed_variant, min(wp_variant) != max(wp_variant) OR min(wp_k2) != max(wp_k2) AS multiple
   FROM (
     ` + chExposures(q, spec.ExperimentKey, spec.AnalysisStart, spec.AnalysisEnd, false) + `
   )
-  GROUP BY wp_user
+  GROUP BY wp_k1
 )
 GROUP BY variant
 ORDER BY variant NULLS LAST`, nil, nil
