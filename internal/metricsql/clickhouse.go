@@ -181,27 +181,50 @@ func (clickHouse) Metric(exposures, metric string, spec Spec, capArg *float64) (
 	if !spec.AnalysisStart.IsZero() {
 		startCond = "\n          AND wp_ts >= " + chSeconds(spec.AnalysisStart, true)
 	}
-	right := `      SELECT wp_k1, min(wp_k2) AS wp_uk2, min(wp_ts) AS wp_f, min(wp_variant) AS wp_first_var,
-             wp_first_var != max(wp_variant) OR wp_uk2 != max(wp_k2) AS wp_multiple` + dimFirst + `
-      FROM (
-        SELECT ` + chUserKey("user_id", "wp_k2") + `, toUInt32(toDateTime("timestamp")) AS wp_ts,
-               assumeNotNull(toString(variant)) AS wp_variant` + expDim + `
-        FROM (
-` + exposures + `
-        )
+	filter := `
         WHERE experiment_key = ` + chString(spec.ExperimentKey) + `
           AND wp_ts <= ` + chSeconds(spec.AnalysisEnd, false) + startCond + `
-          AND isNotNull(user_id) AND isNotNull(variant)
+          AND isNotNull(user_id) AND isNotNull(variant)`
+	// A user's variant is its 64-bit hash (wp_vh) until the names are
+	// joined back to the per-user rows: no String in the per-user
+	// aggregation states or the JOIN's hash table (they took most of the
+	// memory). Two names of one experiment sharing a hash (~2^-64 per
+	// pair) would be counted as one variant.
+	right := `      SELECT wp_k1, min(wp_k2) AS wp_uk2, min(wp_ts) AS wp_f, min(wp_vh) AS wp_first_vh,
+             wp_first_vh != max(wp_vh) OR wp_uk2 != max(wp_k2) AS wp_multiple` + dimFirst + `
+      FROM (
+        SELECT ` + chUserKey("user_id", "wp_k2") + `, toUInt32(toDateTime("timestamp")) AS wp_ts,
+               cityHash64(assumeNotNull(toString(variant))) AS wp_vh` + expDim + `
+        FROM (
+` + exposures + `
+        )` + filter + `
       )
       GROUP BY wp_k1`
+	names := `  SELECT cityHash64(wp_variant) AS wp_vh, wp_variant AS wp_var
+  FROM (
+    SELECT assumeNotNull(toString(variant)) AS wp_variant, toUInt32(toDateTime("timestamp")) AS wp_ts
+    FROM (
+` + exposures + `
+    )` + filter + `
+  )
+  GROUP BY wp_variant`
 	values := chAggregate(spec.MetricType, 1, chWindow(spec, false)) + " AS value"
+	valueCols := []string{"value"} // one per user
 	if shape.CUPED {
 		values += ",\n         " + chAggregate(spec.MetricType, 1, chWindow(spec, true)) + " AS pre"
+		valueCols = append(valueCols, "pre")
 	}
 	if d := spec.Denominator; d != nil {
 		values += ",\n         " + chAggregate(d.Type, 2, chWindow(spec, false)) + " AS den"
+		valueCols = append(valueCols, "den")
 	}
-	perUser := `SELECT any(wp_multiple) AS multiple, any(wp_first_var) AS wp_var` + dimAny + `,
+	groupCols := []string{"multiple", "wp_var"} // few distinct values
+	if shape.Dimension {
+		groupCols = append(groupCols, "dimension")
+	}
+	perUser := `SELECT ` + strings.Join(append(append([]string{}, groupCols...), valueCols...), ", ") + `
+  FROM (
+  SELECT any(wp_multiple) AS multiple, any(wp_first_vh) AS wp_vh` + dimAny + `,
          ` + values + `
   FROM (
 ` + left + `
@@ -209,20 +232,13 @@ func (clickHouse) Metric(exposures, metric string, spec Spec, capArg *float64) (
   ALL RIGHT JOIN (
 ` + right + `
   ) USING (wp_k1)
-  GROUP BY wp_k1`
+  GROUP BY wp_k1
+  )
+  ALL LEFT JOIN (
+` + names + `
+  ) USING (wp_vh)`
 
 	// (2) the cap: v, y (pre) capped, d (denominator); excluded users 0.
-	groupCols := []string{"multiple", "wp_var"} // few distinct values
-	if shape.Dimension {
-		groupCols = append(groupCols, "dimension")
-	}
-	valueCols := []string{"value"} // one per user
-	if shape.CUPED {
-		valueCols = append(valueCols, "pre")
-	}
-	if shape.Ratio {
-		valueCols = append(valueCols, "den")
-	}
 	capOf := func(x string) string { return x }
 	from := perUser
 	switch {
