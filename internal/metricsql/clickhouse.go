@@ -101,50 +101,59 @@ func chUserKey(userID, k2 string) string {
 	return "cityHash64(" + u + ") AS wp_k1, murmurHash3_64(" + u + ") AS " + k2
 }
 
-// chWindow is the condition of an event at wp_t (seconds) for a user
-// first exposed at wp_f: from wp_f to the conversion window's end (the
-// analysis end is applied before), or, pre, the CUPED window before wp_f.
+// chWindow is the lambda condition of an event at t (seconds) for a user
+// first exposed at f: from f to the conversion window's end (the analysis
+// end is applied before), or, pre, the CUPED window before f.
 func chWindow(spec Spec, pre bool) string {
 	if pre {
-		return "wp_t < wp_f AND wp_f - wp_t <= " + chFloat(spec.CUPEDWindowDays*86400)
+		return "t < f AND f - t <= " + chFloat(spec.CUPEDWindowDays*86400)
 	}
-	c := "wp_t >= wp_f"
+	c := "t >= f"
 	if w := spec.ConversionWindowHours; w != nil {
-		c += " AND wp_t - wp_f <= " + chFloat(*w*3600)
+		c += " AND t - f <= " + chFloat(*w*3600)
 	}
 	return c
 }
 
-// chAggregate is the per-user value of type t over the joined event rows
-// of kind (1 metric, 2 denominator) in window cond. A user without
-// events has one row of kind 0 (the RIGHT JOIN's default; NULL with
-// join_use_nulls, which the -If aggregates treat as false).
-func chAggregate(t stats.MetricType, kind int, cond string) string {
-	c := "wp_kind = " + strconv.Itoa(kind) + " AND wp_ek2 = wp_uk2 AND " + cond
+// chAggregate is the per-user value of type t over the event arrays
+// <prefix>_ts / <prefix>_x in window cond; fs is the first exposure
+// repeated to the arrays' length, since ClickHouse 18.16 lambdas cannot
+// capture columns.
+func chAggregate(t stats.MetricType, prefix, cond string) string {
+	fs := "arrayResize(emptyArrayUInt32(), length(" + prefix + "_ts), f)"
 	switch t {
 	case stats.Binomial:
-		return "toFloat64(countIf(" + c + ") > 0)"
+		return "toFloat64(arrayExists((t, f) -> " + cond + ", " + prefix + "_ts, " + fs + "))"
 	case stats.Count:
-		return "toFloat64(countIf(" + c + "))"
+		return "toFloat64(arrayCount((t, f) -> " + cond + ", " + prefix + "_ts, " + fs + "))"
 	}
-	return "toFloat64(sumIf(wp_x, " + c + "))"
+	return "arraySum(arrayMap((t, x, f) -> if(" + cond + ", x, 0), " + prefix + "_ts, " + prefix + "_x, " + fs + "))"
 }
 
 func valued(t stats.MetricType) bool { return t == stats.Duration || t == stats.Revenue }
 
-// Metric is one statement in three steps, each a subquery: (1) the
-// per-user values: the metric's (and denominator's) events in the
-// analysis, ALL RIGHT JOINed to the users' first exposure and variant
-// (one GROUP BY of the exposures per user, the hash table ClickHouse
-// builds in memory: the smaller side), then grouped per user with
-// conditional aggregates over the window; (2) the cap (a percentile cap
-// from the per-user values collected per variant, sorted once in one row
-// and ARRAY JOINed back, so the per-user step runs once); (3) the
-// per-variant sums, and with a dimension the top values kept from the
-// per-(value, variant) sums. Users are keyed by two 64-bit hashes of
-// their id (chUserKey), fixed-width keys for the GROUP BYs and the JOIN.
+// Metric is one statement in four steps, each a subquery: (1) the
+// exposures and events of every user as one UNION ALL grouped per user
+// (first exposure, variant, event times and values as arrays) on a
+// UInt64 key (chUserKey); (2) the per-user values over those arrays,
+// with the variant names joined back (the per-user step carries a
+// variant as its 64-bit hash: Strings in the aggregation states took
+// most of the memory); (3) the cap (a percentile cap from the per-user
+// values collected per variant, sorted once in one row and ARRAY JOINed
+// back, so the per-user step runs once); (4) the per-variant sums, and
+// with a dimension the top values kept from the per-(value, variant)
+// sums.
+//
+// One GROUP BY over the UNION ALL measured faster on ClickHouse 18.16
+// than grouping the exposures per user and hash-JOINing the events to
+// them (at 10,000,000 users: 17.5 s against 29 s for the per-user step,
+// the JOIN's output re-grouped per user).
 func (clickHouse) Metric(exposures, metric string, spec Spec, capArg *float64) (string, []any) {
 	shape := ShapeOf(spec)
+	dimNull := ""
+	if shape.Dimension {
+		dimNull = ", CAST(NULL AS Nullable(String)) AS wp_dim"
+	}
 	// Events from the analysis start (from the CUPED window before it):
 	// earlier events count for no user.
 	eventsFrom := ""
@@ -153,90 +162,102 @@ func (clickHouse) Metric(exposures, metric string, spec Spec, capArg *float64) (
 		if shape.CUPED {
 			from = from.Add(-time.Duration(spec.CUPEDWindowDays * 86400 * float64(time.Second)))
 		}
-		eventsFrom = "\n        AND wp_t >= " + chSeconds(from, false)
+		eventsFrom = "\n        AND wp_ts >= " + chSeconds(from, false)
 	}
 	events := func(q string, kind int, valueCol bool) string {
 		value := "toFloat64(0)"
 		if valueCol {
 			value = "ifNull(toFloat64(value), 0)"
 		}
-		return `      SELECT ` + chUserKey("user_id", "wp_ek2") + `, toUInt32(toDateTime("timestamp")) AS wp_t,
-             toUInt8(` + strconv.Itoa(kind) + `) AS wp_kind, ` + value + ` AS wp_x
+		return `
+      UNION ALL
+      SELECT ` + chUserKey("user_id", "wp_k2") + `, toUInt32(toDateTime("timestamp")) AS wp_ts, toUInt64(0) AS wp_vh,
+             toUInt8(` + strconv.Itoa(kind) + `) AS wp_kind, ` + value + ` AS wp_value` + dimNull + `
       FROM (
 ` + q + `
       )
-      WHERE wp_t <= ` + chSeconds(spec.AnalysisEnd, false) + eventsFrom + ` AND isNotNull(user_id)`
+      WHERE wp_ts <= ` + chSeconds(spec.AnalysisEnd, false) + eventsFrom + ` AND isNotNull(user_id)`
 	}
-	left := events(metric, 1, valued(spec.MetricType))
-	if d := spec.Denominator; d != nil {
-		left += "\n      UNION ALL\n" + events(d.SQL, 2, valued(d.Type))
-	}
-	expDim, dimFirst, dimAny := "", "", ""
+	expDim := ""
 	if shape.Dimension {
 		expDim = `, toNullable(toString("` + spec.Dimension + `")) AS wp_dim` // validated: letters, digits, _
-		dimFirst = ",\n             ifNull(min(wp_dim), " + chString(NoDimension) + ") AS wp_first_dim"
-		dimAny = ", any(wp_first_dim) AS dimension"
 	}
 	startCond := ""
 	if !spec.AnalysisStart.IsZero() {
-		startCond = "\n          AND wp_ts >= " + chSeconds(spec.AnalysisStart, true)
+		startCond = "\n        AND wp_ts >= " + chSeconds(spec.AnalysisStart, true)
 	}
-	filter := `
-        WHERE experiment_key = ` + chString(spec.ExperimentKey) + `
-          AND wp_ts <= ` + chSeconds(spec.AnalysisEnd, false) + startCond + `
-          AND isNotNull(user_id) AND isNotNull(variant)`
-	// A user's variant is its 64-bit hash (wp_vh) until the names are
-	// joined back to the per-user rows: no String in the per-user
-	// aggregation states or the JOIN's hash table (they took most of the
-	// memory). Two names of one experiment sharing a hash (~2^-64 per
-	// pair) would be counted as one variant.
-	right := `      SELECT wp_k1, min(wp_k2) AS wp_uk2, min(wp_ts) AS wp_f, min(wp_vh) AS wp_first_vh,
-             wp_first_vh != max(wp_vh) OR wp_uk2 != max(wp_k2) AS wp_multiple` + dimFirst + `
+	union := `      SELECT ` + chUserKey("user_id", "wp_k2") + `, toUInt32(toDateTime("timestamp")) AS wp_ts,
+             cityHash64(assumeNotNull(toString(variant))) AS wp_vh, toUInt8(1) AS wp_kind, toFloat64(0) AS wp_value` + expDim + `
       FROM (
-        SELECT ` + chUserKey("user_id", "wp_k2") + `, toUInt32(toDateTime("timestamp")) AS wp_ts,
-               cityHash64(assumeNotNull(toString(variant))) AS wp_vh` + expDim + `
-        FROM (
 ` + exposures + `
-        )` + filter + `
       )
-      GROUP BY wp_k1`
-	names := `  SELECT cityHash64(wp_variant) AS wp_vh, wp_variant AS wp_var
+      WHERE experiment_key = ` + chString(spec.ExperimentKey) + `
+        AND wp_ts <= ` + chSeconds(spec.AnalysisEnd, false) + startCond + `
+        AND isNotNull(user_id) AND isNotNull(variant)` + events(metric, 0, valued(spec.MetricType))
+	arrays := "groupArrayIf(wp_ts, wp_kind = 0) AS m_ts"
+	if valued(spec.MetricType) {
+		arrays += ", groupArrayIf(wp_value, wp_kind = 0) AS m_x"
+	}
+	values := chAggregate(spec.MetricType, "m", chWindow(spec, false)) + " AS value"
+	if shape.CUPED {
+		values += ",\n         " + chAggregate(spec.MetricType, "m", chWindow(spec, true)) + " AS pre"
+	}
+	if d := spec.Denominator; d != nil {
+		union += events(d.SQL, 2, valued(d.Type))
+		arrays += ", groupArrayIf(wp_ts, wp_kind = 2) AS d_ts"
+		if valued(d.Type) {
+			arrays += ", groupArrayIf(wp_value, wp_kind = 2) AS d_x"
+		}
+		values += ",\n         " + chAggregate(d.Type, "d", chWindow(spec, false)) + " AS den"
+	}
+	groupCols := []string{"multiple", "wp_var"} // few distinct values
+	valueCols := []string{"value"}              // one per user
+	if shape.CUPED {
+		valueCols = append(valueCols, "pre")
+	}
+	if shape.Ratio {
+		valueCols = append(valueCols, "den")
+	}
+	if shape.Dimension {
+		arrays += ",\n           ifNull(minIf(wp_dim, wp_kind = 1), " + chString(NoDimension) + ") AS dimension"
+		values += ", dimension"
+		groupCols = append(groupCols, "dimension")
+	}
+	startCond = strings.Replace(startCond, "\n        AND", "\n          AND", 1)
+	// The variant names of the hashes (~2^-64 for two names of one
+	// experiment to share a hash, then counted as one variant).
+	names := `  SELECT cityHash64(wp_variant) AS wp_uvh, wp_variant AS wp_var
   FROM (
     SELECT assumeNotNull(toString(variant)) AS wp_variant, toUInt32(toDateTime("timestamp")) AS wp_ts
     FROM (
 ` + exposures + `
-    )` + filter + `
+    )
+    WHERE experiment_key = ` + chString(spec.ExperimentKey) + `
+      AND wp_ts <= ` + chSeconds(spec.AnalysisEnd, false) + startCond + `
+      AND isNotNull(user_id) AND isNotNull(variant)
   )
   GROUP BY wp_variant`
-	values := chAggregate(spec.MetricType, 1, chWindow(spec, false)) + " AS value"
-	valueCols := []string{"value"} // one per user
-	if shape.CUPED {
-		values += ",\n         " + chAggregate(spec.MetricType, 1, chWindow(spec, true)) + " AS pre"
-		valueCols = append(valueCols, "pre")
-	}
-	if d := spec.Denominator; d != nil {
-		values += ",\n         " + chAggregate(d.Type, 2, chWindow(spec, false)) + " AS den"
-		valueCols = append(valueCols, "den")
-	}
-	groupCols := []string{"multiple", "wp_var"} // few distinct values
-	if shape.Dimension {
-		groupCols = append(groupCols, "dimension")
-	}
+	// A user is excluded when exposed to two variants, or when a
+	// second hash of the ids in the group differs (a wp_k1 collision,
+	// see chUserKey).
 	perUser := `SELECT ` + strings.Join(append(append([]string{}, groupCols...), valueCols...), ", ") + `
   FROM (
-  SELECT any(wp_multiple) AS multiple, any(wp_first_vh) AS wp_vh` + dimAny + `,
-         ` + values + `
-  FROM (
-` + left + `
-  )
-  ALL RIGHT JOIN (
-` + right + `
-  ) USING (wp_k1)
-  GROUP BY wp_k1
+    SELECT multiple, wp_uvh, ` + values + `
+    FROM (
+      SELECT minIf(wp_ts, wp_kind = 1) AS f,
+             minIf(wp_vh, wp_kind = 1) AS wp_uvh,
+             wp_uvh != maxIf(wp_vh, wp_kind = 1) OR min(wp_k2) != max(wp_k2) AS multiple,
+             ` + arrays + `
+      FROM (
+` + union + `
+      )
+      GROUP BY wp_k1
+      HAVING max(wp_kind = 1) = 1
+    )
   )
   ALL LEFT JOIN (
 ` + names + `
-  ) USING (wp_vh)`
+  ) USING (wp_uvh)`
 
 	// (2) the cap: v, y (pre) capped, d (denominator); excluded users 0.
 	capOf := func(x string) string { return x }
