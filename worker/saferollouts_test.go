@@ -80,9 +80,16 @@ type rolloutWorker struct {
 }
 
 func (h *harness) startRolloutWorker(every ...time.Duration) *rolloutWorker {
+	h.t.Helper()
+	return h.startRolloutWorkerOn(h.dsn, every...)
+}
+
+// startRolloutWorkerOn is startRolloutWorker reaching the database at dsn
+// (through a pgProxy, say).
+func (h *harness) startRolloutWorkerOn(dsn string, every ...time.Duration) *rolloutWorker {
 	t := h.t
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), h.dsn)
+	pool, err := pgxpool.New(context.Background(), dsn)
 	require.NoError(t, err)
 	st := store.New(pool)
 	box, _ := secret.New(testSecretKey)
