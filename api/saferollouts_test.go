@@ -357,9 +357,39 @@ func TestSafeRolloutEditStages(t *testing.T) {
 	r = ed.mustDo(t, 200, "POST", path+"/advance", nil).body
 	require.EqualValues(t, 60, r["percent"], "the edited next stage")
 
+	// Both edits are in the flag-event log with the editor and the stages
+	// before and after; the refused ones are not.
+	evs := b.mustDo(t, 200, "GET", rp+"/events?type=safe_rollout_stages_changed", nil).items()
+	require.Len(t, evs, 2)
+	last := evs[0].(map[string]any)
+	require.Contains(t, last["actor"], "editor")
+	require.Len(t, last["before"].(map[string]any)["stages"], 3)
+	require.Len(t, last["after"].(map[string]any)["stages"], 4)
+	require.Equal(t, "paused", last["after"].(map[string]any)["state"])
+
 	// Ended: refused.
 	r = ed.mustDo(t, 200, "POST", path+"/rollback", nil).body
 	end := ed.do(t, "PATCH", path, map[string]any{"version": r["version"], "stages": []any{stage(10, 0, 0), stage(100, 0, 0)}})
 	require.Equal(t, 409, end.status, end.raw)
 	require.Equal(t, "state", end.errField())
+}
+
+// TestSafeRolloutAdvanceWhilePausedIsLoggedAsAdvance: advancing a paused
+// rollout (it stays paused) is logged as an advance, not a second pause.
+func TestSafeRolloutAdvanceWhilePausedIsLoggedAsAdvance(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rolloutFlag(t, b)
+	ed := b.as(t, "editor")
+	path := rp + "/safe-rollouts/ship-blue"
+	ed.mustDo(t, 201, "POST", rp+"/safe-rollouts", rolloutBody(nil))
+	ed.mustDo(t, 200, "POST", path+"/start", nil)
+	ed.mustDo(t, 200, "POST", path+"/pause", nil)
+	r := ed.mustDo(t, 200, "POST", path+"/advance", nil).body
+	require.Equal(t, "paused", r["state"])
+	require.EqualValues(t, 5, r["percent"])
+	require.Len(t, b.mustDo(t, 200, "GET", rp+"/events?type=safe_rollout_paused", nil).items(), 1)
+	adv := b.mustDo(t, 200, "GET", rp+"/events?type=safe_rollout_advanced", nil).items()
+	require.Len(t, adv, 1)
+	require.EqualValues(t, 5, adv[0].(map[string]any)["after"].(map[string]any)["percent"])
 }
