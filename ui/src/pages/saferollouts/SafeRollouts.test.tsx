@@ -133,4 +133,19 @@ describe("FlagSafeRollouts", () => {
     expect(body.start).toBe(true);
     expect(body.environment).toBe("production");
   });
+
+  it("creates a draft when not started right away, to edit its stages first", async () => {
+    const calls = mockFetch(
+      on("GET", /\/safe-rollouts\?flag=checkout$/, 200, { items: [], next_cursor: "" }),
+      on("GET", /\/metrics$/, 200, { items: [{ key: "errors", name: "Errors", direction: "lower" }], next_cursor: "" }),
+      on("POST", /\/safe-rollouts$/, 201, { ...rolledBack, state: "draft", percent: 0 }),
+    );
+    renderPage(<FlagSafeRollouts flag={flag({ key: "checkout" })} />);
+    await userEvent.click(await screen.findByRole("button", { name: "New safe rollout" }));
+    await userEvent.click(await screen.findByLabelText(/Errors/));
+    await userEvent.click(screen.getByLabelText(/Start right away/));
+    await userEvent.click(screen.getByRole("button", { name: "Create draft" }));
+    await waitFor(() => expect(calls.filter((c) => c.method === "POST")).toHaveLength(1));
+    expect((calls.find((c) => c.method === "POST")?.body as Record<string, unknown>).start).toBe(false);
+  });
 });

@@ -87,6 +87,7 @@ export function NewSafeRolloutForm({ flag, onCancel, onCreated }: { flag: Flag; 
   const [guards, setGuards] = useState<Record<string, string>>({});
   const [stages, setStages] = useState(DEFAULT_STAGES);
   const [onRegression, setOnRegression] = useState<"rollback" | "pause">("rollback");
+  const [startNow, setStartNow] = useState(true);
   const [err, setErr] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   const submit = async (ev: FormEvent) => {
@@ -103,9 +104,9 @@ export function NewSafeRolloutForm({ flag, onCancel, onCreated }: { flag: Flag; 
         stages: parseStages(stages),
         guardrails: Object.entries(guards).map(([metric, pct]) => ({ metric, threshold: (Number(pct) || 0) / 100 })),
         on_regression: onRegression,
-        start: true,
+        start: startNow,
       });
-      toast(`${r.name} started: ${r.new_variant} at ${r.percent}%`);
+      toast(startNow ? `${r.name} started: ${r.new_variant} at ${r.percent}%` : `${r.name} created as a draft: edit its stages and start it from its page`);
       onCreated(r);
     } catch (e) {
       setErr(e);
@@ -182,10 +183,14 @@ export function NewSafeRolloutForm({ flag, onCancel, onCreated }: { flag: Flag; 
           <option value="pause">Pause and notify</option>
         </select>
       </Field>
+      <label className="checkbox">
+        <input type="checkbox" checked={startNow} onChange={(e) => setStartNow(e.target.checked)} /> Start right away (otherwise a draft, whose stage
+        durations and samples you can edit first)
+      </label>
       <ErrorBanner error={err && !fieldError(err, (err as { field?: string }).field ?? "") ? err : undefined} />
       <div className="row">
         <button type="submit" className="btn btn-primary" disabled={busy}>
-          Start safe rollout
+          {startNow ? "Start safe rollout" : "Create draft"}
         </button>
         <button type="button" className="btn" onClick={onCancel}>
           Cancel
