@@ -78,7 +78,15 @@ func TestSafeRolloutSurvivesDatabaseRestarts(t *testing.T) {
 	w := h.startRolloutWorkerOn(proxy.dsn(h.dsn))
 
 	id, _ := setupRollout(t, h, "rollback")
-	got := &deliveries{byID: map[string]int{}, events: map[string]string{}, onFirst: proxy.cut}
+	// The database also goes away while the first notification is being
+	// answered (so River cannot record the job as done at once), between
+	// two checks: checking is held while a check runs.
+	var checking sync.Mutex
+	got := &deliveries{byID: map[string]int{}, events: map[string]string{}, onFirst: func() {
+		checking.Lock()
+		defer checking.Unlock()
+		proxy.cut()
+	}}
 	hook := httptest.NewServer(got)
 	t.Cleanup(hook.Close)
 	// Only this receiver (the one setupRollout made is removed).
@@ -120,12 +128,17 @@ func TestSafeRolloutSurvivesDatabaseRestarts(t *testing.T) {
 	for i, c := range cases {
 		n := i + 1
 		ev.arrive(t, float64(n)/10, 2000, shares[i], errorRate, errorRate)
-		before := proxy.cuts.Load()
-		proxy.decide.Store(inDecisionTx(c.at, c.where))
-		out, attempts := check(n)
-		proxy.decide.Store(nil)
-		t.Logf("check %d: %s after %d attempts (applied by the last: %v)", n, out.Decision.Action, attempts, out.Applied)
-		require.Equal(t, before+1, proxy.cuts.Load(), "check %d: the database went away once", n)
+		out, attempts := func() (worker.CheckOutcome, int) {
+			checking.Lock()
+			defer checking.Unlock()
+			before := proxy.cuts.Load()
+			proxy.decide.Store(inDecisionTx(c.at, c.where))
+			defer proxy.decide.Store(nil)
+			out, attempts := check(n)
+			require.Equal(t, before+1, proxy.cuts.Load(), "check %d: the database went away once", n)
+			return out, attempts
+		}()
+		t.Logf("check %d: succeeded at attempt %d (applied by it: %v, action %q)", n, attempts, out.Applied, out.Decision.Action)
 		require.Greater(t, attempts, 1, "check %d failed at first", n)
 		require.Equal(t, c.applied, out.Applied, "check %d", n)
 		var checks, stage int
@@ -169,5 +182,6 @@ func TestSafeRolloutSurvivesDatabaseRestarts(t *testing.T) {
 	var pending int
 	require.NoError(t, h.pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'safe_rollout_notify' AND state <> 'completed'`).Scan(&pending))
 	require.Zero(t, pending, "every notification job completed")
+	require.EqualValues(t, 4, proxy.cuts.Load(), "three checks cut, and the first notification")
 	t.Logf("database cut %d times (1 s outages each); every stage applied once, %d notifications delivered once each", proxy.cuts.Load(), len(counts))
 }
