@@ -246,3 +246,33 @@ func TestCompileFromReusesUnchanged(t *testing.T) {
 		t.Fatal("a flag with prerequisites must be relinked to the new snapshot's flags")
 	}
 }
+
+// Snapshots share compiled flags: evaluating one while the next is
+// compiled from it is safe (run with -race).
+func TestCompileFromWhileEvaluating(t *testing.T) {
+	base := changeSet()
+	prev, err := Compile(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 2000; i++ {
+			for _, k := range prev.Keys() {
+				prev.EvaluateContext(k, &Context{TargetingKey: "u" + strconv.Itoa(i%7), Attributes: map[string]any{"country": "CA"}})
+			}
+		}
+	}()
+	cur := prev
+	for i := 0; i < 200; i++ {
+		fs := next(base, func(fs *FlagSet) { fs.Flags[flagIndex(fs, []string{"a", "e", "d"}[i%3])].Enabled = i%2 == 0 })
+		got, err := CompileFrom(cur, fs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.EvaluateContext("c", &Context{TargetingKey: "u1"})
+		cur = got
+	}
+	<-done
+}
