@@ -144,12 +144,14 @@ async function startServer() {
 }
 
 // --- tiny assertion helpers -------------------------------------------------
+// The waits below are hang guards, not speed checks: 15 s covers a page
+// load on a machine at load average 40, where 5 s once did not.
 
 function assert(cond, msg) {
   if (!cond) throw new Error("assertion failed: " + msg);
 }
 
-async function expectVisible(locator, what, timeout = 5000) {
+async function expectVisible(locator, what, timeout = 15000) {
   try {
     await locator.first().waitFor({ state: "visible", timeout });
   } catch {
@@ -157,7 +159,7 @@ async function expectVisible(locator, what, timeout = 5000) {
   }
 }
 
-async function expectGone(locator, what, timeout = 5000) {
+async function expectGone(locator, what, timeout = 15000) {
   try {
     await locator.first().waitFor({ state: "detached", timeout });
   } catch {
@@ -165,7 +167,7 @@ async function expectGone(locator, what, timeout = 5000) {
   }
 }
 
-async function expectAttr(locator, attr, value, what, timeout = 5000) {
+async function expectAttr(locator, attr, value, what, timeout = 15000) {
   const end = Date.now() + timeout;
   let got;
   while (Date.now() < end) {
@@ -176,7 +178,7 @@ async function expectAttr(locator, attr, value, what, timeout = 5000) {
   throw new Error(`${what}: expected ${attr}=${JSON.stringify(value)}, got ${JSON.stringify(got)}`);
 }
 
-async function expectCount(locator, n, what, timeout = 5000) {
+async function expectCount(locator, n, what, timeout = 15000) {
   const end = Date.now() + timeout;
   let got;
   while (Date.now() < end) {
