@@ -34,6 +34,12 @@ func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d p
 
 func (c *statementCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
+func (c *statementCounter) seen(name string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[name]
+}
+
 func (c *statementCounter) take() map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -62,6 +68,10 @@ func TestOneChangeCostsAProviderOneStatement(t *testing.T) {
 	p := h.startProvider("", func(c *provider.Config) { c.Pool = pool })
 	s, _ := openStream(t, p.url+"/v1/stream", key, "")
 	s.next(t, false)
+	// The start-up is over once LISTEN ran and its backlog hook compared
+	// the revisions (the second ListEnvironmentRevisions, after the load's).
+	require.Eventually(t, func() bool { return counter.seen("listen") >= 1 && counter.seen("ListEnvironmentRevisions") >= 2 },
+		10*time.Second, 5*time.Millisecond, "listening")
 	counter.take()
 
 	const changes = 4
