@@ -600,7 +600,14 @@ async function main() {
         events.push({ type: "metric", idempotencyKey: `m${i}`, metric: "purchase", userId: `user-${i}`, timestamp: new Date(t + 30e3).toISOString() });
       }
     }
-    const res = await page.request.post(`${providerURL}/v1/events`, { headers: { Authorization: `Bearer ${secret}`, "Content-Type": "application/json" }, data: { events } });
+    // A new key is accepted once the provider hears of it (NOTIFY or
+    // webhook, like a flag change): until then it answers 401.
+    let res;
+    for (let i = 0; i < 100; i++) {
+      res = await page.request.post(`${providerURL}/v1/events`, { headers: { Authorization: `Bearer ${secret}`, "Content-Type": "application/json" }, data: { events } });
+      if (res.status() !== 401) break;
+      await page.waitForTimeout(100);
+    }
     assert(res.status() === 202, `POST /v1/events: ${res.status()} ${await res.text()}`);
 
     await page.getByRole("button", { name: "Refresh results" }).click();
