@@ -9,11 +9,14 @@
 // bounded), then the results-refresh path (analysis.Run: both statements
 // concurrently plus the statistics), prints timings and, on ClickHouse,
 // the memory each statement used (system.query_log), then drops the
-// scratch database.
+// scratch database (-keep keeps it and prints its name; -db NAME measures
+// it again without generating; -refresh=false skips the refresh path).
 //
 //	go run ./internal/metricsql/cmd/warehousebench -engine clickhouse -users 10000000
 //	go run ./internal/metricsql/cmd/warehousebench -engine clickhouse -users 10000000 -exposures 10 -events 1
 //	go run ./internal/metricsql/cmd/warehousebench -engine mysql -users 1000000
+//	go run ./internal/metricsql/cmd/warehousebench -engine clickhouse -users 10000000 -keep -refresh=false
+//	go run ./internal/metricsql/cmd/warehousebench -engine clickhouse -db waypost_bench_XXXXXXXX -refresh=false
 package main
 
 import (
