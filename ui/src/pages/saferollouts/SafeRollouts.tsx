@@ -2,9 +2,9 @@
 // rollout", and the monitoring page with the stage timeline, one tile per
 // guardrail (effect and sequential interval against the threshold, over
 // the checks) and the reason of every decision.
-import { useState, type FormEvent } from "react";
+import { useId, useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router";
-import { rapi, xapi } from "../../api/endpoints";
+import { rapi, tapi, xapi } from "../../api/endpoints";
 import type { Flag } from "../../api/types";
 import type { GuardrailNumbers, RolloutAction, RolloutDecision, SafeRollout, Stage } from "../../api/safeRolloutTypes";
 import { useWorkspace } from "../../workspace";
@@ -15,6 +15,8 @@ import { ErrorBanner } from "../../components/ErrorBanner";
 import { Field } from "../../components/Field";
 import { Loading } from "../../components/Loading";
 import { useToast } from "../../components/Toast";
+import { ClausesEditor } from "../../components/targeting/ClausesEditor";
+import { describeClause, placeError, toClause, type ClauseDraft } from "../../lib/targeting";
 
 const DEFAULT_STAGES = "1, 5, 25, 50, 100";
 
@@ -81,6 +83,10 @@ export function NewSafeRolloutForm({ flag, onCancel, onCreated }: { flag: Flag; 
   const ws = useWorkspace();
   const toast = useToast();
   const metrics = useApi((s) => xapi.listMetrics(ws.project, s), [ws.project]);
+  const attributes = useApi((s) => tapi.attributes(ws.project, ws.env, s), [ws.project, ws.env]);
+  const segments = useApi((s) => tapi.listSegments(ws.project, ws.env, s), [ws.project, ws.env]);
+  const attrList = useId();
+  const [audience, setAudience] = useState<ClauseDraft[]>([]);
   const [key, setKey] = useState(`${flag.key}-rollout`);
   const [control, setControl] = useState(flag.variants[0]?.key ?? "");
   const [next, setNext] = useState(flag.variants[1]?.key ?? "");
@@ -103,6 +109,7 @@ export function NewSafeRolloutForm({ flag, onCancel, onCreated }: { flag: Flag; 
         new_variant: next,
         stages: parseStages(stages),
         guardrails: Object.entries(guards).map(([metric, pct]) => ({ metric, threshold: (Number(pct) || 0) / 100 })),
+        audience: audience.map(toClause),
         on_regression: onRegression,
         start: startNow,
       });
@@ -177,6 +184,28 @@ export function NewSafeRolloutForm({ flag, onCancel, onCreated }: { flag: Flag; 
           </div>
         ))}
       </fieldset>
+      <fieldset>
+        <legend>Audience</legend>
+        <p className="muted small">
+          Only contexts matching every condition take part (and are exposed); everyone else keeps <code>{control}</code> for the whole rollout.
+        </p>
+        <datalist id={attrList}>
+          {(attributes.data?.attributes ?? []).map((a) => (
+            <option key={a.name} value={a.name} />
+          ))}
+        </datalist>
+        <ClausesEditor
+          clauses={audience}
+          onChange={setAudience}
+          field="audience"
+          error={placeError(err, "audience", true)}
+          attributes={attributes.data?.attributes}
+          segments={(segments.data?.segments ?? []).map((sg) => ({ key: sg.key, name: sg.name }))}
+          disabled={busy}
+          emptyText="Everybody with a targeting key takes part."
+          attributeList={attrList}
+        />
+      </fieldset>
       <Field label="On a regression" field="on_regression" error={fieldError(err, "on_regression")}>
         <select value={onRegression} onChange={(e) => setOnRegression(e.target.value as "rollback" | "pause")}>
           <option value="rollback">Roll back (serve the control to everyone)</option>
@@ -242,6 +271,16 @@ export function SafeRolloutPage() {
             <code>{x.new_variant}</code> over <code>{x.control_variant}</code> in {x.environment} · now {x.percent}% ·{" "}
             {x.checks} checks{x.next_check_at && x.state === "running" ? ` · next ${relativeTime(x.next_check_at)}` : ""} · measured by experiment{" "}
             <Link to={ws.to(`experiments/${encodeURIComponent(x.experiment)}`)}>{x.experiment}</Link>
+          </p>
+          <p className="small" aria-label="Audience">
+            Audience:{" "}
+            {(x.audience ?? []).length ? (
+              <>
+                {(x.audience ?? []).map(describeClause).join(" and ")} <span className="muted">(everyone else keeps {x.control_variant})</span>
+              </>
+            ) : (
+              "everybody with a targeting key"
+            )}
           </p>
           {x.state_reason && <p role="status">{x.state_reason}</p>}
         </div>
