@@ -118,6 +118,44 @@ describe("StagesEditor", () => {
   });
 });
 
+describe("AudienceEditor", () => {
+  const path = { path: "/p/default/production/safe-rollouts/checkout-v2", route: "/p/:project/:env/safe-rollouts/:rollout" };
+  const draft: SafeRollout = { ...rolledBack, state: "draft", state_reason: "", percent: 0, ended_at: null, decisions: [], audience: [{ attribute: "country", op: "in", values: ["CA"] }] };
+
+  it("is offered for drafts only", async () => {
+    mockFetch(on("GET", /\/safe-rollouts\/checkout-v2$/, 200, { ...draft, state: "paused" }));
+    renderPage(<SafeRolloutPage />, path);
+    expect(await screen.findByRole("button", { name: "Resume" })).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Edit audience" })).not.toBeInTheDocument();
+  });
+
+  it("changes a draft's audience with its stages at the version read; the API's clause error shows at the clause", async () => {
+    const calls = mockFetch(
+      on("GET", /\/safe-rollouts\/checkout-v2$/, 200, draft),
+      on("GET", /\/attributes$/, 200, { attributes: [{ name: "country" }] }),
+      on("GET", /\/segments$/, 200, { segments: [] }),
+      (c) =>
+        c.method === "PATCH" && (c.body as { audience: { values?: string[] }[] }).audience[0]?.values?.includes("??")
+          ? { status: 422, body: { error: { code: "invalid", field: "audience[0].values[2]", message: "not a country" } } }
+          : undefined,
+      on("PATCH", /\/safe-rollouts\/checkout-v2$/, 200, { ...draft, version: 10, audience: [{ attribute: "country", op: "in", values: ["CA", "MX"] }] }),
+    );
+    renderPage(<SafeRolloutPage />, path);
+    await userEvent.click(await screen.findByRole("button", { name: "Edit audience" }));
+    const c1 = screen.getByRole("group", { name: "Condition 1" });
+    await userEvent.type(within(c1).getByLabelText("Add a value"), "MX{Enter}??{Enter}");
+    await userEvent.click(screen.getByRole("button", { name: "Save audience" }));
+    expect(await within(c1).findByText("not a country")).toBeInTheDocument();
+    await userEvent.click(within(c1).getByRole("button", { name: "Remove value ??" }));
+    await userEvent.click(screen.getByRole("button", { name: "Save audience" }));
+    await waitFor(() => expect(screen.queryByRole("form", { name: "Edit audience" })).not.toBeInTheDocument());
+    const patches = calls.filter((c) => c.method === "PATCH");
+    expect(patches).toHaveLength(2);
+    expect(patches[1].body).toEqual({ version: 9, stages: draft.stages, audience: [{ attribute: "country", op: "in", values: ["CA", "MX"] }] });
+    expect(screen.getByLabelText("Audience")).toHaveTextContent("country is one of CA, MX");
+  });
+});
+
 describe("FlagSafeRollouts", () => {
   it("creates and starts a safe rollout with the chosen guardrail and its allowed harm; the API's field errors show", async () => {
     const f = flag({ key: "checkout" });

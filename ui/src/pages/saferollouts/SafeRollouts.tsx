@@ -16,7 +16,7 @@ import { Field } from "../../components/Field";
 import { Loading } from "../../components/Loading";
 import { useToast } from "../../components/Toast";
 import { ClausesEditor } from "../../components/targeting/ClausesEditor";
-import { describeClause, placeError, toClause, type ClauseDraft } from "../../lib/targeting";
+import { clauseDraft, describeClause, placeError, toClause, type ClauseDraft } from "../../lib/targeting";
 
 const DEFAULT_STAGES = "1, 5, 25, 50, 100";
 
@@ -243,6 +243,7 @@ export function SafeRolloutPage() {
   const r = useApi((s) => rapi.getSafeRollout(ws.project, key, s), [ws.project, key]);
   const [err, setErr] = useState<unknown>();
   const [editingStages, setEditingStages] = useState(false);
+  const [editingAudience, setEditingAudience] = useState(false);
   if (!r.data) return r.error ? <ErrorBanner error={r.error} onRetry={r.reload} /> : <Loading />;
   const x = r.data;
   const act = async (a: RolloutAction) => {
@@ -280,8 +281,24 @@ export function SafeRolloutPage() {
               </>
             ) : (
               "everybody with a targeting key"
+            )}{" "}
+            {x.state === "draft" && !editingAudience && (
+              <button type="button" className="btn btn-small" onClick={() => setEditingAudience(true)}>
+                Edit audience
+              </button>
             )}
           </p>
+          {editingAudience && (
+            <AudienceEditor
+              rollout={x}
+              onCancel={() => setEditingAudience(false)}
+              onSaved={(nx) => {
+                r.setData(nx);
+                setEditingAudience(false);
+                toast(`${x.name}: audience saved`);
+              }}
+            />
+          )}
           {x.state_reason && <p role="status">{x.state_reason}</p>}
         </div>
         <div className="row">
@@ -364,6 +381,63 @@ export function SafeRolloutPage() {
         </div>
       </section>
     </div>
+  );
+}
+
+/**
+ * Edits a draft's audience (PATCH with its stages, at the version read). A
+ * paused rollout's audience cannot change: users inside it were served the
+ * new variant already.
+ */
+export function AudienceEditor({ rollout: x, onCancel, onSaved }: { rollout: SafeRollout; onCancel: () => void; onSaved: (r: SafeRollout) => void }) {
+  const ws = useWorkspace();
+  const attributes = useApi((s) => tapi.attributes(ws.project, x.environment, s), [ws.project, x.environment]);
+  const segments = useApi((s) => tapi.listSegments(ws.project, x.environment, s), [ws.project, x.environment]);
+  const attrList = useId();
+  const [audience, setAudience] = useState<ClauseDraft[]>(() => (x.audience ?? []).map(clauseDraft));
+  const [err, setErr] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (ev: FormEvent) => {
+    ev.preventDefault();
+    setBusy(true);
+    setErr(undefined);
+    try {
+      onSaved(await rapi.updateSafeRollout(ws.project, x.key, { version: x.version, stages: x.stages, audience: audience.map(toClause) }));
+    } catch (e) {
+      setErr(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const placed = placeError(err, "audience", true);
+  return (
+    <form onSubmit={submit} className="stack" aria-label="Edit audience">
+      <datalist id={attrList}>
+        {(attributes.data?.attributes ?? []).map((a) => (
+          <option key={a.name} value={a.name} />
+        ))}
+      </datalist>
+      <ClausesEditor
+        clauses={audience}
+        onChange={setAudience}
+        field="audience"
+        error={placed}
+        attributes={attributes.data?.attributes}
+        segments={(segments.data?.segments ?? []).map((sg) => ({ key: sg.key, name: sg.name }))}
+        disabled={busy}
+        emptyText="Everybody with a targeting key takes part."
+        attributeList={attrList}
+      />
+      {!placed && <ErrorBanner error={err} />}
+      <div className="row">
+        <button type="submit" className="btn btn-primary" disabled={busy}>
+          Save audience
+        </button>
+        <button type="button" className="btn" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
   );
 }
 
