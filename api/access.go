@@ -102,6 +102,9 @@ var routeRules = map[string]rule{
 	"GET /api/v1/projects/{project}/notification-webhooks":             {level: admin},
 	"POST /api/v1/projects/{project}/notification-webhooks":            {level: admin},
 	"DELETE /api/v1/projects/{project}/notification-webhooks/{id}":     {level: admin},
+	"PATCH /api/v1/projects/{project}/safe-rollouts/{rollout}":         {level: editor},
+	"PATCH /api/v1/projects/{project}/notification-webhooks/{id}":      {level: admin},
+	"POST /api/v1/projects/{project}/notification-webhooks/{id}/test":  {level: admin},
 
 	// Accounts (accounts.go).
 	"GET /api/v1/setup":                                                    {level: public},

@@ -2,9 +2,20 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/waypost/waypost/internal/secret"
+	"github.com/waypost/waypost/internal/webhooksig"
 )
 
 const rp = "/api/v1/projects/default"
@@ -168,13 +179,217 @@ func TestSafeRolloutManualControls(t *testing.T) {
 	require.Equal(t, "state", ed.do(t, "POST", rp+"/safe-rollouts/ship-blue/resume", nil).errField())
 }
 
+// TestNotificationWebhooks: an admin adds, edits, test-sends and removes
+// a project's webhooks; bad input names the field; editors cannot.
 func TestNotificationWebhooks(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	r := b.do(t, "POST", rp+"/notification-webhooks", map[string]any{"url": "ftp://x", "secret": "0123456789abcdef"})
+	box, err := secret.New("api-test-secret-key-0123456789abcdef")
+	require.NoError(t, err)
+	b.st.UseSecrets(box)
+	admin := b.as(t, "admin")
+	r := admin.do(t, "POST", rp+"/notification-webhooks", map[string]any{"url": "ftp://x", "secret": "0123456789abcdef"})
 	require.Equal(t, 422, r.status)
 	require.Equal(t, "url", r.errField())
-	r = b.do(t, "POST", rp+"/notification-webhooks", map[string]any{"url": "https://hooks.example.com/x", "secret": "short"})
+	r = admin.do(t, "POST", rp+"/notification-webhooks", map[string]any{"url": "https://hooks.example.com/x", "secret": "short"})
 	require.Equal(t, "secret", r.errField())
-	b.as(t, "editor").mustDo(t, 403, "GET", rp+"/notification-webhooks", nil)
+	editor := b.as(t, "editor")
+	editor.mustDo(t, 403, "GET", rp+"/notification-webhooks", nil)
+
+	// A receiver that checks the signature and remembers what it got.
+	const secret1, secret2 = "first-secret-0123456789", "second-secret-0123456789"
+	var mu sync.Mutex
+	var got []http.Header
+	var bodies []map[string]any
+	status := 200
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		secs, _ := strconv.ParseInt(r.Header.Get(webhooksig.HeaderTimestamp), 10, 64)
+		mu.Lock()
+		defer mu.Unlock()
+		for _, s := range []string{secret1, secret2} {
+			if webhooksig.Verify(s, time.Unix(secs, 0), body, r.Header.Get(webhooksig.HeaderSignature)) {
+				r.Header.Set("Verified-With", s)
+			}
+		}
+		got = append(got, r.Header.Clone())
+		var m map[string]any
+		_ = json.Unmarshal(body, &m)
+		bodies = append(bodies, m)
+		w.WriteHeader(status)
+	}))
+	defer hook.Close()
+
+	w := admin.mustDo(t, 201, "POST", rp+"/notification-webhooks", map[string]any{"url": "https://hooks.example.com/x", "secret": secret1}).body
+	id := fmt.Sprint(w["id"])
+	require.NotContains(t, w, "secret")
+	// Edit: a bad URL names the field and changes nothing.
+	r = admin.do(t, "PATCH", rp+"/notification-webhooks/"+id, map[string]any{"url": "not a url"})
+	require.Equal(t, 422, r.status, r.raw)
+	require.Equal(t, "url", r.errField())
+	r = admin.do(t, "PATCH", rp+"/notification-webhooks/"+id, map[string]any{"secret": "short"})
+	require.Equal(t, "secret", r.errField())
+	require.Equal(t, "url", admin.do(t, "PATCH", rp+"/notification-webhooks/"+id, map[string]any{}).errField())
+	editor.mustDo(t, 403, "PATCH", rp+"/notification-webhooks/"+id, map[string]any{"url": hook.URL})
+	admin.mustDo(t, 404, "PATCH", rp+"/notification-webhooks/99999", map[string]any{"url": hook.URL})
+	// The URL changes, the secret stays: the test is signed with it.
+	w = admin.mustDo(t, 200, "PATCH", rp+"/notification-webhooks/"+id, map[string]any{"url": hook.URL}).body
+	require.Equal(t, hook.URL, w["url"])
+	list := admin.mustDo(t, 200, "GET", rp+"/notification-webhooks", nil).items()
+	require.Len(t, list, 1)
+	require.Equal(t, hook.URL, list[0].(map[string]any)["url"])
+
+	editor.mustDo(t, 403, "POST", rp+"/notification-webhooks/"+id+"/test", nil)
+	res := admin.mustDo(t, 200, "POST", rp+"/notification-webhooks/"+id+"/test", nil).body
+	require.EqualValues(t, 200, res["status"])
+	mu.Lock()
+	require.Len(t, got, 1)
+	require.Equal(t, secret1, got[0].Get("Verified-With"), "signed with the webhook's secret")
+	require.Equal(t, "safe_rollout.test", got[0].Get("X-Waypost-Event"))
+	require.Equal(t, res["delivery"], got[0].Get("X-Waypost-Delivery"))
+	require.Equal(t, "test", bodies[0]["event"])
+	require.Contains(t, bodies[0]["text"], "Test notification")
+	mu.Unlock()
+
+	// A new secret signs the next test; a receiver answering 500 is a 502.
+	admin.mustDo(t, 200, "PATCH", rp+"/notification-webhooks/"+id, map[string]any{"secret": secret2})
+	mu.Lock()
+	status = 500
+	mu.Unlock()
+	r = admin.do(t, "POST", rp+"/notification-webhooks/"+id+"/test", nil)
+	require.Equal(t, 502, r.status, r.raw)
+	require.Equal(t, "webhook_refused", r.errCode())
+	mu.Lock()
+	require.Len(t, got, 2)
+	require.Equal(t, secret2, got[1].Get("Verified-With"))
+	mu.Unlock()
+	// Unreachable: 502 too.
+	hook.Close()
+	r = admin.do(t, "POST", rp+"/notification-webhooks/"+id+"/test", nil)
+	require.Equal(t, 502, r.status, r.raw)
+	require.Equal(t, "unreachable", r.errCode())
+
+	admin.mustDo(t, 204, "DELETE", rp+"/notification-webhooks/"+id, nil)
+	admin.mustDo(t, 404, "POST", rp+"/notification-webhooks/"+id+"/test", nil)
+	require.Empty(t, admin.mustDo(t, 200, "GET", rp+"/notification-webhooks", nil).items())
+}
+
+// TestSafeRolloutEditStages: a draft's stages can be changed freely (its
+// experiment follows the first stage), a running one's not at all, a
+// paused one's only after the stages already served; bad stages name the
+// field, a stale version is a conflict, and a refused edit writes nothing.
+func TestSafeRolloutEditStages(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rolloutFlag(t, b)
+	ed := b.as(t, "editor")
+	path := rp + "/safe-rollouts/ship-blue"
+	stage := func(p float64, d, n int) map[string]any {
+		return map[string]any{"percent": p, "min_duration_seconds": d, "min_sample": n}
+	}
+	r := ed.mustDo(t, 201, "POST", rp+"/safe-rollouts", rolloutBody(nil)).body
+	v := r["version"]
+
+	for name, c := range map[string]struct {
+		body  map[string]any
+		field string
+	}{
+		"not increasing":    {map[string]any{"version": v, "stages": []any{stage(10, 0, 0), stage(10, 0, 0), stage(100, 0, 0)}}, "stages[1].percent"},
+		"0%":                {map[string]any{"version": v, "stages": []any{stage(0, 0, 0), stage(100, 0, 0)}}, "stages[0].percent"},
+		"above 100%":        {map[string]any{"version": v, "stages": []any{stage(10, 0, 0), stage(101, 0, 0)}}, "stages[1].percent"},
+		"negative sample":   {map[string]any{"version": v, "stages": []any{stage(10, 0, -1), stage(100, 0, 0)}}, "stages[0].min_sample"},
+		"negative duration": {map[string]any{"version": v, "stages": []any{stage(10, -5, 0), stage(100, 0, 0)}}, "stages[0].min_duration_seconds"},
+		"no version":        {map[string]any{"stages": []any{stage(10, 0, 0), stage(100, 0, 0)}}, "version"},
+		"no stages":         {map[string]any{"version": v}, "stages"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := ed.do(t, "PATCH", path, c.body)
+			require.Equal(t, 422, r.status, r.raw)
+			require.Equal(t, c.field, r.errField(), r.raw)
+		})
+	}
+	b.as(t, "viewer").mustDo(t, 403, "PATCH", path, map[string]any{"version": v, "stages": []any{stage(10, 0, 0), stage(100, 0, 0)}})
+	require.Len(t, b.mustDo(t, 200, "GET", path, nil).body["stages"], 5, "nothing written")
+
+	// A draft: anything; the rollout starts at the new first stage.
+	r = ed.mustDo(t, 200, "PATCH", path, map[string]any{"version": v,
+		"stages": []any{stage(10, 60, 50), stage(30, 600, 500), stage(100, 0, 0)}}).body
+	require.Len(t, r["stages"], 3)
+	require.EqualValues(t, 600, r["stages"].([]any)[1].(map[string]any)["min_duration_seconds"])
+	stale := ed.do(t, "PATCH", path, map[string]any{"version": v, "stages": []any{stage(20, 0, 0), stage(100, 0, 0)}})
+	require.Equal(t, 409, stale.status, stale.raw)
+	require.Equal(t, "version", stale.errField())
+	ed.mustDo(t, 200, "POST", path+"/start", nil)
+	weights := state(t, b.mustDo(t, 200, "GET", rp+"/flags/color", nil).body, "production")["rollout"].([]any)
+	require.EqualValues(t, 1000, weights[1].(map[string]any)["weight"], "10% blue: the edited first stage")
+
+	// Running: refused, naming the state.
+	r = ed.mustDo(t, 200, "GET", path, nil).body
+	run := ed.do(t, "PATCH", path, map[string]any{"version": r["version"], "stages": []any{stage(10, 0, 0), stage(100, 0, 0)}})
+	require.Equal(t, 409, run.status, run.raw)
+	require.Equal(t, "state", run.errField())
+
+	// Paused at stage 2 (30%): stages 1 and 2 keep their percent, the rest
+	// and every minimum can change.
+	ed.mustDo(t, 200, "POST", path+"/advance", nil)
+	r = ed.mustDo(t, 200, "POST", path+"/pause", nil).body
+	require.EqualValues(t, 1, r["current_stage"])
+	for name, c := range map[string]struct {
+		stages []any
+		field  string
+	}{
+		"served stage changed":  {[]any{stage(10, 0, 0), stage(40, 0, 0), stage(100, 0, 0)}, "stages[1].percent"},
+		"first stage changed":   {[]any{stage(5, 0, 0), stage(30, 0, 0), stage(100, 0, 0)}, "stages[0].percent"},
+		"nothing after current": {[]any{stage(10, 0, 0), stage(100, 0, 0)}, "stages"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := ed.do(t, "PATCH", path, map[string]any{"version": r["version"], "stages": c.stages})
+			require.Equal(t, 422, r.status, r.raw)
+			require.Equal(t, c.field, r.errField(), r.raw)
+		})
+	}
+	r = ed.mustDo(t, 200, "PATCH", path, map[string]any{"version": r["version"],
+		"stages": []any{stage(10, 60, 50), stage(30, 7200, 2000), stage(60, 3600, 1000), stage(100, 0, 0)}}).body
+	require.Len(t, r["stages"], 4)
+	require.EqualValues(t, 7200, r["stages"].([]any)[1].(map[string]any)["min_duration_seconds"])
+	require.Equal(t, "paused", r["state"])
+	ed.mustDo(t, 200, "POST", path+"/resume", nil)
+	r = ed.mustDo(t, 200, "POST", path+"/advance", nil).body
+	require.EqualValues(t, 60, r["percent"], "the edited next stage")
+
+	// Both edits are in the flag-event log with the editor and the stages
+	// before and after; the refused ones are not.
+	evs := b.mustDo(t, 200, "GET", rp+"/events?type=safe_rollout_stages_changed", nil).items()
+	require.Len(t, evs, 2)
+	last := evs[0].(map[string]any)
+	require.Contains(t, last["actor"], "editor")
+	require.Len(t, last["before"].(map[string]any)["stages"], 3)
+	require.Len(t, last["after"].(map[string]any)["stages"], 4)
+	require.Equal(t, "paused", last["after"].(map[string]any)["state"])
+
+	// Ended: refused.
+	r = ed.mustDo(t, 200, "POST", path+"/rollback", nil).body
+	end := ed.do(t, "PATCH", path, map[string]any{"version": r["version"], "stages": []any{stage(10, 0, 0), stage(100, 0, 0)}})
+	require.Equal(t, 409, end.status, end.raw)
+	require.Equal(t, "state", end.errField())
+}
+
+// TestSafeRolloutAdvanceWhilePausedIsLoggedAsAdvance: advancing a paused
+// rollout (it stays paused) is logged as an advance, not a second pause.
+func TestSafeRolloutAdvanceWhilePausedIsLoggedAsAdvance(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rolloutFlag(t, b)
+	ed := b.as(t, "editor")
+	path := rp + "/safe-rollouts/ship-blue"
+	ed.mustDo(t, 201, "POST", rp+"/safe-rollouts", rolloutBody(nil))
+	ed.mustDo(t, 200, "POST", path+"/start", nil)
+	ed.mustDo(t, 200, "POST", path+"/pause", nil)
+	r := ed.mustDo(t, 200, "POST", path+"/advance", nil).body
+	require.Equal(t, "paused", r["state"])
+	require.EqualValues(t, 5, r["percent"])
+	require.Len(t, b.mustDo(t, 200, "GET", rp+"/events?type=safe_rollout_paused", nil).items(), 1)
+	adv := b.mustDo(t, 200, "GET", rp+"/events?type=safe_rollout_advanced", nil).items()
+	require.Len(t, adv, 1)
+	require.EqualValues(t, 5, adv[0].(map[string]any)["after"].(map[string]any)["percent"])
 }

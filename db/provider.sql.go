@@ -98,6 +98,67 @@ func (q *Queries) DeleteStaleProviders(ctx context.Context) error {
 	return err
 }
 
+const environmentSnapshot = `-- name: EnvironmentSnapshot :one
+SELECT e.id, e.key, p.key AS project_key, e.revision, e.revised_at,
+       (SELECT coalesce(json_agg(json_build_object(
+                 'Key', f.key, 'Kind', f.kind, 'Variants', f.variants, 'Enabled', s.enabled,
+                 'OffVariant', s.off_variant, 'Rollout', s.rollout, 'Salt', s.salt, 'Version', s.version,
+                 'ExperimentKey', x.key, 'ExperimentTraffic', x.traffic_bp, 'Rules', s.rules,
+                 'Prerequisites', s.prerequisites, 'ExperimentAudience', x.audience,
+                 'ExperimentLayerKey', x.layer_key, 'ExperimentLayerStart', x.layer_start,
+                 'ExperimentLayerEnd', x.layer_end) ORDER BY f.key), '[]'::json)
+          FROM flags f JOIN flag_states s ON s.flag_id = f.id
+          LEFT JOIN experiments x ON x.flag_id = f.id AND x.environment_id = s.environment_id AND x.status = 'running'
+         WHERE s.environment_id = e.id AND f.archived_at IS NULL)::json AS flags,
+       (SELECT coalesce(json_agg(json_build_object('FlagKey', f.key, 'UserID', a.user_id, 'Variant', a.variant)
+                 ORDER BY f.key, a.user_id), '[]'::json)
+          FROM custom_assignments a JOIN flags f ON f.id = a.flag_id
+         WHERE a.environment_id = e.id AND f.archived_at IS NULL)::json AS assignments,
+       (SELECT coalesce(json_agg(json_build_object('Key', g.key, 'Included', g.included, 'Excluded', g.excluded,
+                 'Rules', g.rules, 'Version', g.version) ORDER BY g.key), '[]'::json)
+          FROM segments g WHERE g.environment_id = e.id)::json AS segments,
+       (SELECT coalesce(json_agg(json_build_object('ID', k.id, 'Kind', k.kind, 'KeyHash', encode(k.key_hash, 'base64'))
+                 ORDER BY k.id), '[]'::json)
+          FROM sdk_keys k WHERE k.environment_id = e.id AND k.revoked_at IS NULL)::json AS sdk_keys
+  FROM environments e JOIN projects p ON p.id = e.project_id
+ WHERE e.id = $1
+`
+
+type EnvironmentSnapshotRow struct {
+	ID          int64
+	Key         string
+	ProjectKey  string
+	Revision    int64
+	RevisedAt   time.Time
+	Flags       []byte
+	Assignments []byte
+	Segments    []byte
+	SdkKeys     []byte
+}
+
+// One environment's whole served state in a single statement, hence one
+// snapshot without a transaction (a provider's reload: one statement per
+// change instead of seven): its revision, and as JSON arrays of objects
+// named like the Go rows of the queries above, its flags (SnapshotFlags),
+// assignments (SnapshotAssignments), segments (SnapshotSegments) and
+// valid keys (ActiveSDKKeysOfEnvironment, hash in base64), in their order.
+func (q *Queries) EnvironmentSnapshot(ctx context.Context, id int64) (EnvironmentSnapshotRow, error) {
+	row := q.db.QueryRow(ctx, environmentSnapshot, id)
+	var i EnvironmentSnapshotRow
+	err := row.Scan(
+		&i.ID,
+		&i.Key,
+		&i.ProjectKey,
+		&i.Revision,
+		&i.RevisedAt,
+		&i.Flags,
+		&i.Assignments,
+		&i.Segments,
+		&i.SdkKeys,
+	)
+	return i, err
+}
+
 const getEnvironmentRevision = `-- name: GetEnvironmentRevision :one
 SELECT e.id, e.key, p.key AS project_key, e.revision, e.revised_at
   FROM environments e JOIN projects p ON p.id = e.project_id
@@ -122,22 +183,6 @@ func (q *Queries) GetEnvironmentRevision(ctx context.Context, id int64) (GetEnvi
 		&i.Revision,
 		&i.RevisedAt,
 	)
-	return i, err
-}
-
-const getLiveProvider = `-- name: GetLiveProvider :one
-SELECT id, webhook_url FROM live_providers WHERE id = $1
-`
-
-type GetLiveProviderRow struct {
-	ID         string
-	WebhookUrl string
-}
-
-func (q *Queries) GetLiveProvider(ctx context.Context, id string) (GetLiveProviderRow, error) {
-	row := q.db.QueryRow(ctx, getLiveProvider, id)
-	var i GetLiveProviderRow
-	err := row.Scan(&i.ID, &i.WebhookUrl)
 	return i, err
 }
 
@@ -411,4 +456,29 @@ UPDATE sdk_keys SET last_used_at = now() WHERE id = ANY ($1::bigint[])
 func (q *Queries) TouchSDKKeys(ctx context.Context, ids []int64) error {
 	_, err := q.db.Exec(ctx, touchSDKKeys, ids)
 	return err
+}
+
+const webhookTarget = `-- name: WebhookTarget :one
+SELECT coalesce((SELECT lp.webhook_url FROM live_providers lp WHERE lp.id = $1::text), '')::text AS webhook_url,
+       coalesce((SELECT e.revision FROM environments e WHERE e.id = $2::bigint), -1)::bigint AS revision
+`
+
+type WebhookTargetParams struct {
+	ProviderID    string
+	EnvironmentID int64
+}
+
+type WebhookTargetRow struct {
+	WebhookUrl string
+	Revision   int64
+}
+
+// What a webhook job needs, in one statement: the provider's URL while it
+// is live (” once it stopped heartbeating) and the environment's current
+// revision (-1 once it was deleted).
+func (q *Queries) WebhookTarget(ctx context.Context, arg WebhookTargetParams) (WebhookTargetRow, error) {
+	row := q.db.QueryRow(ctx, webhookTarget, arg.ProviderID, arg.EnvironmentID)
+	var i WebhookTargetRow
+	err := row.Scan(&i.WebhookUrl, &i.Revision)
+	return i, err
 }

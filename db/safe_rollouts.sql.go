@@ -660,3 +660,57 @@ func (q *Queries) TransitionSafeRollout(ctx context.Context, arg TransitionSafeR
 	}
 	return result.RowsAffected(), nil
 }
+
+const updateNotificationWebhook = `-- name: UpdateNotificationWebhook :one
+UPDATE notification_webhooks
+   SET url = coalesce($1, url),
+       secret_ciphertext = coalesce($2, secret_ciphertext)
+ WHERE project_id = $3 AND id = $4
+RETURNING id, project_id, url, secret_ciphertext, created_at
+`
+
+type UpdateNotificationWebhookParams struct {
+	Url              *string
+	SecretCiphertext []byte
+	ProjectID        int64
+	ID               int64
+}
+
+func (q *Queries) UpdateNotificationWebhook(ctx context.Context, arg UpdateNotificationWebhookParams) (NotificationWebhook, error) {
+	row := q.db.QueryRow(ctx, updateNotificationWebhook,
+		arg.Url,
+		arg.SecretCiphertext,
+		arg.ProjectID,
+		arg.ID,
+	)
+	var i NotificationWebhook
+	err := row.Scan(
+		&i.ID,
+		&i.ProjectID,
+		&i.Url,
+		&i.SecretCiphertext,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const updateSafeRolloutStages = `-- name: UpdateSafeRolloutStages :execrows
+UPDATE safe_rollouts SET stages = $1
+ WHERE id = $2 AND version = $3 AND state IN ('draft', 'paused')
+`
+
+type UpdateSafeRolloutStagesParams struct {
+	Stages  json.RawMessage
+	ID      int64
+	Version int64
+}
+
+// Changes the stages of a draft or paused rollout at the version the
+// caller read (a running one is changed only by its checks).
+func (q *Queries) UpdateSafeRolloutStages(ctx context.Context, arg UpdateSafeRolloutStagesParams) (int64, error) {
+	result, err := q.db.Exec(ctx, updateSafeRolloutStages, arg.Stages, arg.ID, arg.Version)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}

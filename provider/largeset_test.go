@@ -172,3 +172,26 @@ func TestSetBodyIsTheSetsJSON(t *testing.T) {
 		require.True(t, bytes.Equal(want, st.body), "%s\n%s", want[:min(len(want), 300)], st.body[:min(len(st.body), 300)])
 	}
 }
+
+// A state built from the previous one (reusing its unchanged flags'
+// compiled form and JSON) has the body encoding/json makes of the new set
+// and evaluates it, also when flags moved, went away or came in.
+func TestNextStateBodyIsTheSetsJSON(t *testing.T) {
+	set := largeSet("production", 7)
+	prev, err := newEnvState(1, set, nil)
+	require.NoError(t, err)
+	next := withOneFlagToggled(set, 3)
+	next.Flags = append(next.Flags[1:4:4], next.Flags[5:]...) // flag 0 and 4 gone, order shifted
+	added := next.Flags[0]
+	added.Key, added.Enabled = "flag-new", false
+	next.Flags = append([]eval.Flag{added}, next.Flags...)
+	st, err := newEnvState(1, next, prev)
+	require.NoError(t, err)
+	want, err := json.Marshal(next)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(want, st.body))
+	require.ElementsMatch(t, []string{"flag-new", "flag-00003", "flag-00000", "flag-00004"}, st.patch.keys)
+	require.Equal(t, "off", st.snap.Evaluate("flag-new", "u").Variant)
+	require.Equal(t, "off", st.snap.Evaluate("flag-00003", "u").Variant)
+	require.Equal(t, "FLAG_NOT_FOUND", st.snap.Evaluate("flag-00004", "u").ErrorCode)
+}

@@ -60,14 +60,18 @@ func gzipBytes(b []byte) []byte {
 // x-gzip or * with a non-zero quality.
 func acceptsGzip(lines []string) bool {
 	for _, line := range lines {
-		for _, item := range strings.Split(line, ",") {
+		for rest, more := line, true; more; { // items, without strings.Split's slice
+			var item string
+			item, rest, more = strings.Cut(rest, ",")
 			name, params, _ := strings.Cut(item, ";")
-			name = strings.ToLower(strings.TrimSpace(name))
-			if name != "gzip" && name != "x-gzip" && name != "*" {
+			name = strings.TrimSpace(name)
+			if !strings.EqualFold(name, "gzip") && !strings.EqualFold(name, "x-gzip") && name != "*" {
 				continue
 			}
 			q := "1"
-			for _, p := range strings.Split(params, ";") {
+			for ps, pmore := params, true; pmore; {
+				var p string
+				p, ps, pmore = strings.Cut(ps, ";")
 				if k, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
 					q = strings.TrimSpace(v)
 				}

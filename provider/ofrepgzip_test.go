@@ -128,3 +128,34 @@ func TestOFREPBulkBodyUnchanged(t *testing.T) {
 		t.Fatalf("body does not end with a newline as before")
 	}
 }
+
+// Accept-Encoding: gzip, x-gzip or * with a quality above zero, in any
+// case, item or header line.
+func TestAcceptsGzip(t *testing.T) {
+	for lines, want := range map[string]bool{
+		"gzip": true, "GZip": true, "x-gzip": true, "*": true, "br, gzip;q=0.5": true, " gzip ; q = 1 ": true,
+		"gzip;q=0": false, "gzip;q=0.000": false, "*;q=0": false, "identity": false, "": false, "br|deflate,gzip;q=0": false,
+		"br|gzip": true, "gzip;level=1;q=0.1": true, "gzip;q=": true, "gzipx": false, "deflate;q=1, x-gzip;q=0.0": false,
+	} {
+		if got := acceptsGzip(strings.Split(lines, "|")); got != want {
+			t.Errorf("Accept-Encoding %q: gzip %v, want %v", lines, got, want)
+		}
+	}
+}
+
+// The bulk body's eventStreams entry is byte for byte what encoding/json
+// makes of eventStreamFor, with and without a public URL.
+func TestAppendEventStreamIsItsJSON(t *testing.T) {
+	for _, u := range []string{"", "https://flags.example.com", "https://x.test/a&b<c>\u2028"} {
+		for _, key := range []string{"wpc_abcDEF123", "a b&c/\"é"} {
+			p := &Provider{cfg: Config{PublicURL: u}}
+			want, err := json.Marshal(p.eventStreamFor(key))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := appendEventStream(nil, u, key); string(got) != string(want) {
+				t.Errorf("url %q key %q: %s, want %s", u, key, got, want)
+			}
+		}
+	}
+}

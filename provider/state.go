@@ -49,7 +49,13 @@ type patchBody struct {
 // newEnvState compiles set and encodes it; prev (may be nil) is the state
 // it replaces, used to build the patch event.
 func newEnvState(id int64, set *eval.FlagSet, prev *envState) (*envState, error) {
-	snap, err := eval.Compile(set)
+	var prevSnap *eval.Snapshot
+	if prev != nil {
+		prevSnap = prev.snap
+	}
+	// Flags unchanged since prev keep their compiled form and their JSON:
+	// a one-flag change compiles and encodes one flag.
+	snap, err := eval.CompileFrom(prevSnap, set)
 	if err != nil {
 		return nil, fmt.Errorf("environment %d revision %d: %w", id, set.Revision, err)
 	}
@@ -65,12 +71,16 @@ func newEnvState(id int64, set *eval.FlagSet, prev *envState) (*envState, error)
 	// the set's body (the bytes json.Marshal(set) gives, at half the cost).
 	size := 0
 	flags := make([][]byte, len(set.Flags))
+	var prevIndex map[string]int // prev's flags by key, when their order differs
 	for i := range set.Flags {
-		b, err := json.Marshal(&set.Flags[i])
-		if err != nil {
-			return nil, fmt.Errorf("encode flag %q: %w", set.Flags[i].Key, err)
+		f := &set.Flags[i]
+		b := prev.unchangedJSON(i, f, &prevIndex)
+		if b == nil {
+			if b, err = json.Marshal(f); err != nil {
+				return nil, fmt.Errorf("encode flag %q: %w", f.Key, err)
+			}
 		}
-		st.flagJSON[set.Flags[i].Key] = b
+		st.flagJSON[f.Key] = b
 		flags[i] = b
 		size += len(b) + 1
 	}
@@ -84,6 +94,34 @@ func newEnvState(id int64, set *eval.FlagSet, prev *envState) (*envState, error)
 		st.patch = buildPatch(prev, st)
 	}
 	return st, nil
+}
+
+// unchangedJSON returns the JSON st (may be nil) holds for f, the i-th
+// flag of the next set, when st has the same flag (eval.FlagsEqual: the
+// same JSON, st's flags being valid); else nil. index is built on first
+// need, when the flag at i in st is another one.
+func (st *envState) unchangedJSON(i int, f *eval.Flag, index *map[string]int) []byte {
+	if st == nil {
+		return nil
+	}
+	flags := st.set.Flags
+	if i >= len(flags) || flags[i].Key != f.Key {
+		if *index == nil {
+			*index = make(map[string]int, len(flags))
+			for j := range flags {
+				(*index)[flags[j].Key] = j
+			}
+		}
+		j, ok := (*index)[f.Key]
+		if !ok {
+			return nil
+		}
+		i = j
+	}
+	if !eval.FlagsEqual(&flags[i], f) {
+		return nil
+	}
+	return st.flagJSON[f.Key]
 }
 
 // encodeSet writes set as json.Marshal would, from its flags' and

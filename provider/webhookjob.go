@@ -63,22 +63,20 @@ func (w *webhookWorker) NextRetry(job *river.Job[WebhookArgs]) time.Time {
 }
 
 func (w *webhookWorker) Work(ctx context.Context, job *river.Job[WebhookArgs]) error {
-	prov, err := w.st.LiveProvider(ctx, job.Args.ProviderID)
-	if errs.IsKind(err, errs.KindNotFound) {
+	// One statement: the provider (still live?) and the environment's
+	// newest revision, so a delayed or retried job never announces less
+	// than the environment holds now.
+	target, err := w.st.ProviderWebhook(ctx, job.Args.ProviderID, job.Args.EnvironmentID)
+	if e, ok := errs.As(err); ok && e.Kind == errs.KindNotFound {
+		if e.Field == "environment" {
+			return river.JobCancel(fmt.Errorf("environment %d was deleted", job.Args.EnvironmentID))
+		}
 		return river.JobCancel(fmt.Errorf("provider %s is gone (no heartbeat for a minute)", job.Args.ProviderID))
 	}
 	if err != nil {
 		return err
 	}
-	// Announce the newest revision: a delayed or retried job never
-	// announces less than the environment holds now.
-	rev, err := w.st.EnvironmentRevision(ctx, job.Args.EnvironmentID)
-	if errs.IsKind(err, errs.KindNotFound) {
-		return river.JobCancel(fmt.Errorf("environment %d was deleted", job.Args.EnvironmentID))
-	}
-	if err != nil {
-		return err
-	}
+	prov, rev := target.Provider, target.Revision
 	body, err := json.Marshal(WebhookPayload{EnvironmentID: job.Args.EnvironmentID, Revision: max(rev, job.Args.Revision)})
 	if err != nil {
 		return fmt.Errorf("encode webhook: %w", err)

@@ -12,10 +12,13 @@
 #              (flagd needs it, and its own core/, through replace lines: the module proxy
 #              refuses both; the replace lines are written into the temporary copy only)
 # A peer whose source is missing or does not build is reported as skipped;
-# Waypost's rows are measured anyway. Output: a markdown fragment on stdout
+# Waypost's rows are measured anyway. Each server's first answer is checked
+# (load-flag with a boolean value; bulk: the 20 flags) before wrk runs: a wrong
+# one is reported in its cell instead of a figure. Output: a markdown fragment on stdout
 # (progress on stderr); exits 0 with "skipped: reason" when Waypost itself
 # cannot be measured. Knobs: BENCH_DURATION (10s), BENCH_CONNS (50); GOFF_BIN/FLAGD_BIN
-# (binaries built earlier) and GOFF_VERSION/FLAGD_VERSION (labels) are optional.
+# (binaries built earlier, the same way: docs/benchmarks-peers.md) and
+# GOFF_VERSION/FLAGD_VERSION (labels; default: the sources' nearest release tag) are optional.
 # Needs PostgreSQL on 127.0.0.1:5432 (make postgres), wrk (installed from
 # Debian when missing and root), taskset and two cores.
 set -euo pipefail
@@ -80,24 +83,36 @@ go build -o "$TMP/waypost" ./cmd/waypost
 # GOFF_BIN / FLAGD_BIN: binaries built from those sources earlier (skips the build).
 GOFF_BIN=${GOFF_BIN:-} FLAGD_BIN=${FLAGD_BIN:-}
 GOFF_VER="" FLAGD_VER=""
-srcver() { git -C "$1" log -1 --format='%h %cs' 2>/dev/null || echo "unversioned"; }
+# srcver DIR TAGPATTERN: the nearest release tag (a shallow clone has none: commit and date)
+srcver() {
+  git -C "$1" describe --tags --match "$2" 2>/dev/null ||
+    git -C "$1" log -1 --format='%h %cs' 2>/dev/null || echo "unversioned"
+}
 if [ -n "$GOFF_BIN" ] && [ -x "$GOFF_BIN" ]; then GOFF_VER=${GOFF_VERSION:-prebuilt}
+elif [ -n "$GOFF_BIN" ]; then NOTES+=("GO Feature Flag skipped: GOFF_BIN=$GOFF_BIN is not an executable file"); GOFF_BIN=""
 elif [ -n "${GOFF_SRC:-}" ] && [ -f "$GOFF_SRC/go.mod" ]; then
   log "building GO Feature Flag's relay proxy from $GOFF_SRC"
-  if (cd "$GOFF_SRC" && go build -o "$TMP/goff-relayproxy" ./cmd/relayproxy) >"$TMP/goff-build.log" 2>&1; then
-    GOFF_BIN=$TMP/goff-relayproxy GOFF_VER=${GOFF_VERSION:-$(srcver "$GOFF_SRC")}
+  GOFF_VER=${GOFF_VERSION:-$(srcver "$GOFF_SRC" 'v*')}
+  # as its Makefile does (build-relayproxy), with the version its banner prints
+  if (cd "$GOFF_SRC" && CGO_ENABLED=0 GOWORK=off go build -ldflags "-X 'main.version=$GOFF_VER'" \
+    -o "$TMP/goff-relayproxy" ./cmd/relayproxy) >"$TMP/goff-build.log" 2>&1; then
+    GOFF_BIN=$TMP/goff-relayproxy
   else NOTES+=("GO Feature Flag skipped: the relay proxy did not build ($(tail -1 "$TMP/goff-build.log"))"); fi
 else NOTES+=("GO Feature Flag skipped: GOFF_SRC is not set to a go-feature-flag checkout"); fi
 
 if [ -n "$FLAGD_BIN" ] && [ -x "$FLAGD_BIN" ]; then FLAGD_VER=${FLAGD_VERSION:-prebuilt}
+elif [ -n "$FLAGD_BIN" ]; then NOTES+=("flagd skipped: FLAGD_BIN=$FLAGD_BIN is not an executable file"); FLAGD_BIN=""
 elif [ -n "${FLAGD_SRC:-}" ] && [ -f "$FLAGD_SRC/flagd/go.mod" ] && [ -n "${OFO_SRC:-}" ] && [ -f "$OFO_SRC/api/go.mod" ]; then
   log "building flagd from $FLAGD_SRC (core and open-feature-operator/api replaced by local paths)"
+  FLAGD_VER=${FLAGD_VERSION:-$(srcver "$FLAGD_SRC" 'flagd/v*')}
   mkdir -p "$TMP/flagd-src" && cp -r "$FLAGD_SRC/flagd" "$FLAGD_SRC/core" "$TMP/flagd-src/"
+  # the replace lines go into the copy only; flagd's own Makefile gets the same from a go.work
   if (cd "$TMP/flagd-src/flagd" &&
     go mod edit -replace github.com/open-feature/flagd/core=../core \
       -replace "github.com/open-feature/open-feature-operator/api=$(cd "$OFO_SRC/api" && pwd)" &&
-    go build -o "$TMP/flagd" .) >"$TMP/flagd-build.log" 2>&1; then
-    FLAGD_BIN=$TMP/flagd FLAGD_VER=${FLAGD_VERSION:-$(srcver "$FLAGD_SRC")}
+    go build -ldflags "-X 'main.version=$FLAGD_VER' -X main.commit=$(git -C "$FLAGD_SRC" rev-parse --short HEAD 2>/dev/null)" \
+      -o "$TMP/flagd" .) >"$TMP/flagd-build.log" 2>&1; then
+    FLAGD_BIN=$TMP/flagd
   else NOTES+=("flagd skipped: it did not build ($(tail -1 "$TMP/flagd-build.log"))"); fi
 else NOTES+=("flagd skipped: FLAGD_SRC and OFO_SRC are not set to flagd and open-feature-operator (tag api/v0.2.47) checkouts"); fi
 
@@ -135,12 +150,32 @@ serve() {
   NOTES+=("$name did not start: $(tail -1 "$TMP/$name.log")"); kill "$SPID" 2>/dev/null || true; return 1
 }
 stop() { kill "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true; }
+# answer_wrong FILE: fails, saying why, unless FILE is an OFREP answer for load-flag
+# (a boolean value) or a bulk answer with the 20 flags (each with a boolean value)
+answer_wrong() {
+  python3 - "$1" <<'PY'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+    if "flags" in d:
+        got = sorted(f["key"] for f in d["flags"] if isinstance(f.get("value"), bool))
+        want = sorted(["flag-%d" % i for i in range(1, 20)] + ["load-flag"])
+        if got != want:
+            sys.exit("bulk: %d of the 20 flags with a boolean value" % len(set(got) & set(want)))
+    elif d.get("key") != "load-flag" or not isinstance(d.get("value"), bool):
+        sys.exit("single: %.80s" % json.dumps(d))
+except (ValueError, KeyError, TypeError) as e:
+    sys.exit("not OFREP JSON: %s" % e)
+PY
+}
 # rps URL AUTH: wrk on cpu 1 for DUR after a 2 s warm-up; prints req/s (non-2xx makes it "error")
 rps() {
   wrk_post "${2:-}" >"$TMP/post.lua"
   local code
   code=$(curl -s -o "$TMP/probe" -w '%{http_code}' -XPOST "$1" -H "$J" ${2:+-H "$2"} -d "$BODY")
   if [ "${code:0:1}" != 2 ]; then echo "error $code"; return; fi
+  local wrong
+  if ! wrong=$(answer_wrong "$TMP/probe" 2>&1); then echo "error: wrong answer ($wrong)"; return; fi
   taskset -c 1 wrk -t1 -c"$CONNS" -d2s -s "$TMP/post.lua" "$1" >/dev/null 2>&1 || true
   taskset -c 1 wrk -t1 -c"$CONNS" -d"$DUR" -s "$TMP/post.lua" "$1" >"$TMP/wrk.out" 2>&1 || true
   if grep -q "Non-2xx" "$TMP/wrk.out"; then
@@ -150,8 +185,8 @@ rps() {
   fi
   awk '/Requests\/sec/ {printf "%.0f", $2}' "$TMP/wrk.out"
 }
-ROWS=()
-row() { ROWS+=("| $1 | $2 | $3 | $4 |"); }
+ROWS=() SUMMARY=()
+row() { ROWS+=("| $1 | $2 | $3 | $4 |"); SUMMARY+=("${1%% (*} $2 / $3"); }
 log "Waypost"
 if serve waypost "http://$WAYPOST_PROVIDER_ADDR/readyz" "$TMP/waypost" provider; then
   P=http://$WAYPOST_PROVIDER_ADDR
@@ -185,5 +220,7 @@ echo
 echo "| server | single-flag req/s | bulk (20 flags) req/s | notes |"
 echo "|---|---:|---:|---|"
 printf '%s\n' "${ROWS[@]}"
+# one line for make bench's table (scripts/bench.sh)
+[ "${#SUMMARY[@]}" = 0 ] || { echo; echo "Summary, req/s single / bulk: $(printf '%s; ' "${SUMMARY[@]}" | sed 's/; $//')"; }
 for n in "${NOTES[@]}"; do echo; echo "$n."; done
 exit 0

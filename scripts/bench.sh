@@ -11,7 +11,8 @@
 #      streams (manager -> provider -> clients)   over processes: 20,000 files each)
 #   6. Statistics refresh at 1M users            internal/metricsql/cmd/metricbench
 #   7. Many providers (50 processes)             scripts/bench-providers.sh
-#   8. Side by side with GOFF / flagd (optional)  scripts/bench-peers.sh (GOFF_SRC, FLAGD_SRC, OFO_SRC)
+#   8. Side by side with GOFF / flagd (optional)  scripts/bench-peers.sh (GOFF_SRC, FLAGD_SRC, OFO_SRC,
+#      or GOFF_BIN, FLAGD_BIN built earlier: docs/benchmarks-peers.md; passed through the environment)
 # Needs PostgreSQL on 127.0.0.1:5432 (make postgres). Environment:
 #   BENCH_QUICK=1      smaller sizes (a smoke run: 1k streams, 100k users)
 #   BENCH_OUT=path     where to write the table (docs/benchmarks.md)
@@ -145,12 +146,16 @@ else row "Statistics refresh, $USERS users" "failed or timed out" "metricbench";
 fi
 EXTRA="$TMP/extra.md"
 : >"$EXTRA"
-# fragment TITLE SCRIPT: a script that prints its own markdown fragment
-# (scripts/bench-providers.sh, scripts/bench-peers.sh) goes below the table.
+# fragment TITLE SCRIPT: a script that prints its own markdown fragment on stdout
+# (scripts/bench-providers.sh, scripts/bench-peers.sh) goes below the table; its
+# progress (stderr, build output included) is shown here but kept out of the file.
 fragment() {
-  if bounded 1200 "$2" 2>/dev/null; then
+  local rc=0
+  timeout --kill-after=10 1200 "$2" >"$TMP/last" 2>"$TMP/last.err" || rc=$?
+  cat "$TMP/last.err" "$TMP/last"
+  if [ "$rc" = 0 ]; then
     { echo; echo "## $1"; echo; cat "$TMP/last"; } >>"$EXTRA"
-    row "$1" "$(grep -m1 -Ei 'skipped|p99' "$TMP/last" | tr -d '|' | head -c 160 || true) (section below)" "$2"
+    row "$1" "$(grep -m1 -Ei 'skipped|p99|^summary' "$TMP/last" | tr -d '|' | head -c 160 || true) (section below)" "$2"
   else row "$1" "failed or timed out" "$2"; fi
 }
 if want 7; then
@@ -159,7 +164,7 @@ if [ -n "$QUICK" ]; then export BENCH_PROVIDERS=${BENCH_PROVIDERS:-5} BENCH_PROV
 fragment "Many providers" scripts/bench-providers.sh
 fi
 if want 8; then
-log "8. Side by side with GO Feature Flag and flagd (GOFF_SRC, FLAGD_SRC, OFO_SRC)"
+log "8. Side by side with GO Feature Flag and flagd (GOFF_SRC, FLAGD_SRC, OFO_SRC or GOFF_BIN, FLAGD_BIN)"
 fragment "Side by side with GO Feature Flag and flagd" scripts/bench-peers.sh
 fi
 

@@ -301,7 +301,9 @@ func (c *Client) applyPut(data []byte, op string) {
 		}
 		return
 	}
-	snap, err := eval.Compile(&wire)
+	// Unchanged flags keep their compiled form (a put often differs from
+	// the held set in a few flags).
+	snap, err := eval.CompileFrom(c.snap.Load(), &wire)
 	if err != nil {
 		c.reject(op, err)
 		return
@@ -333,7 +335,7 @@ func (c *Client) applyPatchEvent(data []byte) error {
 		c.reject("patch", err)
 		return fmt.Errorf("waypost: stream: %w", errBaseMismatch)
 	}
-	snap, err := eval.Compile(wire)
+	snap, err := eval.CompileFrom(c.snap.Load(), wire) // the patched flags alone are compiled
 	if err != nil {
 		c.reject("patch", err)
 		return nil // the next patch will not match: we then reconnect

@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,11 +13,24 @@ import (
 	"github.com/waypost/waypost/worker"
 )
 
-// onceAt fires at `at` and then not for a century: with three clients,
-// a run count above one would mean more than one scheduler enqueued it.
-type onceAt struct{ at time.Time }
+// onceAt is a nightly schedule shrunk to one run: it fixes its run time
+// a second after its first use (the first leader's enqueuer starting) and
+// then fires not for a century. All three clients share one, so a second
+// leader finds the same time, as with a real nightly schedule; a run count
+// above one would mean more than one scheduler enqueued it. (A time fixed
+// before the clients start was missed when, under load, no leader was
+// elected by then: the job never ran and the test timed out.)
+type onceAt struct {
+	mu sync.Mutex
+	at time.Time
+}
 
-func (o onceAt) Next(current time.Time) time.Time {
+func (o *onceAt) Next(current time.Time) time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.at.IsZero() {
+		o.at = current.Add(time.Second)
+	}
 	if current.Before(o.at) {
 		return o.at
 	}
@@ -90,9 +104,9 @@ INSERT INTO exposures SELECT 'other', user_id, variant, ts FROM exposures;`)
 	require.NoError(t, err)
 
 	// Three workers, one schedule: River's leader alone enqueues it.
-	at := time.Now().Add(4 * time.Second)
+	nightly := &onceAt{}
 	for i := 0; i < 3; i++ {
-		h.startWorker(worker.ExperimentOptions{ExposuresSchedule: onceAt{at: at}})
+		h.startWorker(worker.ExperimentOptions{ExposuresSchedule: nightly})
 	}
 	require.Eventually(t, func() bool { return len(exposureRows(t, h)) == 8 }, 30*time.Second, 50*time.Millisecond)
 	time.Sleep(2 * time.Second)

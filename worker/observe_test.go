@@ -69,6 +69,11 @@ func TestWorkerObserver(t *testing.T) {
 		return strings.Contains(text, `waypost_worker_jobs_finished_total{kind="test_probe",state="completed"} 1`) &&
 			strings.Contains(text, `waypost_worker_jobs_finished_total{kind="test_probe",state="cancelled"} 1`)
 	}, 15*time.Second, 20*time.Millisecond, "finished jobs are counted by state")
+	// A scrape gathers the collectors concurrently, so the one that saw the
+	// counters may have read the histograms a moment earlier. The observer
+	// records a run's durations before counting it, so a scrape begun now
+	// sees both.
+	text = metricstest.Scrape(t, srv.URL+"/metrics")
 	require.Contains(t, text, `waypost_worker_job_run_duration_seconds_count{kind="test_probe",state="completed"} 1`)
 	require.Contains(t, text, `waypost_build_info{goversion=`)
 	metricstest.Promtool(t, text)

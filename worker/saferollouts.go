@@ -1,14 +1,12 @@
 package worker
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -304,15 +302,11 @@ func (w *rolloutNotifyWorker) Work(ctx context.Context, job *river.Job[SafeRollo
 		return fmt.Errorf("encode notification: %w", err)
 	}
 	now := time.Now()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target.URL, bytes.NewReader(body))
+	req, err := webhooksig.NewRequest(ctx, target.URL, target.Secret, "safe_rollout."+eventOf(d),
+		fmt.Sprintf("%d-%d", job.Args.DecisionID, job.Args.WebhookID), body, now)
 	if err != nil {
 		return river.JobCancel(fmt.Errorf("notification webhook %d: %w", job.Args.WebhookID, err))
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(webhooksig.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
-	req.Header.Set(webhooksig.HeaderSignature, webhooksig.Sign(target.Secret, now, body))
-	req.Header.Set("X-Waypost-Event", "safe_rollout."+eventOf(d))
-	req.Header.Set("X-Waypost-Delivery", fmt.Sprintf("%d-%d", job.Args.DecisionID, job.Args.WebhookID))
 	res, err := w.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("notification webhook %d: %w", job.Args.WebhookID, err)

@@ -306,3 +306,56 @@ type NotificationWebhook struct {
 	URL       string    `json:"url"`
 	CreatedAt time.Time `json:"created_at"`
 }
+
+// UpdateSafeRollout changes the stages of a draft or paused safe rollout
+// (docs/safe-rollouts.md, "Editing stages"). A running rollout is changed
+// by its checks only: pause it first. Of a paused rollout, the stages up
+// to the current one were served already, so their percent cannot change;
+// their minimum duration and sample can (they decide the next advance).
+type UpdateSafeRollout struct {
+	// Version is the rollout's version as read (optimistic concurrency).
+	Version int64   `json:"version"`
+	Stages  []Stage `json:"stages"`
+}
+
+// Validate checks the stages (increasing, above 0%, at most 100%, ending
+// at 100%); what depends on the rollout's state is checked by the store.
+func (u *UpdateSafeRollout) Validate() error {
+	if u.Version < 1 {
+		return errs.Invalid("version", "is required (the version you read)")
+	}
+	if u.Stages == nil {
+		return errs.Invalid("stages", "is required")
+	}
+	return ValidateStages(u.Stages)
+}
+
+// UpdateNotificationWebhook changes a project webhook's URL or secret
+// (an omitted field keeps its value).
+type UpdateNotificationWebhook struct {
+	URL    *string `json:"url"`
+	Secret *string `json:"secret"`
+}
+
+// Validate checks what is given.
+func (w *UpdateNotificationWebhook) Validate() error {
+	if w.URL == nil && w.Secret == nil {
+		return errs.Invalid("url", "give url, secret or both")
+	}
+	probe := SaveNotificationWebhook{URL: "https://x", Secret: "0123456789abcdef"}
+	if w.URL != nil {
+		probe.URL = *w.URL
+	}
+	if w.Secret != nil {
+		probe.Secret = *w.Secret
+	}
+	return probe.Validate()
+}
+
+// WebhookTestResult is what a test notification got back.
+type WebhookTestResult struct {
+	// Status is the HTTP status the webhook answered (2xx).
+	Status int `json:"status"`
+	// Delivery is the X-Waypost-Delivery id the test was sent with.
+	Delivery string `json:"delivery"`
+}

@@ -120,4 +120,6 @@ var EventTypes = []string{
 	// Safe rollouts (migration 016).
 	"safe_rollout_started", "safe_rollout_advanced", "safe_rollout_paused",
 	"safe_rollout_resumed", "safe_rollout_rolled_back", "safe_rollout_completed",
+	// Safe-rollout stage edits (migration 019): before/after hold the stages.
+	"safe_rollout_stages_changed",
 }

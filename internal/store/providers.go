@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -48,34 +49,42 @@ type LiveProvider struct {
 }
 
 // EnvironmentState reads one environment's flags, assignments and valid
-// keys in a single read-only REPEATABLE READ transaction, so the keys and
-// the flags belong to the same revision: a key revoked at revision n is
-// absent from every state of revision n or later. Unknown environment:
-// KindNotFound.
+// keys in a single statement (EnvironmentSnapshot), so the keys and the
+// flags belong to the same revision: a key revoked at revision n is absent
+// from every state of revision n or later. One statement per reload keeps
+// the database's cost per change low when many providers reload at once.
+// Unknown environment: KindNotFound.
 func (s *Store) EnvironmentState(ctx context.Context, envID int64) (EnvironmentState, error) {
-	var out EnvironmentState
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		q := db.New(tx)
-		set, revised, err := flagset.ReadRevised(ctx, q, envID)
-		if isNoRows(err) {
-			return errs.NotFound("environment %d", envID)
-		}
-		if err != nil {
-			return err
-		}
-		keys, err := q.ActiveSDKKeysOfEnvironment(ctx, envID)
-		if err != nil {
-			return fmt.Errorf("sdk keys: %w", err)
-		}
-		out.Set, out.RevisedAt = set, revised
-		out.Keys = make([]ProviderKey, 0, len(keys))
-		for _, k := range keys {
-			out.Keys = append(out.Keys, ProviderKey{ID: k.ID, Server: k.Kind == "server", Hash: k.KeyHash})
-		}
-		return nil
-	})
+	row, err := s.queries().EnvironmentSnapshot(ctx, envID)
+	if isNoRows(err) {
+		return EnvironmentState{}, fmt.Errorf("load environment %d: %w", envID, errs.NotFound("environment %d", envID))
+	}
 	if err != nil {
 		return EnvironmentState{}, fmt.Errorf("load environment %d: %w", envID, err)
+	}
+	var (
+		flags    []db.SnapshotFlagsRow
+		assigns  []db.SnapshotAssignmentsRow
+		segments []db.SnapshotSegmentsRow
+		keys     []db.ActiveSDKKeysOfEnvironmentRow
+	)
+	for _, part := range []struct {
+		name string
+		raw  []byte
+		dst  any
+	}{{"flags", row.Flags, &flags}, {"assignments", row.Assignments, &assigns}, {"segments", row.Segments, &segments}, {"sdk keys", row.SdkKeys, &keys}} {
+		if err := json.Unmarshal(part.raw, part.dst); err != nil {
+			return EnvironmentState{}, fmt.Errorf("load environment %d: decode %s: %w", envID, part.name, err)
+		}
+	}
+	env := db.GetEnvironmentRevisionRow{ID: row.ID, Key: row.Key, ProjectKey: row.ProjectKey, Revision: row.Revision, RevisedAt: row.RevisedAt}
+	set, err := flagset.Build(env, flags, assigns, segments)
+	if err != nil {
+		return EnvironmentState{}, fmt.Errorf("load environment %d: %w", envID, err)
+	}
+	out := EnvironmentState{Set: set, RevisedAt: row.RevisedAt, Keys: make([]ProviderKey, 0, len(keys))}
+	for _, k := range keys {
+		out.Keys = append(out.Keys, ProviderKey{ID: k.ID, Server: k.Kind == "server", Hash: k.KeyHash})
 	}
 	return out, nil
 }
@@ -91,19 +100,6 @@ func (s *Store) EnvironmentRevisions(ctx context.Context) ([]EnvRevision, error)
 		out[i] = EnvRevision{ID: r.ID, Revision: r.Revision}
 	}
 	return out, nil
-}
-
-// EnvironmentRevision returns one environment's current revision
-// (KindNotFound when it does not exist).
-func (s *Store) EnvironmentRevision(ctx context.Context, envID int64) (int64, error) {
-	r, err := s.queries().GetEnvironmentRevision(ctx, envID)
-	if isNoRows(err) {
-		return 0, errs.NotFound("environment %d", envID)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("environment %d revision: %w", envID, err)
-	}
-	return r.Revision, nil
 }
 
 // HeartbeatProvider inserts or refreshes a provider's registration.
@@ -134,17 +130,29 @@ func (s *Store) TouchSDKKeys(ctx context.Context, ids []int64) error {
 	return s.queries().TouchSDKKeys(ctx, ids)
 }
 
-// LiveProvider returns a live provider (KindNotFound when it stopped
-// heartbeating).
-func (s *Store) LiveProvider(ctx context.Context, id string) (LiveProvider, error) {
-	p, err := s.queries().GetLiveProvider(ctx, id)
-	if isNoRows(err) {
-		return LiveProvider{}, errs.NotFound("provider %s", id)
-	}
+// ProviderWebhook is what a provider webhook job needs: its live provider and its
+// environment's current revision.
+type ProviderWebhook struct {
+	Provider LiveProvider
+	Revision int64
+}
+
+// ProviderWebhook reads, in one statement, provider id's webhook URL and
+// environment envID's revision. KindNotFound names which is gone: the
+// provider stopped heartbeating (Field "provider") or the environment was
+// deleted (Field "environment").
+func (s *Store) ProviderWebhook(ctx context.Context, id string, envID int64) (ProviderWebhook, error) {
+	r, err := s.queries().WebhookTarget(ctx, db.WebhookTargetParams{ProviderID: id, EnvironmentID: envID})
 	if err != nil {
-		return LiveProvider{}, fmt.Errorf("look up provider: %w", err)
+		return ProviderWebhook{}, fmt.Errorf("webhook target: %w", err)
 	}
-	return LiveProvider{ID: p.ID, WebhookURL: p.WebhookUrl}, nil
+	if r.WebhookUrl == "" {
+		return ProviderWebhook{}, &errs.Error{Kind: errs.KindNotFound, Code: "not_found", Field: "provider", Message: fmt.Sprintf("provider %s is not live", id)}
+	}
+	if r.Revision < 0 {
+		return ProviderWebhook{}, &errs.Error{Kind: errs.KindNotFound, Code: "not_found", Field: "environment", Message: fmt.Sprintf("environment %d not found", envID)}
+	}
+	return ProviderWebhook{Provider: LiveProvider{ID: id, WebhookURL: r.WebhookUrl}, Revision: r.Revision}, nil
 }
 
 // ChangedInTx returns, inside a changing transaction (a ChangeHook), the

@@ -704,3 +704,129 @@ func guardRolloutFlag(ctx context.Context, q *db.Queries, fe flagEnv) error {
 	}
 	return safeRolloutRunningErr(k)
 }
+
+// UpdateSafeRollout changes the stages of a draft or paused safe rollout
+// at the version the caller read (model.UpdateSafeRollout). A draft's
+// experiment follows its new first stage.
+func (s *Store) UpdateSafeRollout(ctx context.Context, projectKey, key string, in model.UpdateSafeRollout) (model.SafeRollout, error) {
+	if err := in.Validate(); err != nil {
+		return model.SafeRollout{}, err
+	}
+	err := s.changeTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		p, err := project(ctx, q, projectKey)
+		if err != nil {
+			return err
+		}
+		r, err := safeRolloutRowOf(ctx, q, p.ID, key)
+		if err != nil {
+			return err
+		}
+		if _, err := q.LockSafeRollout(ctx, r.ID); err != nil {
+			return fmt.Errorf("lock safe rollout: %w", err)
+		}
+		if r, err = safeRolloutRowOf(ctx, q, p.ID, key); err != nil {
+			return err
+		}
+		if r.State != model.RolloutDraft && r.State != model.RolloutPaused {
+			return &errs.Error{Kind: errs.KindConflict, Code: "safe_rollout_" + r.State, Field: "state",
+				Message: fmt.Sprintf("the stages of a %s safe rollout cannot change: only a draft or a paused one can be edited", r.State)}
+		}
+		if r.Version != in.Version {
+			return &errs.Error{Kind: errs.KindConflict, Code: "version_conflict", Field: "version",
+				Message: fmt.Sprintf("the safe rollout changed meanwhile (version %d, you sent %d): reload and retry", r.Version, in.Version)}
+		}
+		old, _, err := decodeRollout(r)
+		if err != nil {
+			return err
+		}
+		if r.State == model.RolloutPaused {
+			cur := int(r.CurrentStage)
+			if len(in.Stages) <= cur+1 {
+				return errs.Invalid("stages", "the rollout is paused at stage %d (%v%%): keep it and at least one stage after it", cur+1, old[cur].Percent)
+			}
+			for i := 0; i <= cur; i++ {
+				if in.Stages[i].BP() != old[i].BP() {
+					return errs.Invalid(fmt.Sprintf("stages[%d].percent", i), "stage %d (%v%%) was served already: its percent cannot change", i+1, old[i].Percent)
+				}
+			}
+		} else {
+			fe, err := resolveFlagEnv(ctx, q, projectKey, r.FlagKey, r.EnvironmentKey)
+			if err != nil {
+				return err
+			}
+			ws, err := model.NormalizeRollout("stages[0].percent", model.StageWeights(r.ControlVariant, r.NewVariant, in.Stages[0]), fe.vars)
+			if err != nil {
+				return err
+			}
+			weights, _ := json.Marshal(ws)
+			if err := q.SetExperimentPlan(ctx, db.SetExperimentPlanParams{ID: r.ExperimentID, Weights: weights, TrafficBp: model.TotalWeight}); err != nil {
+				return mapErr(fmt.Errorf("set experiment plan: %w", err))
+			}
+		}
+		stages, _ := json.Marshal(in.Stages)
+		n, err := q.UpdateSafeRolloutStages(ctx, db.UpdateSafeRolloutStagesParams{ID: r.ID, Stages: stages, Version: r.Version})
+		if err != nil {
+			return mapErr(fmt.Errorf("update safe rollout: %w", err))
+		}
+		if n == 0 {
+			return &errs.Error{Kind: errs.KindConflict, Code: "retry", Message: "the safe rollout changed meanwhile, please retry"}
+		}
+		return nil
+	})
+	if err != nil {
+		return model.SafeRollout{}, err
+	}
+	return s.GetSafeRollout(ctx, projectKey, key)
+}
+
+// UpdateNotificationWebhook changes a project webhook's URL or secret.
+func (s *Store) UpdateNotificationWebhook(ctx context.Context, projectKey string, id int64, in model.UpdateNotificationWebhook) (model.NotificationWebhook, error) {
+	if err := in.Validate(); err != nil {
+		return model.NotificationWebhook{}, err
+	}
+	var sealed []byte
+	if in.Secret != nil {
+		var err error
+		if sealed, err = s.box.Seal([]byte(*in.Secret)); err != nil {
+			return model.NotificationWebhook{}, errs.Invalid("secret", "%v", err)
+		}
+	}
+	var out model.NotificationWebhook
+	err := s.change(ctx, func(q *db.Queries) error {
+		p, err := project(ctx, q, projectKey)
+		if err != nil {
+			return err
+		}
+		w, err := q.UpdateNotificationWebhook(ctx, db.UpdateNotificationWebhookParams{ProjectID: p.ID, ID: id, Url: in.URL, SecretCiphertext: sealed})
+		if isNoRows(err) {
+			return errs.NotFound("notification webhook %d", id)
+		}
+		if err != nil {
+			return mapErr(fmt.Errorf("update notification webhook: %w", err))
+		}
+		out = model.NotificationWebhook{ID: w.ID, URL: w.Url, CreatedAt: w.CreatedAt}
+		return nil
+	})
+	return out, err
+}
+
+// ProjectNotificationWebhook returns webhook id of a project with its
+// decrypted secret (for a test notification).
+func (s *Store) ProjectNotificationWebhook(ctx context.Context, projectKey string, id int64) (WebhookTarget, error) {
+	p, err := project(ctx, s.queries(), projectKey)
+	if err != nil {
+		return WebhookTarget{}, err
+	}
+	w, err := s.queries().GetNotificationWebhook(ctx, id)
+	if isNoRows(err) || (err == nil && w.ProjectID != p.ID) {
+		return WebhookTarget{}, errs.NotFound("notification webhook %d", id)
+	}
+	if err != nil {
+		return WebhookTarget{}, fmt.Errorf("get notification webhook %d: %w", id, err)
+	}
+	secret, err := s.box.Open(w.SecretCiphertext)
+	if err != nil {
+		return WebhookTarget{}, err
+	}
+	return WebhookTarget{URL: w.Url, Secret: string(secret)}, nil
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -105,6 +106,7 @@ type clause struct {
 // compiledSegment is a Segment with its id lists as hash sets.
 type compiledSegment struct {
 	key      string
+	def      Segment // deep copy of the wire definition, to reuse it (sameSegment)
 	included map[string]struct{}
 	excluded map[string]struct{}
 	rules    [][]clause
@@ -418,21 +420,18 @@ func decodeScalar(raw json.RawMessage) (scalar, error) {
 	if len(raw) == 0 {
 		return scalar{}, fmt.Errorf("missing value")
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var x any
-	if err := dec.Decode(&x); err != nil || dec.More() {
+	kind, s, b, err := scanScalar(raw)
+	switch {
+	case err != nil:
 		return scalar{}, fmt.Errorf("invalid JSON %s", raw)
-	}
-	switch v := x.(type) {
-	case string:
-		return scalar{kind: 's', s: v}, nil
-	case bool:
-		return scalar{kind: 'b', b: v}, nil
-	case json.Number:
-		f, err := strconv.ParseFloat(string(v), 64)
+	case kind == 's':
+		return scalar{kind: 's', s: s}, nil
+	case kind == 'b':
+		return scalar{kind: 'b', b: b}, nil
+	case kind == 'n':
+		f, err := strconv.ParseFloat(string(raw), 64)
 		if err != nil || math.IsInf(f, 0) {
-			return scalar{}, fmt.Errorf("number %s out of range", v)
+			return scalar{}, fmt.Errorf("number %s out of range", raw)
 		}
 		return scalar{kind: 'n', n: f}, nil
 	}
@@ -630,7 +629,8 @@ func compileClauses(src []Clause, segments map[string]*compiledSegment, field st
 }
 
 // compileSegments compiles a flag set's segments.
-func compileSegments(src []Segment) (map[string]*compiledSegment, error) {
+// Segments equal to one of prev (may be nil) are taken from prev.
+func compileSegments(src []Segment, prev map[string]*compiledSegment) (map[string]*compiledSegment, error) {
 	out := make(map[string]*compiledSegment, len(src))
 	for i, sg := range src {
 		field := fmt.Sprintf("segments[%d]", i)
@@ -643,7 +643,12 @@ func compileSegments(src []Segment) (map[string]*compiledSegment, error) {
 		if _, dup := out[sg.Key]; dup {
 			return nil, bad("key", "duplicate segment key")
 		}
-		cs := &compiledSegment{key: sg.Key}
+		if old := prev[sg.Key]; old != nil && sameSegment(&old.def, &src[i]) {
+			out[sg.Key] = old
+			continue
+		}
+		cs := &compiledSegment{key: sg.Key, def: Segment{Key: sg.Key, Version: sg.Version,
+			Included: slices.Clone(sg.Included), Excluded: slices.Clone(sg.Excluded), Rules: cloneRules(sg.Rules)}}
 		var err error
 		if cs.included, err = idSet(sg.Included); err != nil {
 			return nil, bad("included", "%v", err)

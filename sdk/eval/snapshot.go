@@ -9,6 +9,7 @@ type Snapshot struct {
 	revision    int64
 	flags       map[string]*compiledFlag
 	keys        []string // sorted
+	segments    map[string]*compiledSegment
 }
 
 // Project returns the project the flag set belongs to.

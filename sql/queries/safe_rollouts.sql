@@ -85,3 +85,16 @@ SELECT d.*, r.key AS rollout_key, r.project_id, r.control_variant, r.new_variant
 -- name: ActiveSafeRolloutOfExperiment :one
 SELECT r.key FROM safe_rollouts r JOIN experiments x ON x.id = r.experiment_id
  WHERE x.project_id = $1 AND x.key = $2 AND r.state IN ('running', 'paused');
+
+-- name: UpdateSafeRolloutStages :execrows
+-- Changes the stages of a draft or paused rollout at the version the
+-- caller read (a running one is changed only by its checks).
+UPDATE safe_rollouts SET stages = sqlc.arg(stages)
+ WHERE id = sqlc.arg(id) AND version = sqlc.arg(version) AND state IN ('draft', 'paused');
+
+-- name: UpdateNotificationWebhook :one
+UPDATE notification_webhooks
+   SET url = coalesce(sqlc.narg(url), url),
+       secret_ciphertext = coalesce(sqlc.narg(secret_ciphertext), secret_ciphertext)
+ WHERE project_id = sqlc.arg(project_id) AND id = sqlc.arg(id)
+RETURNING *;

@@ -144,12 +144,14 @@ async function startServer() {
 }
 
 // --- tiny assertion helpers -------------------------------------------------
+// The waits below are hang guards, not speed checks: 15 s covers a page
+// load on a machine at load average 40, where 5 s once did not.
 
 function assert(cond, msg) {
   if (!cond) throw new Error("assertion failed: " + msg);
 }
 
-async function expectVisible(locator, what, timeout = 5000) {
+async function expectVisible(locator, what, timeout = 15000) {
   try {
     await locator.first().waitFor({ state: "visible", timeout });
   } catch {
@@ -157,7 +159,7 @@ async function expectVisible(locator, what, timeout = 5000) {
   }
 }
 
-async function expectGone(locator, what, timeout = 5000) {
+async function expectGone(locator, what, timeout = 15000) {
   try {
     await locator.first().waitFor({ state: "detached", timeout });
   } catch {
@@ -165,7 +167,7 @@ async function expectGone(locator, what, timeout = 5000) {
   }
 }
 
-async function expectAttr(locator, attr, value, what, timeout = 5000) {
+async function expectAttr(locator, attr, value, what, timeout = 15000) {
   const end = Date.now() + timeout;
   let got;
   while (Date.now() < end) {
@@ -176,7 +178,7 @@ async function expectAttr(locator, attr, value, what, timeout = 5000) {
   throw new Error(`${what}: expected ${attr}=${JSON.stringify(value)}, got ${JSON.stringify(got)}`);
 }
 
-async function expectCount(locator, n, what, timeout = 5000) {
+async function expectCount(locator, n, what, timeout = 15000) {
   const end = Date.now() + timeout;
   let got;
   while (Date.now() < end) {
@@ -598,7 +600,14 @@ async function main() {
         events.push({ type: "metric", idempotencyKey: `m${i}`, metric: "purchase", userId: `user-${i}`, timestamp: new Date(t + 30e3).toISOString() });
       }
     }
-    const res = await page.request.post(`${providerURL}/v1/events`, { headers: { Authorization: `Bearer ${secret}`, "Content-Type": "application/json" }, data: { events } });
+    // A new key is accepted once the provider hears of it (NOTIFY or
+    // webhook, like a flag change): until then it answers 401.
+    let res;
+    for (let i = 0; i < 100; i++) {
+      res = await page.request.post(`${providerURL}/v1/events`, { headers: { Authorization: `Bearer ${secret}`, "Content-Type": "application/json" }, data: { events } });
+      if (res.status() !== 401) break;
+      await page.waitForTimeout(100);
+    }
     assert(res.status() === 202, `POST /v1/events: ${res.status()} ${await res.text()}`);
 
     await page.getByRole("button", { name: "Refresh results" }).click();

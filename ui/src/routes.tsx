@@ -18,6 +18,7 @@ import { MembersPage } from "./pages/account/AccountPages";
 import { SegmentsPage } from "./pages/targeting/SegmentsPage";
 import { SegmentPage } from "./pages/targeting/SegmentPage";
 import { SafeRolloutPage } from "./pages/saferollouts/SafeRollouts";
+import { NotificationWebhooksPage } from "./pages/saferollouts/NotificationWebhooks";
 
 export interface Section {
   /** Path below /p/:project/:env/ (React Router syntax). */
@@ -47,6 +48,7 @@ export const sections: Section[] = [
   { path: "connections", element: <ConnectionsPage />, nav: "Events DB", matches: /^connections(\/|$)/ },
   { path: "members", element: <MembersPage />, nav: "Members", matches: /^members(\/|$)/ },
   { path: "safe-rollouts/:rollout", element: <SafeRolloutPage /> },
+  { path: "notifications", element: <NotificationWebhooksPage />, nav: "Notifications", matches: /^notifications(\/|$)/ },
 ];
 
 /** Where a project's pages start. */

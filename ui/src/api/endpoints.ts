@@ -158,7 +158,15 @@ export const tapi = {
 };
 
 // ---- safe rollouts (issue 14) ----
-import type { RolloutAction, SafeRollout, SaveSafeRollout } from "./safeRolloutTypes";
+import type {
+  NotificationWebhook,
+  RolloutAction,
+  SafeRollout,
+  SaveNotificationWebhook,
+  SaveSafeRollout,
+  UpdateSafeRollout,
+  WebhookTestResult,
+} from "./safeRolloutTypes";
 
 const rollout = (p: string, r: string) => `${proj(p)}/safe-rollouts/${e(r)}`;
 
@@ -169,4 +177,13 @@ export const rapi = {
   createSafeRollout: (p: string, body: SaveSafeRollout) => http.post<SafeRollout>(`${proj(p)}/safe-rollouts`, body),
   safeRolloutAction: (p: string, r: string, action: RolloutAction, reason?: string) =>
     http.post<SafeRollout>(`${rollout(p, r)}/${action}`, reason ? { reason } : {}),
+  updateSafeRollout: (p: string, r: string, body: UpdateSafeRollout) => http.patch<SafeRollout>(rollout(p, r), body),
+  listNotificationWebhooks: (p: string, signal?: AbortSignal) =>
+    http.get<Page<NotificationWebhook>>(`${proj(p)}/notification-webhooks`, undefined, signal),
+  createNotificationWebhook: (p: string, body: SaveNotificationWebhook) =>
+    http.post<NotificationWebhook>(`${proj(p)}/notification-webhooks`, body),
+  updateNotificationWebhook: (p: string, id: number, body: Partial<SaveNotificationWebhook>) =>
+    http.patch<NotificationWebhook>(`${proj(p)}/notification-webhooks/${id}`, body),
+  deleteNotificationWebhook: (p: string, id: number) => http.del<void>(`${proj(p)}/notification-webhooks/${id}`),
+  testNotificationWebhook: (p: string, id: number) => http.post<WebhookTestResult>(`${proj(p)}/notification-webhooks/${id}/test`, {}),
 };

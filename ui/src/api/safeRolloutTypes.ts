@@ -78,6 +78,8 @@ export interface SafeRollout {
   next_check_at: string | null;
   started_at: string | null;
   ended_at: string | null;
+  /** Sent back when editing the stages (optimistic concurrency). */
+  version: number;
   decisions: RolloutDecision[];
 }
 
@@ -96,3 +98,27 @@ export interface SaveSafeRollout {
 }
 
 export type RolloutAction = "start" | "pause" | "resume" | "advance" | "rollback";
+
+/** PATCH of a draft or paused rollout: its stages, at the version read. */
+export interface UpdateSafeRollout {
+  version: number;
+  stages: Stage[];
+}
+
+/** A project's outgoing notification webhook (never its secret). */
+export interface NotificationWebhook {
+  id: number;
+  url: string;
+  created_at: string;
+}
+
+export interface SaveNotificationWebhook {
+  url: string;
+  secret: string;
+}
+
+/** What a test notification got back. */
+export interface WebhookTestResult {
+  status: number;
+  delivery: string;
+}

@@ -104,6 +104,7 @@ export const EVENT_TYPES = [
   "safe_rollout_resumed",
   "safe_rollout_rolled_back",
   "safe_rollout_completed",
+  "safe_rollout_stages_changed",
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

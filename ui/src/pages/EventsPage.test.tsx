@@ -54,4 +54,16 @@ describe("events log: safe rollout events in words", () => {
       eventSummary(ev("safe_rollout_rolled_back", { safe_rollout: "new-checkout", percent: 25 }, { safe_rollout: "new-checkout", percent: 25, reason: "errors regressed" })),
     ).toBe("Rolled back safe rollout “new-checkout” (was at 25%): errors regressed");
   });
+
+  it("says the stages before and after an edit, with their minimums", () => {
+    const before = { safe_rollout: "new-checkout", stages: [{ percent: 10, min_duration_seconds: 3600, min_sample: 100 }, { percent: 100 }] };
+    const after = {
+      safe_rollout: "new-checkout",
+      stages: [{ percent: 10, min_duration_seconds: 7200, min_sample: 500 }, { percent: 50, min_duration_seconds: 90, min_sample: 0 }, { percent: 100 }],
+    };
+    expect(eventSummary(ev("safe_rollout_stages_changed", before, after))).toBe(
+      "Safe rollout “new-checkout” stages 10% (60 min, 100 users), 100% → 10% (120 min, 500 users), 50% (2 min, 0 users), 100%",
+    );
+    expect(EVENT_LABELS.safe_rollout_stages_changed).toBe("Safe rollout stages changed");
+  });
 });

@@ -39,11 +39,21 @@ export const EVENT_LABELS: Record<string, string> = {
   safe_rollout_resumed: "Safe rollout resumed",
   safe_rollout_rolled_back: "Safe rollout rolled back",
   safe_rollout_completed: "Safe rollout completed",
+  safe_rollout_stages_changed: "Safe rollout stages changed",
 };
 
 /** A safe rollout's stage share: percent is a number of percent (0.01 steps). */
 const share = (v: unknown): string => (typeof v === "number" ? `${v}%` : "—");
 const because = (r: unknown): string => (typeof r === "string" && r ? `: ${r}` : "");
+/** "10% (60 min, 100 users), 100%": a safe rollout's stages; the last (100%) has no minimums. */
+const stagesText = (v: unknown): string =>
+  Array.isArray(v)
+    ? v
+        .map((s: { percent?: number; min_duration_seconds?: number; min_sample?: number }) =>
+          s.percent === 100 ? "100%" : `${share(s.percent)} (${Math.round((s.min_duration_seconds ?? 0) / 60)} min, ${s.min_sample ?? 0} users)`,
+        )
+        .join(", ")
+    : "—";
 
 const count = (v: unknown): number => (Array.isArray(v) ? v.length : 0);
 const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? "" : "s"}`;
@@ -133,6 +143,8 @@ export function eventSummary(e: FlagEvent): string {
       return `Rolled back safe rollout “${String(a.safe_rollout)}” (was at ${share(b.percent)})${because(a.reason)}`;
     case "safe_rollout_completed":
       return `Safe rollout “${String(a.safe_rollout)}” completed: the new value ships to everyone`;
+    case "safe_rollout_stages_changed":
+      return `Safe rollout “${String(a.safe_rollout)}” stages ${stagesText(b.stages)} → ${stagesText(a.stages)}`;
   }
   return e.type;
 }

@@ -15,7 +15,7 @@ const rolledBack: SafeRollout = {
   guardrails: [{ metric: "errors", threshold: 0 }], on_regression: "rollback", check_interval_seconds: 900, confidence: 0.95,
   state: "rolled_back", state_reason: "regression at 20%: errors +13.70% (interval +0.47% to +26.93%) is worse than the 0.00% allowed",
   current_stage: 0, percent: 0, stage_started_at: "2026-12-02T01:00:00Z", checks: 2, next_check_at: null,
-  started_at: "2026-12-02T01:00:00Z", ended_at: "2026-12-02T01:30:00Z",
+  started_at: "2026-12-02T01:00:00Z", ended_at: "2026-12-02T01:30:00Z", version: 9,
   decisions: [
     { id: 3, check_number: 2, action: "rollback", automatic: true, from_state: "running", to_state: "rolled_back", from_stage: 0, to_stage: 0,
       reason: "regression at 20%: errors worse", actor: "safe-rollout:checkout-v2", created_at: "2026-12-02T01:30:00Z",
@@ -54,6 +54,57 @@ describe("SafeRolloutPage", () => {
   });
 });
 
+describe("StagesEditor", () => {
+  const path = { path: "/p/default/production/safe-rollouts/checkout-v2", route: "/p/:project/:env/safe-rollouts/:rollout" };
+  const paused: SafeRollout = {
+    ...rolledBack, state: "paused", state_reason: "looking", percent: 20, current_stage: 0, ended_at: null, decisions: [],
+    stages: [{ percent: 20, min_duration_seconds: 3600, min_sample: 5000 }, { percent: 50, min_duration_seconds: 600, min_sample: 100 }, { percent: 100 }],
+  };
+
+  it("is offered for draft and paused rollouts only", async () => {
+    mockFetch(on("GET", /\/safe-rollouts\/checkout-v2$/, 200, { ...paused, state: "running" }));
+    renderPage(<SafeRolloutPage />, path);
+    expect(await screen.findByRole("button", { name: "Pause" })).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Edit stages" })).not.toBeInTheDocument();
+  });
+
+  it("edits a paused rollout's stages at the version read; the served stage keeps its percent; the API's field error shows at its cell", async () => {
+    const calls = mockFetch(
+      on("GET", /\/safe-rollouts\/checkout-v2$/, 200, paused),
+      (c) =>
+        c.method === "PATCH" && (c.body as { stages: { percent: number }[] }).stages[1].percent === 150
+          ? { status: 422, body: { error: { code: "invalid", field: "stages[1].percent", message: "must be above 0 and at most 100, got 150" } } }
+          : undefined,
+      on("PATCH", /\/safe-rollouts\/checkout-v2$/, 200, {
+        ...paused, version: 10,
+        stages: [{ percent: 20, min_duration_seconds: 7200, min_sample: 5000 }, { percent: 40, min_duration_seconds: 600, min_sample: 100 }, { percent: 100, min_duration_seconds: 0, min_sample: 0 }],
+      }),
+    );
+    renderPage(<SafeRolloutPage />, path);
+    await userEvent.click(await screen.findByRole("button", { name: "Edit stages" }));
+    expect(screen.getByLabelText("Stage 1 percent")).toHaveAttribute("readonly");
+    expect(screen.queryByRole("button", { name: "Remove stage 1" })).not.toBeInTheDocument();
+    await userEvent.clear(screen.getByLabelText("Stage 1 minimum duration in minutes"));
+    await userEvent.type(screen.getByLabelText("Stage 1 minimum duration in minutes"), "120");
+    await userEvent.clear(screen.getByLabelText("Stage 2 percent"));
+    await userEvent.type(screen.getByLabelText("Stage 2 percent"), "150");
+    await userEvent.click(screen.getByRole("button", { name: "Save stages" }));
+    expect(await screen.findByText("must be above 0 and at most 100, got 150")).toBeInTheDocument();
+    expect(screen.getByLabelText("Stage 2 percent")).toHaveAttribute("aria-invalid", "true");
+    await userEvent.clear(screen.getByLabelText("Stage 2 percent"));
+    await userEvent.type(screen.getByLabelText("Stage 2 percent"), "40");
+    await userEvent.click(screen.getByRole("button", { name: "Save stages" }));
+    await waitFor(() => expect(screen.queryByRole("form", { name: "Edit stages" })).not.toBeInTheDocument());
+    const patches = calls.filter((c) => c.method === "PATCH");
+    expect(patches).toHaveLength(2);
+    expect(patches[1].body).toEqual({
+      version: 9,
+      stages: [{ percent: 20, min_duration_seconds: 7200, min_sample: 5000 }, { percent: 40, min_duration_seconds: 600, min_sample: 100 }, { percent: 100, min_duration_seconds: 0, min_sample: 0 }],
+    });
+    expect(screen.getByText("40%")).toBeInTheDocument();
+  });
+});
+
 describe("FlagSafeRollouts", () => {
   it("creates and starts a safe rollout with the chosen guardrail and its allowed harm; the API's field errors show", async () => {
     const f = flag({ key: "checkout" });
@@ -81,5 +132,20 @@ describe("FlagSafeRollouts", () => {
     expect(body.stages).toBeUndefined();
     expect(body.start).toBe(true);
     expect(body.environment).toBe("production");
+  });
+
+  it("creates a draft when not started right away, to edit its stages first", async () => {
+    const calls = mockFetch(
+      on("GET", /\/safe-rollouts\?flag=checkout$/, 200, { items: [], next_cursor: "" }),
+      on("GET", /\/metrics$/, 200, { items: [{ key: "errors", name: "Errors", direction: "lower" }], next_cursor: "" }),
+      on("POST", /\/safe-rollouts$/, 201, { ...rolledBack, state: "draft", percent: 0 }),
+    );
+    renderPage(<FlagSafeRollouts flag={flag({ key: "checkout" })} />);
+    await userEvent.click(await screen.findByRole("button", { name: "New safe rollout" }));
+    await userEvent.click(await screen.findByLabelText(/Errors/));
+    await userEvent.click(screen.getByLabelText(/Start right away/));
+    await userEvent.click(screen.getByRole("button", { name: "Create draft" }));
+    await waitFor(() => expect(calls.filter((c) => c.method === "POST")).toHaveLength(1));
+    expect((calls.find((c) => c.method === "POST")?.body as Record<string, unknown>).start).toBe(false);
   });
 });

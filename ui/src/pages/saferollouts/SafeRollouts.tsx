@@ -87,6 +87,7 @@ export function NewSafeRolloutForm({ flag, onCancel, onCreated }: { flag: Flag; 
   const [guards, setGuards] = useState<Record<string, string>>({});
   const [stages, setStages] = useState(DEFAULT_STAGES);
   const [onRegression, setOnRegression] = useState<"rollback" | "pause">("rollback");
+  const [startNow, setStartNow] = useState(true);
   const [err, setErr] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   const submit = async (ev: FormEvent) => {
@@ -103,9 +104,9 @@ export function NewSafeRolloutForm({ flag, onCancel, onCreated }: { flag: Flag; 
         stages: parseStages(stages),
         guardrails: Object.entries(guards).map(([metric, pct]) => ({ metric, threshold: (Number(pct) || 0) / 100 })),
         on_regression: onRegression,
-        start: true,
+        start: startNow,
       });
-      toast(`${r.name} started: ${r.new_variant} at ${r.percent}%`);
+      toast(startNow ? `${r.name} started: ${r.new_variant} at ${r.percent}%` : `${r.name} created as a draft: edit its stages and start it from its page`);
       onCreated(r);
     } catch (e) {
       setErr(e);
@@ -182,10 +183,14 @@ export function NewSafeRolloutForm({ flag, onCancel, onCreated }: { flag: Flag; 
           <option value="pause">Pause and notify</option>
         </select>
       </Field>
+      <label className="checkbox">
+        <input type="checkbox" checked={startNow} onChange={(e) => setStartNow(e.target.checked)} /> Start right away (otherwise a draft, whose stage
+        durations and samples you can edit first)
+      </label>
       <ErrorBanner error={err && !fieldError(err, (err as { field?: string }).field ?? "") ? err : undefined} />
       <div className="row">
         <button type="submit" className="btn btn-primary" disabled={busy}>
-          Start safe rollout
+          {startNow ? "Start safe rollout" : "Create draft"}
         </button>
         <button type="button" className="btn" onClick={onCancel}>
           Cancel
@@ -208,6 +213,7 @@ export function SafeRolloutPage() {
   const { rollout: key = "" } = useParams();
   const r = useApi((s) => rapi.getSafeRollout(ws.project, key, s), [ws.project, key]);
   const [err, setErr] = useState<unknown>();
+  const [editingStages, setEditingStages] = useState(false);
   if (!r.data) return r.error ? <ErrorBanner error={r.error} onRetry={r.reload} /> : <Loading />;
   const x = r.data;
   const act = async (a: RolloutAction) => {
@@ -249,7 +255,25 @@ export function SafeRolloutPage() {
       </div>
       <ErrorBanner error={err} />
       <section className="card" aria-labelledby="stages-title">
-        <h2 id="stages-title">Stages</h2>
+        <div className="card-head">
+          <h2 id="stages-title">Stages</h2>
+          {(x.state === "draft" || x.state === "paused") && !editingStages && (
+            <button type="button" className="btn btn-small" onClick={() => setEditingStages(true)}>
+              Edit stages
+            </button>
+          )}
+        </div>
+        {editingStages && (
+          <StagesEditor
+            rollout={x}
+            onCancel={() => setEditingStages(false)}
+            onSaved={(nx) => {
+              r.setData(nx);
+              setEditingStages(false);
+              toast(`${x.name}: stages saved`);
+            }}
+          />
+        )}
         <ol className="stage-timeline">
           {x.stages.map((s, i) => {
             const status =
@@ -301,6 +325,136 @@ export function SafeRolloutPage() {
         </div>
       </section>
     </div>
+  );
+}
+
+interface StageRow {
+  percent: string;
+  minutes: string;
+  sample: string;
+}
+
+/**
+ * Edits the stages of a draft or paused rollout (PATCH at the version read).
+ * Of a paused rollout, the stages up to the current one were served: their
+ * percent is fixed; every minimum duration and sample can change. The API
+ * checks the rest (increasing, above 0, at most 100, ending at 100) and
+ * names the field, shown at its cell.
+ */
+export function StagesEditor({ rollout: x, onCancel, onSaved }: { rollout: SafeRollout; onCancel: () => void; onSaved: (r: SafeRollout) => void }) {
+  const ws = useWorkspace();
+  const fixed = x.state === "paused" ? x.current_stage : -1; // rows 0..fixed keep their percent
+  const [rows, setRows] = useState<StageRow[]>(() =>
+    x.stages.map((s) => ({ percent: String(s.percent), minutes: String(Math.round((s.min_duration_seconds ?? 0) / 60)), sample: String(s.min_sample ?? 0) })),
+  );
+  const [err, setErr] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const set = (i: number, k: keyof StageRow, v: string) => setRows((rs) => rs.map((r, j) => (j === i ? { ...r, [k]: v } : r)));
+  const num = (v: string) => (v.trim() === "" ? NaN : Number(v));
+  const submit = async (ev: FormEvent) => {
+    ev.preventDefault();
+    setBusy(true);
+    setErr(undefined);
+    try {
+      const stages = rows.map((r) => ({ percent: num(r.percent), min_duration_seconds: Math.round(num(r.minutes) * 60), min_sample: num(r.sample) }));
+      onSaved(await rapi.updateSafeRollout(ws.project, x.key, { version: x.version, stages }));
+    } catch (e) {
+      setErr(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const shown = (f: string) => fieldError(err, f);
+  const cellFields = rows.flatMap((_, i) => [`stages[${i}].percent`, `stages[${i}].min_duration_seconds`, `stages[${i}].min_sample`]);
+  const other = err && !cellFields.some((f) => shown(f)) ? err : undefined;
+  return (
+    <form onSubmit={submit} className="stack" aria-label="Edit stages">
+      {x.state === "paused" && (
+        <p className="muted small">
+          Paused at stage {x.current_stage + 1} ({x.stages[x.current_stage]?.percent}%): the stages served so far keep their share; their minimums and every later stage
+          can change. Resume to go on.
+        </p>
+      )}
+      <div className="table-wrap">
+        <table className="table">
+          <thead>
+            <tr>
+              <th scope="col">Stage</th>
+              <th scope="col">% of users</th>
+              <th scope="col">Min. duration (minutes)</th>
+              <th scope="col">Min. sample (new-variant users)</th>
+              <th scope="col">
+                <span className="sr-only">Remove</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((row, i) => (
+              <tr key={i}>
+                <td>{i + 1}</td>
+                <td>
+                  <input
+                    aria-label={`Stage ${i + 1} percent`}
+                    inputMode="decimal"
+                    size={5}
+                    value={row.percent}
+                    readOnly={i <= fixed}
+                    aria-invalid={shown(`stages[${i}].percent`) ? true : undefined}
+                    onChange={(e) => set(i, "percent", e.target.value)}
+                  />
+                  {shown(`stages[${i}].percent`) && <p className="field-error">{shown(`stages[${i}].percent`)}</p>}
+                </td>
+                <td>
+                  <input
+                    aria-label={`Stage ${i + 1} minimum duration in minutes`}
+                    inputMode="numeric"
+                    size={6}
+                    value={row.minutes}
+                    aria-invalid={shown(`stages[${i}].min_duration_seconds`) ? true : undefined}
+                    onChange={(e) => set(i, "minutes", e.target.value)}
+                  />
+                  {shown(`stages[${i}].min_duration_seconds`) && <p className="field-error">{shown(`stages[${i}].min_duration_seconds`)}</p>}
+                </td>
+                <td>
+                  <input
+                    aria-label={`Stage ${i + 1} minimum sample`}
+                    inputMode="numeric"
+                    size={8}
+                    value={row.sample}
+                    aria-invalid={shown(`stages[${i}].min_sample`) ? true : undefined}
+                    onChange={(e) => set(i, "sample", e.target.value)}
+                  />
+                  {shown(`stages[${i}].min_sample`) && <p className="field-error">{shown(`stages[${i}].min_sample`)}</p>}
+                </td>
+                <td>
+                  {i > fixed && rows.length > 1 && (
+                    <button type="button" className="btn btn-small" aria-label={`Remove stage ${i + 1}`} onClick={() => setRows((rs) => rs.filter((_, j) => j !== i))}>
+                      ×
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <ErrorBanner error={other} />
+      <div className="row">
+        <button
+          type="button"
+          className="btn btn-small"
+          onClick={() => setRows((rs) => [...rs.slice(0, -1), { percent: "", minutes: "60", sample: "100" }, ...rs.slice(-1)])}
+        >
+          Add a stage
+        </button>
+        <button type="submit" className="btn btn-primary" disabled={busy}>
+          Save stages
+        </button>
+        <button type="button" className="btn" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
   );
 }
 
