@@ -393,3 +393,121 @@ func TestSafeRolloutAdvanceWhilePausedIsLoggedAsAdvance(t *testing.T) {
 	require.Len(t, adv, 1)
 	require.EqualValues(t, 5, adv[0].(map[string]any)["after"].(map[string]any)["percent"])
 }
+
+// TestSafeRolloutAudience: a rollout limited to country in [CA]. At its
+// 50% stage Canadians split between the control and the new variant,
+// inside the experiment; everyone else keeps the control variant (not the
+// flag's off variant) and is not in the experiment. A rollback serves the
+// control variant to everyone. A bad audience is a 422 naming the clause,
+// and a paused rollout's audience cannot change; a draft's can.
+func TestSafeRolloutAudience(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.mustDo(t, 201, "POST", rp+"/metrics", map[string]any{"key": "rev", "type": "revenue", "sql": builtinMetricSQL})
+	// Off variant red; blue is what is served now (the control).
+	b.mustDo(t, 201, "POST", rp+"/flags", map[string]any{"key": "tint", "kind": "string", "variants": []map[string]any{
+		{"key": "red", "value": "red"}, {"key": "blue", "value": "blue"}, {"key": "green", "value": "green"}}})
+	b.mustDo(t, 200, "PATCH", rp+"/flags/tint/environments/production", map[string]any{"enabled": true, "version": 1, "off_variant": "red",
+		"rollout": []map[string]any{{"variant": "red", "weight": 0}, {"variant": "blue", "weight": 10000}, {"variant": "green", "weight": 0}}})
+	body := func(mutate func(map[string]any)) map[string]any {
+		return rolloutBody(func(m map[string]any) {
+			m["key"], m["flag"], m["control_variant"], m["new_variant"] = "tint-green", "tint", "blue", "green"
+			m["stages"] = []map[string]any{{"percent": 50, "min_duration_seconds": 3600, "min_sample": 100}, {"percent": 100}}
+			m["audience"] = []any{clause("country", "in", "CA")}
+			if mutate != nil {
+				mutate(m)
+			}
+		})
+	}
+	for name, c := range map[string]struct {
+		audience any
+		field    string
+	}{
+		"bad semver":       {[]any{clause("country", "in", "CA"), clause("appVersion", "semver_gte", "2.0.0", "2.x")}, "audience[1].values[1]"},
+		"unknown operator": {[]any{map[string]any{"attribute": "country", "op": "near", "values": []any{"CA"}}}, "audience[0].op"},
+		"unknown segment":  {[]any{clause("country", "in", "CA"), clause("", "in_segment", "nope")}, "audience[1].values[0]"},
+		"too many clauses": {func() []any {
+			var a []any
+			for range 33 {
+				a = append(a, clause("country", "in", "CA"))
+			}
+			return a
+		}(), "audience"},
+		"not a clause list": {"CA", ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := b.do(t, "POST", rp+"/safe-rollouts", body(func(m map[string]any) { m["audience"] = c.audience }))
+			require.True(t, r.status == 400 || r.status == 422, r.raw)
+			if c.field != "" {
+				require.Equal(t, 422, r.status, r.raw)
+				require.Equal(t, c.field, r.errField(), r.raw)
+			}
+		})
+	}
+	var n int
+	require.NoError(t, b.pool.QueryRow(context.Background(), "SELECT (SELECT count(*) FROM safe_rollouts) + (SELECT count(*) FROM experiments)").Scan(&n))
+	require.Zero(t, n, "nothing written")
+
+	ed := b.as(t, "editor")
+	created := ed.mustDo(t, 201, "POST", rp+"/safe-rollouts", body(func(m map[string]any) { m["start"] = true })).body
+	require.Equal(t, "running", created["state"])
+	require.Equal(t, []any{map[string]any{"attribute": "country", "op": "in", "values": []any{"CA"}}}, created["audience"])
+	got := b.mustDo(t, 200, "GET", rp+"/safe-rollouts/tint-green", nil).body
+	require.Equal(t, created["audience"], got["audience"])
+	list := b.mustDo(t, 200, "GET", rp+"/safe-rollouts?flag=tint", nil).items()
+	require.Equal(t, created["audience"], list[0].(map[string]any)["audience"])
+
+	eval := func(user, country string) map[string]any {
+		return b.mustDo(t, 200, "POST", rp+"/environments/production/evaluate", map[string]any{"flag": "tint",
+			"context": map[string]any{"targetingKey": user, "country": country}}).body
+	}
+	green := 0
+	for i := range 200 {
+		ca := eval(fmt.Sprintf("user-%d", i), "CA")
+		require.Equal(t, "tint-green", ca["experiment_key"], "a Canadian is in the rollout")
+		require.Contains(t, []any{"blue", "green"}, ca["value"])
+		if ca["value"] == "green" {
+			green++
+		}
+		us := eval(fmt.Sprintf("user-%d", i), "US")
+		require.Equal(t, "blue", us["value"], "outside the audience: the control variant, not the off variant")
+		require.Nil(t, us["experiment_key"], "outside the audience: not in the experiment (not exposed)")
+	}
+	require.Greater(t, green, 60, "about half of the Canadians get the new variant")
+	require.Less(t, green, 140, "about half of the Canadians get the new variant")
+	anon := b.mustDo(t, 200, "POST", rp+"/environments/production/evaluate", map[string]any{"flag": "tint", "context": map[string]any{"country": "CA"}}).body
+	require.Equal(t, "blue", anon["value"], "no targeting key: the control variant")
+
+	// A paused rollout's audience cannot change (its stages can).
+	paused := ed.mustDo(t, 200, "POST", rp+"/safe-rollouts/tint-green/pause", nil).body
+	r := ed.do(t, "PATCH", rp+"/safe-rollouts/tint-green", map[string]any{"version": paused["version"], "stages": paused["stages"],
+		"audience": []any{clause("country", "in", "CA", "US")}})
+	require.Equal(t, 422, r.status, r.raw)
+	require.Equal(t, "audience", r.errField())
+	ed.mustDo(t, 200, "PATCH", rp+"/safe-rollouts/tint-green", map[string]any{"version": paused["version"], "stages": paused["stages"],
+		"audience": paused["audience"]})
+
+	// A rollback serves the control variant to everyone.
+	ed.mustDo(t, 200, "POST", rp+"/safe-rollouts/tint-green/rollback", nil)
+	for i := range 50 {
+		for _, country := range []string{"CA", "US"} {
+			e := eval(fmt.Sprintf("user-%d", i), country)
+			require.Equal(t, "blue", e["value"], "rolled back: control for %s", country)
+			require.Nil(t, e["experiment_key"])
+		}
+	}
+
+	// A draft's audience can change (or be cleared) with its stages.
+	d := ed.mustDo(t, 201, "POST", rp+"/safe-rollouts", body(func(m map[string]any) { m["key"] = "tint-green-2" })).body
+	r = ed.do(t, "PATCH", rp+"/safe-rollouts/tint-green-2", map[string]any{"version": d["version"], "stages": d["stages"],
+		"audience": []any{clause("appVersion", "semver_lt", "soon")}})
+	require.Equal(t, 422, r.status, r.raw)
+	require.Equal(t, "audience[0].values[0]", r.errField())
+	e := ed.mustDo(t, 200, "PATCH", rp+"/safe-rollouts/tint-green-2", map[string]any{"version": d["version"], "stages": d["stages"],
+		"audience": []any{clause("country", "in", "CA", "MX")}}).body
+	require.Equal(t, []any{map[string]any{"attribute": "country", "op": "in", "values": []any{"CA", "MX"}}}, e["audience"])
+	e = ed.mustDo(t, 200, "PATCH", rp+"/safe-rollouts/tint-green-2", map[string]any{"version": e["version"], "stages": d["stages"]}).body
+	require.Len(t, e["audience"], 1, "no audience field: kept")
+	e = ed.mustDo(t, 200, "PATCH", rp+"/safe-rollouts/tint-green-2", map[string]any{"version": e["version"], "stages": d["stages"], "audience": []any{}}).body
+	require.Equal(t, []any{}, e["audience"], "cleared: everybody")
+}

@@ -243,7 +243,7 @@ func (q *Queries) GetRolloutDecision(ctx context.Context, id int64) (GetRolloutD
 }
 
 const getSafeRollout = `-- name: GetSafeRollout :one
-SELECT r.id, r.project_id, r.flag_id, r.environment_id, r.experiment_id, r.key, r.name, r.control_variant, r.new_variant, r.stages, r.guardrails, r.on_regression, r.check_interval_seconds, r.confidence, r.state, r.current_stage, r.stage_started_at, r.checks, r.next_check_at, r.state_reason, r.started_at, r.ended_at, r.version, r.created_at, r.updated_at, f.key AS flag_key, e.key AS environment_key, x.key AS experiment_key
+SELECT r.id, r.project_id, r.flag_id, r.environment_id, r.experiment_id, r.key, r.name, r.control_variant, r.new_variant, r.stages, r.guardrails, r.on_regression, r.check_interval_seconds, r.confidence, r.state, r.current_stage, r.stage_started_at, r.checks, r.next_check_at, r.state_reason, r.started_at, r.ended_at, r.version, r.created_at, r.updated_at, f.key AS flag_key, e.key AS environment_key, x.key AS experiment_key, x.audience
   FROM safe_rollouts r JOIN flags f ON f.id = r.flag_id JOIN environments e ON e.id = r.environment_id
   JOIN experiments x ON x.id = r.experiment_id
  WHERE r.project_id = $1 AND r.key = $2
@@ -283,8 +283,11 @@ type GetSafeRolloutRow struct {
 	FlagKey              string
 	EnvironmentKey       string
 	ExperimentKey        string
+	Audience             json.RawMessage
 }
 
+// audience is the measuring experiment's: a safe rollout's audience is
+// stored there only (docs/safe-rollouts.md, "Audience").
 func (q *Queries) GetSafeRollout(ctx context.Context, arg GetSafeRolloutParams) (GetSafeRolloutRow, error) {
 	row := q.db.QueryRow(ctx, getSafeRollout, arg.ProjectID, arg.Key)
 	var i GetSafeRolloutRow
@@ -317,12 +320,13 @@ func (q *Queries) GetSafeRollout(ctx context.Context, arg GetSafeRolloutParams) 
 		&i.FlagKey,
 		&i.EnvironmentKey,
 		&i.ExperimentKey,
+		&i.Audience,
 	)
 	return i, err
 }
 
 const getSafeRolloutByID = `-- name: GetSafeRolloutByID :one
-SELECT r.id, r.project_id, r.flag_id, r.environment_id, r.experiment_id, r.key, r.name, r.control_variant, r.new_variant, r.stages, r.guardrails, r.on_regression, r.check_interval_seconds, r.confidence, r.state, r.current_stage, r.stage_started_at, r.checks, r.next_check_at, r.state_reason, r.started_at, r.ended_at, r.version, r.created_at, r.updated_at, f.key AS flag_key, e.key AS environment_key, x.key AS experiment_key, p.key AS project_key
+SELECT r.id, r.project_id, r.flag_id, r.environment_id, r.experiment_id, r.key, r.name, r.control_variant, r.new_variant, r.stages, r.guardrails, r.on_regression, r.check_interval_seconds, r.confidence, r.state, r.current_stage, r.stage_started_at, r.checks, r.next_check_at, r.state_reason, r.started_at, r.ended_at, r.version, r.created_at, r.updated_at, f.key AS flag_key, e.key AS environment_key, x.key AS experiment_key, x.audience, p.key AS project_key
   FROM safe_rollouts r JOIN flags f ON f.id = r.flag_id JOIN environments e ON e.id = r.environment_id
   JOIN experiments x ON x.id = r.experiment_id JOIN projects p ON p.id = r.project_id
  WHERE r.id = $1
@@ -357,6 +361,7 @@ type GetSafeRolloutByIDRow struct {
 	FlagKey              string
 	EnvironmentKey       string
 	ExperimentKey        string
+	Audience             json.RawMessage
 	ProjectKey           string
 }
 
@@ -392,6 +397,7 @@ func (q *Queries) GetSafeRolloutByID(ctx context.Context, id int64) (GetSafeRoll
 		&i.FlagKey,
 		&i.EnvironmentKey,
 		&i.ExperimentKey,
+		&i.Audience,
 		&i.ProjectKey,
 	)
 	return i, err
@@ -512,7 +518,7 @@ func (q *Queries) ListRolloutDecisions(ctx context.Context, arg ListRolloutDecis
 }
 
 const listSafeRollouts = `-- name: ListSafeRollouts :many
-SELECT r.id, r.project_id, r.flag_id, r.environment_id, r.experiment_id, r.key, r.name, r.control_variant, r.new_variant, r.stages, r.guardrails, r.on_regression, r.check_interval_seconds, r.confidence, r.state, r.current_stage, r.stage_started_at, r.checks, r.next_check_at, r.state_reason, r.started_at, r.ended_at, r.version, r.created_at, r.updated_at, f.key AS flag_key, e.key AS environment_key, x.key AS experiment_key
+SELECT r.id, r.project_id, r.flag_id, r.environment_id, r.experiment_id, r.key, r.name, r.control_variant, r.new_variant, r.stages, r.guardrails, r.on_regression, r.check_interval_seconds, r.confidence, r.state, r.current_stage, r.stage_started_at, r.checks, r.next_check_at, r.state_reason, r.started_at, r.ended_at, r.version, r.created_at, r.updated_at, f.key AS flag_key, e.key AS environment_key, x.key AS experiment_key, x.audience
   FROM safe_rollouts r JOIN flags f ON f.id = r.flag_id JOIN environments e ON e.id = r.environment_id
   JOIN experiments x ON x.id = r.experiment_id
  WHERE r.project_id = $1 AND ($2::bigint IS NULL OR r.flag_id = $2)
@@ -553,6 +559,7 @@ type ListSafeRolloutsRow struct {
 	FlagKey              string
 	EnvironmentKey       string
 	ExperimentKey        string
+	Audience             json.RawMessage
 }
 
 func (q *Queries) ListSafeRollouts(ctx context.Context, arg ListSafeRolloutsParams) ([]ListSafeRolloutsRow, error) {
@@ -593,6 +600,7 @@ func (q *Queries) ListSafeRollouts(ctx context.Context, arg ListSafeRolloutsPara
 			&i.FlagKey,
 			&i.EnvironmentKey,
 			&i.ExperimentKey,
+			&i.Audience,
 		); err != nil {
 			return nil, err
 		}

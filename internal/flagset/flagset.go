@@ -75,6 +75,9 @@ func Build(env db.GetEnvironmentRevisionRow, flags []db.SnapshotFlagsRow, assign
 			if r.ExperimentLayerKey != nil && r.ExperimentLayerStart != nil && r.ExperimentLayerEnd != nil {
 				e.Layer = &eval.Layer{Key: *r.ExperimentLayerKey, Start: int(*r.ExperimentLayerStart), End: int(*r.ExperimentLayerEnd)}
 			}
+			if r.ExperimentFallback != nil {
+				e.Fallback = *r.ExperimentFallback // a safe rollout's control variant
+			}
 			f.Experiment = e
 		}
 		byKey[r.Key] = len(set.Flags)

@@ -66,7 +66,10 @@ ORDER BY variant IS NULL, variant`, args, nil
 ` + q + `
 ),
 wp_per_user AS (
-  SELECT CASE WHEN min(variant) <> max(variant) THEN NULL ELSE min(variant) END AS variant
+  -- Byte-wise comparison (COLLATE "C"), as in Build: the same users are
+  -- excluded under any deterministic collation, without strcoll calls.
+  SELECT CASE WHEN min(variant::text COLLATE "C") <> max(variant::text COLLATE "C") THEN NULL
+              ELSE min(variant::text COLLATE "C") COLLATE "default" END AS variant
   FROM wp_exposures
   WHERE experiment_key = $1::text
     AND "timestamp" <= $2::timestamptz

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/waypost/waypost/internal/errs"
+	"github.com/waypost/waypost/sdk/eval"
 )
 
 // Safe rollouts (docs/safe-rollouts.md): a new variant of a flag is served
@@ -81,6 +82,10 @@ type SaveSafeRollout struct {
 	NewVariant     string      `json:"new_variant"`
 	Stages         []Stage     `json:"stages"`
 	Guardrails     []Guardrail `json:"guardrails"`
+	// Audience limits the rollout to contexts matching every clause (the
+	// experiment clause format); everyone else keeps ControlVariant for
+	// the whole rollout and is not exposed. [] or absent: everybody.
+	Audience []eval.Clause `json:"audience"`
 	// OnRegression is "rollback" (default) or "pause".
 	OnRegression string `json:"on_regression"`
 	// CheckIntervalSeconds between automatic checks (60..86400, default 900).
@@ -133,6 +138,9 @@ func (r *SaveSafeRollout) Validate(vs []Variant) error {
 		r.Stages = DefaultStages()
 	}
 	if err := ValidateStages(r.Stages); err != nil {
+		return err
+	}
+	if err := validateAudience(&r.Audience); err != nil {
 		return err
 	}
 	if len(r.Guardrails) == 0 {
@@ -214,6 +222,19 @@ func ValidateStages(st []Stage) error {
 	return nil
 }
 
+// validateAudience bounds a safe rollout's audience; the clauses
+// themselves are compiled against the environment's segments by the store
+// (errors name them, "audience[0].values[1]").
+func validateAudience(a *[]eval.Clause) error {
+	if *a == nil {
+		*a = []eval.Clause{}
+	}
+	if len(*a) > eval.MaxClauses {
+		return errs.Invalid("audience", "at most %d clauses", eval.MaxClauses)
+	}
+	return nil
+}
+
 // Weights is the flag rollout of a stage: control gets the rest.
 func StageWeights(control, newVariant string, s Stage) []Weight {
 	return []Weight{{Variant: control, Weight: TotalWeight - s.BP()}, {Variant: newVariant, Weight: s.BP()}}
@@ -221,21 +242,24 @@ func StageWeights(control, newVariant string, s Stage) []Weight {
 
 // SafeRollout is a safe rollout as the API shows it.
 type SafeRollout struct {
-	Key                  string      `json:"key"`
-	Name                 string      `json:"name"`
-	Flag                 string      `json:"flag"`
-	Environment          string      `json:"environment"`
-	Experiment           string      `json:"experiment"`
-	ControlVariant       string      `json:"control_variant"`
-	NewVariant           string      `json:"new_variant"`
-	Stages               []Stage     `json:"stages"`
-	Guardrails           []Guardrail `json:"guardrails"`
-	OnRegression         string      `json:"on_regression"`
-	CheckIntervalSeconds int         `json:"check_interval_seconds"`
-	Confidence           float64     `json:"confidence"`
-	State                string      `json:"state"`
-	StateReason          string      `json:"state_reason"`
-	CurrentStage         int         `json:"current_stage"`
+	Key            string      `json:"key"`
+	Name           string      `json:"name"`
+	Flag           string      `json:"flag"`
+	Environment    string      `json:"environment"`
+	Experiment     string      `json:"experiment"`
+	ControlVariant string      `json:"control_variant"`
+	NewVariant     string      `json:"new_variant"`
+	Stages         []Stage     `json:"stages"`
+	Guardrails     []Guardrail `json:"guardrails"`
+	// Audience: only contexts matching every clause take part; [] for
+	// everybody. It is its experiment's audience.
+	Audience             []eval.Clause `json:"audience"`
+	OnRegression         string        `json:"on_regression"`
+	CheckIntervalSeconds int           `json:"check_interval_seconds"`
+	Confidence           float64       `json:"confidence"`
+	State                string        `json:"state"`
+	StateReason          string        `json:"state_reason"`
+	CurrentStage         int           `json:"current_stage"`
 	// Percent is the share of users served the new variant now.
 	Percent        float64    `json:"percent"`
 	StageStartedAt *time.Time `json:"stage_started_at"`
@@ -316,6 +340,10 @@ type UpdateSafeRollout struct {
 	// Version is the rollout's version as read (optimistic concurrency).
 	Version int64   `json:"version"`
 	Stages  []Stage `json:"stages"`
+	// Audience replaces a draft's audience; absent or null keeps it. A
+	// paused rollout's audience cannot change (422 audience): users inside
+	// were served the new variant already.
+	Audience *[]eval.Clause `json:"audience"`
 }
 
 // Validate checks the stages (increasing, above 0%, at most 100%, ending
@@ -327,7 +355,13 @@ func (u *UpdateSafeRollout) Validate() error {
 	if u.Stages == nil {
 		return errs.Invalid("stages", "is required")
 	}
-	return ValidateStages(u.Stages)
+	if err := ValidateStages(u.Stages); err != nil {
+		return err
+	}
+	if u.Audience != nil {
+		return validateAudience(u.Audience)
+	}
+	return nil
 }
 
 // UpdateNotificationWebhook changes a project webhook's URL or secret

@@ -14,6 +14,7 @@ import (
 	"github.com/waypost/waypost/internal/errs"
 	"github.com/waypost/waypost/internal/model"
 	"github.com/waypost/waypost/internal/saferollout"
+	"github.com/waypost/waypost/sdk/eval"
 )
 
 // Safe rollouts (migration 016, docs/safe-rollouts.md). A rollout owns an
@@ -54,13 +55,32 @@ func decodeRollout(r safeRolloutRow) ([]model.Stage, []model.Guardrail, error) {
 	return st, gs, nil
 }
 
+// decodeAudience reads a rollout's audience (its experiment's); [] for
+// everybody.
+func decodeAudience(r safeRolloutRow) ([]eval.Clause, error) {
+	a := []eval.Clause{}
+	if len(r.Audience) > 0 {
+		if err := json.Unmarshal(r.Audience, &a); err != nil {
+			return nil, fmt.Errorf("safe rollout %q audience: %w", r.Key, err)
+		}
+	}
+	if a == nil {
+		a = []eval.Clause{}
+	}
+	return a, nil
+}
+
 func toSafeRollout(ctx context.Context, q *db.Queries, r safeRolloutRow, decisions int) (model.SafeRollout, error) {
 	st, gs, err := decodeRollout(r)
 	if err != nil {
 		return model.SafeRollout{}, err
 	}
+	audience, err := decodeAudience(r)
+	if err != nil {
+		return model.SafeRollout{}, err
+	}
 	out := model.SafeRollout{Key: r.Key, Name: r.Name, Flag: r.FlagKey, Environment: r.EnvironmentKey, Experiment: r.ExperimentKey,
-		ControlVariant: r.ControlVariant, NewVariant: r.NewVariant, Stages: st, Guardrails: gs, OnRegression: r.OnRegression,
+		ControlVariant: r.ControlVariant, NewVariant: r.NewVariant, Stages: st, Guardrails: gs, Audience: audience, OnRegression: r.OnRegression,
 		CheckIntervalSeconds: int(r.CheckIntervalSeconds), Confidence: r.Confidence, State: r.State, StateReason: r.StateReason,
 		CurrentStage: int(r.CurrentStage), StageStartedAt: r.StageStartedAt, Checks: int(r.Checks), NextCheckAt: r.NextCheckAt,
 		StartedAt: r.StartedAt, EndedAt: r.EndedAt, Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
@@ -174,6 +194,10 @@ func (s *Store) CreateSafeRollout(ctx context.Context, projectKey string, in mod
 		if err := in.Validate(fe.vars); err != nil {
 			return err
 		}
+		// Compiled as SDKs will, against the environment's segments.
+		if err := checkAudience(ctx, q, fe.env.ID, in.Audience, nil); err != nil {
+			return err
+		}
 		if cur, ok, err := runningOn(ctx, q, fe); err != nil {
 			return err
 		} else if ok {
@@ -213,6 +237,11 @@ func (s *Store) CreateSafeRollout(ctx context.Context, projectKey string, in mod
 			return mapErr(fmt.Errorf("create experiment: %w", err))
 		}
 		if err := setExperimentMetrics(ctx, q, expID, ids, len(ids)); err != nil {
+			return err
+		}
+		// The audience is the experiment's: outside it, the served flag's
+		// experiment.fallback (the control variant, SnapshotFlags) applies.
+		if err := setRolloutAudience(ctx, q, expID, in.Audience); err != nil {
 			return err
 		}
 		stages, _ := json.Marshal(in.Stages)
@@ -467,7 +496,8 @@ func (s *Store) SafeRolloutForCheck(ctx context.Context, id int64, now time.Time
 		Stages: r.Stages, Guardrails: r.Guardrails, OnRegression: r.OnRegression, CheckIntervalSeconds: r.CheckIntervalSeconds,
 		Confidence: r.Confidence, State: r.State, CurrentStage: r.CurrentStage, StageStartedAt: r.StageStartedAt, Checks: r.Checks,
 		NextCheckAt: r.NextCheckAt, StateReason: r.StateReason, StartedAt: r.StartedAt, EndedAt: r.EndedAt, Version: r.Version,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, FlagKey: r.FlagKey, EnvironmentKey: r.EnvironmentKey, ExperimentKey: r.ExperimentKey}
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, FlagKey: r.FlagKey, EnvironmentKey: r.EnvironmentKey, ExperimentKey: r.ExperimentKey,
+		Audience: r.Audience}
 	st, gs, err := decodeRollout(row)
 	if err != nil {
 		return RolloutCheck{}, err
@@ -739,6 +769,23 @@ func (s *Store) UpdateSafeRollout(ctx context.Context, projectKey, key string, i
 		if err != nil {
 			return err
 		}
+		if in.Audience != nil {
+			cur, err := decodeAudience(r)
+			if err != nil {
+				return err
+			}
+			if r.State == model.RolloutPaused && !eval.FlagsEqual(audienceProbe(cur), audienceProbe(*in.Audience)) {
+				return errs.Invalid("audience", "the audience of a paused rollout cannot change: users inside it were served the new variant already")
+			}
+			if r.State == model.RolloutDraft {
+				if err := checkAudience(ctx, q, r.EnvironmentID, *in.Audience, nil); err != nil {
+					return err
+				}
+				if err := setRolloutAudience(ctx, q, r.ExperimentID, *in.Audience); err != nil {
+					return err
+				}
+			}
+		}
 		if r.State == model.RolloutPaused {
 			cur := int(r.CurrentStage)
 			if len(in.Stages) <= cur+1 {
@@ -777,6 +824,24 @@ func (s *Store) UpdateSafeRollout(ctx context.Context, projectKey, key string, i
 		return model.SafeRollout{}, err
 	}
 	return s.GetSafeRollout(ctx, projectKey, key)
+}
+
+// setRolloutAudience stores a (checked) audience on the rollout's experiment.
+func setRolloutAudience(ctx context.Context, q *db.Queries, expID int64, audience []eval.Clause) error {
+	b, err := json.Marshal(audience)
+	if err != nil {
+		return fmt.Errorf("encode audience: %w", err)
+	}
+	if err := q.SetExperimentTargeting(ctx, db.SetExperimentTargetingParams{ID: expID, Audience: b}); err != nil {
+		return mapErr(fmt.Errorf("set safe rollout audience: %w", err))
+	}
+	return nil
+}
+
+// audienceProbe wraps an audience in a flag, to compare two audiences
+// clause by clause with eval.FlagsEqual.
+func audienceProbe(a []eval.Clause) *eval.Flag {
+	return &eval.Flag{Experiment: &eval.Experiment{Audience: a}}
 }
 
 // UpdateNotificationWebhook changes a project webhook's URL or secret.

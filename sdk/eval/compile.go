@@ -48,6 +48,7 @@ type compiledFlag struct {
 	values      []Value  // decoded values, in variant order
 	cum         []int    // cumulative rollout weights, in variant order
 	off         int      // index of the off variant
+	expOff      int      // index of the variant served to experiment non-entrants
 	static      int      // index of the variant weighted 10000, or -1
 	assignments map[string]int
 	rollout     murmur3 // hash state after salt + ":"
@@ -371,6 +372,14 @@ func compileFlag(src *Flag, segments map[string]*compiledSegment) (*compiledFlag
 			return nil, invalid(key, field, "%v", err)
 		}
 		cf.audience = audience
+		cf.expOff = cf.off
+		if e.Fallback != "" {
+			fb, ok := index[e.Fallback]
+			if !ok {
+				return nil, invalid(key, "experiment.fallback", "unknown variant %q", e.Fallback)
+			}
+			cf.expOff = fb
+		}
 		if l := e.Layer; l != nil {
 			if l.Key == "" {
 				return nil, invalid(key, "experiment.layer.key", "empty layer key")

@@ -15,7 +15,8 @@
 //  3. user individually assigned: that variant, TARGETING_MATCH;
 //  4. running experiment: users inside the experiment's traffic get a
 //     rollout split (SPLIT, with the experiment key); others and anonymous
-//     callers get the off variant (DEFAULT);
+//     callers get the experiment's fallback variant, the off variant
+//     unless it names another (DEFAULT);
 //  5. rollout: a 100% variant is STATIC; anonymous callers get the off
 //     variant (DEFAULT); others are bucketed (SPLIT);
 //  6. a getter whose type does not match the flag's kind returns the

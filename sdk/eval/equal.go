@@ -27,7 +27,7 @@ func FlagsEqual(a, b *Flag) bool {
 	if x == nil || y == nil {
 		return x == y
 	}
-	if x.Key != y.Key || x.Traffic != y.Traffic || !sameClauses(x.Audience, y.Audience) {
+	if x.Key != y.Key || x.Traffic != y.Traffic || x.Fallback != y.Fallback || !sameClauses(x.Audience, y.Audience) {
 		return false
 	}
 	if x.Layer == nil || y.Layer == nil {

@@ -123,15 +123,15 @@ func (cf *compiledFlag) evaluateWith(ctx *Context, m *memo) outcome {
 	// 6. Running experiment.
 	if cf.experiment {
 		if userID == "" || !matchAll(cf.audience, ctx, m) {
-			return serve(cf.off, rDefault)
+			return serve(cf.expOff, rDefault)
 		}
 		if cf.layer {
 			if b := bucketFrom(cf.layerHash, userID); b < cf.layerStart || b >= cf.layerEnd {
-				return serve(cf.off, rDefault)
+				return serve(cf.expOff, rDefault)
 			}
 		}
 		if bucketFrom(cf.expHash, userID) >= cf.expTraffic {
-			return serve(cf.off, rDefault)
+			return serve(cf.expOff, rDefault)
 		}
 		return serve(walk(cf.cum, bucketFrom(cf.rollout, userID)), rExperiment)
 	}

@@ -94,6 +94,7 @@ func TestTargetingValidation(t *testing.T) {
 		{"prerequisite variant", `{"flags":[` + boolFlagJSON("a", `,"prerequisites":[{"flag":"b","variants":["maybe"]}]`) + `,` + boolFlagJSON("b", "") + `]}`, "prerequisites[0].variants[0]", `has no variant "maybe"`},
 		{"segment rule in_segment", `{"segments":[{"key":"s","rules":[{"id":"x","clauses":[{"op":"in_segment","values":["s"]}]}]}],"flags":[]}`, "rules[0].clauses[0]", `segment rules cannot use in_segment`},
 		{"layer range", `{"flags":[` + boolFlagJSON("f", `,"experiment":{"key":"e","traffic":10,"layer":{"key":"l","start":5000,"end":5000}}`) + `]}`, "experiment.layer", `range [5000, 5000)`},
+		{"unknown fallback", `{"flags":[` + boolFlagJSON("f", `,"experiment":{"key":"e","traffic":10,"fallback":"maybe"}`) + `]}`, "experiment.fallback", `unknown variant "maybe"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

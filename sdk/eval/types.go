@@ -110,6 +110,12 @@ type Experiment struct {
 	// Layer makes experiments mutually exclusive: a context enters only
 	// when its layer bucket falls in [Start, End).
 	Layer *Layer `json:"layer,omitempty"`
+	// Fallback is the variant served to a context that does not enter the
+	// experiment (no targeting key, outside the audience, the layer range
+	// or the traffic). Absent: the off variant. A safe rollout sets it to
+	// its control variant, so that users outside its audience keep what
+	// they were served.
+	Fallback string `json:"fallback,omitempty"`
 }
 
 // Layer is an experiment's slice of a layer-wide bucket range. Every

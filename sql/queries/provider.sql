@@ -10,13 +10,17 @@ SELECT e.id, e.key, p.key AS project_key, e.revision, e.revised_at
 
 -- name: SnapshotFlags :many
 -- The live (not archived) flags of one environment with their state.
--- experiment_key/experiment_traffic are set while an experiment runs.
+-- experiment_key/experiment_traffic are set while an experiment runs;
+-- experiment_fallback when it measures a safe rollout (its control variant,
+-- served to users who do not enter: outside the rollout's audience).
 SELECT f.key, f.kind, f.variants, s.enabled, s.off_variant, s.rollout, s.salt, s.version,
        x.key AS experiment_key, x.traffic_bp AS experiment_traffic,
        s.rules, s.prerequisites, x.audience AS experiment_audience,
-       x.layer_key AS experiment_layer_key, x.layer_start AS experiment_layer_start, x.layer_end AS experiment_layer_end
+       x.layer_key AS experiment_layer_key, x.layer_start AS experiment_layer_start, x.layer_end AS experiment_layer_end,
+       sr.control_variant AS experiment_fallback
   FROM flags f JOIN flag_states s ON s.flag_id = f.id
   LEFT JOIN experiments x ON x.flag_id = f.id AND x.environment_id = s.environment_id AND x.status = 'running'
+  LEFT JOIN safe_rollouts sr ON sr.experiment_id = x.id
  WHERE s.environment_id = $1 AND f.archived_at IS NULL
  ORDER BY f.key;
 
@@ -74,9 +78,10 @@ SELECT e.id, e.key, p.key AS project_key, e.revision, e.revised_at,
                  'ExperimentKey', x.key, 'ExperimentTraffic', x.traffic_bp, 'Rules', s.rules,
                  'Prerequisites', s.prerequisites, 'ExperimentAudience', x.audience,
                  'ExperimentLayerKey', x.layer_key, 'ExperimentLayerStart', x.layer_start,
-                 'ExperimentLayerEnd', x.layer_end) ORDER BY f.key), '[]'::json)
+                 'ExperimentLayerEnd', x.layer_end, 'ExperimentFallback', sr.control_variant) ORDER BY f.key), '[]'::json)
           FROM flags f JOIN flag_states s ON s.flag_id = f.id
           LEFT JOIN experiments x ON x.flag_id = f.id AND x.environment_id = s.environment_id AND x.status = 'running'
+          LEFT JOIN safe_rollouts sr ON sr.experiment_id = x.id
          WHERE s.environment_id = e.id AND f.archived_at IS NULL)::json AS flags,
        (SELECT coalesce(json_agg(json_build_object('FlagKey', f.key, 'UserID', a.user_id, 'Variant', a.variant)
                  ORDER BY f.key, a.user_id), '[]'::json)

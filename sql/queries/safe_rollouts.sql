@@ -5,19 +5,21 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 RETURNING id;
 
 -- name: GetSafeRollout :one
-SELECT r.*, f.key AS flag_key, e.key AS environment_key, x.key AS experiment_key
+-- audience is the measuring experiment's: a safe rollout's audience is
+-- stored there only (docs/safe-rollouts.md, "Audience").
+SELECT r.*, f.key AS flag_key, e.key AS environment_key, x.key AS experiment_key, x.audience
   FROM safe_rollouts r JOIN flags f ON f.id = r.flag_id JOIN environments e ON e.id = r.environment_id
   JOIN experiments x ON x.id = r.experiment_id
  WHERE r.project_id = $1 AND r.key = $2;
 
 -- name: GetSafeRolloutByID :one
-SELECT r.*, f.key AS flag_key, e.key AS environment_key, x.key AS experiment_key, p.key AS project_key
+SELECT r.*, f.key AS flag_key, e.key AS environment_key, x.key AS experiment_key, x.audience, p.key AS project_key
   FROM safe_rollouts r JOIN flags f ON f.id = r.flag_id JOIN environments e ON e.id = r.environment_id
   JOIN experiments x ON x.id = r.experiment_id JOIN projects p ON p.id = r.project_id
  WHERE r.id = $1;
 
 -- name: ListSafeRollouts :many
-SELECT r.*, f.key AS flag_key, e.key AS environment_key, x.key AS experiment_key
+SELECT r.*, f.key AS flag_key, e.key AS environment_key, x.key AS experiment_key, x.audience
   FROM safe_rollouts r JOIN flags f ON f.id = r.flag_id JOIN environments e ON e.id = r.environment_id
   JOIN experiments x ON x.id = r.experiment_id
  WHERE r.project_id = $1 AND (sqlc.narg(flag_id)::bigint IS NULL OR r.flag_id = sqlc.narg(flag_id))

@@ -1,5 +1,7 @@
 // Safe rollouts (docs/safe-rollouts.md): the API's shapes.
 
+import type { Clause } from "./types";
+
 export interface Stage {
   percent: number;
   min_duration_seconds?: number;
@@ -66,6 +68,8 @@ export interface SafeRollout {
   new_variant: string;
   stages: Stage[];
   guardrails: Guardrail[];
+  /** Only contexts matching every clause take part; [] for everybody. */
+  audience: Clause[];
   on_regression: "rollback" | "pause";
   check_interval_seconds: number;
   confidence: number;
@@ -92,6 +96,8 @@ export interface SaveSafeRollout {
   new_variant: string;
   stages?: Stage[];
   guardrails: Guardrail[];
+  /** Limits the rollout; everyone else keeps the control variant. */
+  audience?: Clause[];
   on_regression?: "rollback" | "pause";
   check_interval_seconds?: number;
   start?: boolean;
@@ -103,6 +109,8 @@ export type RolloutAction = "start" | "pause" | "resume" | "advance" | "rollback
 export interface UpdateSafeRollout {
   version: number;
   stages: Stage[];
+  /** A draft's new audience; absent keeps it (a paused rollout's cannot change). */
+  audience?: Clause[];
 }
 
 /** A project's outgoing notification webhook (never its secret). */

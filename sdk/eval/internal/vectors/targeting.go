@@ -136,6 +136,12 @@ func TargetingFlagSet() eval.FlagSet {
 	}}
 	audience.Rules = []eval.Rule{rule("staff", "on", cl("", eval.OpInSegment, `"beta"`))}
 
+	// A safe rollout's experiment: users outside its audience get the
+	// fallback (the rollout's control variant), not the off variant.
+	fallback := boolFlag("fallback-experiment", "fb1", 5000)
+	fallback.Experiment = &eval.Experiment{Key: "safe-rollout", Traffic: eval.Buckets, Fallback: "on",
+		Audience: []eval.Clause{cl("country", eval.OpIn, `"CA"`)}}
+
 	layer := func(key string, start, end int) eval.Flag {
 		f := boolFlag("layer-"+key, "l-"+key, 5000)
 		f.Experiment = &eval.Experiment{Key: "checkout-" + key, Traffic: eval.Buckets, Layer: &eval.Layer{Key: "checkout", Start: start, End: end}}
@@ -163,7 +169,7 @@ func TargetingFlagSet() eval.FlagSet {
 			onFor("segment-enterprise", "se", rule("enterprise", "on", cl("", eval.OpInSegment, `"enterprise"`))),
 			numeric, semverFlag, dates, stringOps, multi, rollout,
 			child, grandchild, offPrereq, disabledParent,
-			audience, layer("a", 0, 3333), layer("b", 3333, 6666), layerSegment,
+			audience, fallback, layer("a", 0, 3333), layer("b", 3333, 6666), layerSegment,
 		},
 	}
 }

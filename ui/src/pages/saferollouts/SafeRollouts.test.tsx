@@ -12,7 +12,7 @@ const g = (over: Record<string, unknown>) => ({ metric: "errors", direction: "lo
 const rolledBack: SafeRollout = {
   key: "checkout-v2", name: "checkout-v2", flag: "checkout", environment: "production", experiment: "checkout-v2",
   control_variant: "off", new_variant: "on", stages: [{ percent: 20, min_duration_seconds: 3600, min_sample: 5000 }, { percent: 100 }],
-  guardrails: [{ metric: "errors", threshold: 0 }], on_regression: "rollback", check_interval_seconds: 900, confidence: 0.95,
+  guardrails: [{ metric: "errors", threshold: 0 }], audience: [], on_regression: "rollback", check_interval_seconds: 900, confidence: 0.95,
   state: "rolled_back", state_reason: "regression at 20%: errors +13.70% (interval +0.47% to +26.93%) is worse than the 0.00% allowed",
   current_stage: 0, percent: 0, stage_started_at: "2026-12-02T01:00:00Z", checks: 2, next_check_at: null,
   started_at: "2026-12-02T01:00:00Z", ended_at: "2026-12-02T01:30:00Z", version: 9,
@@ -41,6 +41,19 @@ describe("SafeRolloutPage", () => {
     expect(screen.getAllByText("safe-rollout:checkout-v2")).toHaveLength(2);
     // A rolled-back rollout offers no controls.
     expect(screen.queryByRole("button", { name: /Roll back now|Pause/ })).not.toBeInTheDocument();
+  });
+
+  it("shows the audience, and who keeps the control variant", async () => {
+    mockFetch(on("GET", /\/safe-rollouts\/checkout-v2$/, 200, { ...rolledBack, audience: [{ attribute: "country", op: "in", values: ["CA", "MX"] }, { attribute: "plan", op: "in", values: ["free"], negate: true }] }));
+    renderPage(<SafeRolloutPage />, { path: "/p/default/production/safe-rollouts/checkout-v2", route: "/p/:project/:env/safe-rollouts/:rollout" });
+    const a = await screen.findByLabelText("Audience");
+    expect(a).toHaveTextContent(/^Audience: country is one of CA, MX and plan not is one of free \(everyone else keeps off\)$/);
+  });
+
+  it("says everybody takes part without an audience", async () => {
+    mockFetch(on("GET", /\/safe-rollouts\/checkout-v2$/, 200, rolledBack));
+    renderPage(<SafeRolloutPage />, { path: "/p/default/production/safe-rollouts/checkout-v2", route: "/p/:project/:env/safe-rollouts/:rollout" });
+    expect(await screen.findByLabelText("Audience")).toHaveTextContent("Audience: everybody with a targeting key");
   });
 
   it("pauses a running rollout", async () => {
@@ -105,6 +118,44 @@ describe("StagesEditor", () => {
   });
 });
 
+describe("AudienceEditor", () => {
+  const path = { path: "/p/default/production/safe-rollouts/checkout-v2", route: "/p/:project/:env/safe-rollouts/:rollout" };
+  const draft: SafeRollout = { ...rolledBack, state: "draft", state_reason: "", percent: 0, ended_at: null, decisions: [], audience: [{ attribute: "country", op: "in", values: ["CA"] }] };
+
+  it("is offered for drafts only", async () => {
+    mockFetch(on("GET", /\/safe-rollouts\/checkout-v2$/, 200, { ...draft, state: "paused" }));
+    renderPage(<SafeRolloutPage />, path);
+    expect(await screen.findByRole("button", { name: "Resume" })).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Edit audience" })).not.toBeInTheDocument();
+  });
+
+  it("changes a draft's audience with its stages at the version read; the API's clause error shows at the clause", async () => {
+    const calls = mockFetch(
+      on("GET", /\/safe-rollouts\/checkout-v2$/, 200, draft),
+      on("GET", /\/attributes$/, 200, { attributes: [{ name: "country" }] }),
+      on("GET", /\/segments$/, 200, { segments: [] }),
+      (c) =>
+        c.method === "PATCH" && (c.body as { audience: { values?: string[] }[] }).audience[0]?.values?.includes("??")
+          ? { status: 422, body: { error: { code: "invalid", field: "audience[0].values[2]", message: "not a country" } } }
+          : undefined,
+      on("PATCH", /\/safe-rollouts\/checkout-v2$/, 200, { ...draft, version: 10, audience: [{ attribute: "country", op: "in", values: ["CA", "MX"] }] }),
+    );
+    renderPage(<SafeRolloutPage />, path);
+    await userEvent.click(await screen.findByRole("button", { name: "Edit audience" }));
+    const c1 = screen.getByRole("group", { name: "Condition 1" });
+    await userEvent.type(within(c1).getByLabelText("Add a value"), "MX{Enter}??{Enter}");
+    await userEvent.click(screen.getByRole("button", { name: "Save audience" }));
+    expect(await within(c1).findByText("not a country")).toBeInTheDocument();
+    await userEvent.click(within(c1).getByRole("button", { name: "Remove value ??" }));
+    await userEvent.click(screen.getByRole("button", { name: "Save audience" }));
+    await waitFor(() => expect(screen.queryByRole("form", { name: "Edit audience" })).not.toBeInTheDocument());
+    const patches = calls.filter((c) => c.method === "PATCH");
+    expect(patches).toHaveLength(2);
+    expect(patches[1].body).toEqual({ version: 9, stages: draft.stages, audience: [{ attribute: "country", op: "in", values: ["CA", "MX"] }] });
+    expect(screen.getByLabelText("Audience")).toHaveTextContent("country is one of CA, MX");
+  });
+});
+
 describe("FlagSafeRollouts", () => {
   it("creates and starts a safe rollout with the chosen guardrail and its allowed harm; the API's field errors show", async () => {
     const f = flag({ key: "checkout" });
@@ -147,5 +198,58 @@ describe("FlagSafeRollouts", () => {
     await userEvent.click(screen.getByRole("button", { name: "Create draft" }));
     await waitFor(() => expect(calls.filter((c) => c.method === "POST")).toHaveLength(1));
     expect((calls.find((c) => c.method === "POST")?.body as Record<string, unknown>).start).toBe(false);
+  });
+
+  it("limits a new rollout to an audience with the clauses editor; the API's clause error shows at the clause", async () => {
+    const calls = mockFetch(
+      on("GET", /\/safe-rollouts\?flag=checkout$/, 200, { items: [], next_cursor: "" }),
+      on("GET", /\/metrics$/, 200, { items: [{ key: "errors", name: "Errors", direction: "lower" }], next_cursor: "" }),
+      on("GET", /\/attributes$/, 200, { attributes: [{ name: "country" }] }),
+      on("GET", /\/segments$/, 200, { segments: [{ key: "beta", name: "Beta testers" }] }),
+      (c) =>
+        c.method === "POST" && (c.body as { audience: { values?: string[] }[] }).audience[0]?.values?.includes("Canada")
+          ? { status: 422, body: { error: { code: "invalid", field: "audience[0].values[1]", message: "not a country code we know" } } }
+          : undefined,
+      on("POST", /\/safe-rollouts$/, 201, { ...rolledBack, state: "running", percent: 1 }),
+    );
+    renderPage(<FlagSafeRollouts flag={flag({ key: "checkout" })} />);
+    await userEvent.click(await screen.findByRole("button", { name: "New safe rollout" }));
+    await userEvent.click(await screen.findByLabelText(/Errors/));
+    expect(screen.getByText("Everybody with a targeting key takes part.")).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "+ Add condition" }));
+    const c1 = screen.getByRole("group", { name: "Condition 1" });
+    await userEvent.type(within(c1).getByLabelText("Attribute"), "country");
+    await userEvent.type(within(c1).getByLabelText("Add a value"), "CA{Enter}Canada{Enter}");
+    await userEvent.click(screen.getByRole("button", { name: "Start safe rollout" }));
+    expect(await within(c1).findByText("not a country code we know")).toBeInTheDocument();
+    await userEvent.click(within(c1).getByRole("button", { name: "Remove value Canada" }));
+    await userEvent.click(screen.getByRole("button", { name: "+ Add condition" }));
+    const c2 = screen.getByRole("group", { name: "Condition 2" });
+    await userEvent.selectOptions(within(c2).getByLabelText("Operator"), "in_segment");
+    await userEvent.selectOptions(within(c2).getByLabelText("Add a segment"), "beta");
+    await userEvent.click(screen.getByRole("button", { name: "Start safe rollout" }));
+    await waitFor(() => expect(calls.filter((c) => c.method === "POST")).toHaveLength(2));
+    const posts = calls.filter((c) => c.method === "POST");
+    expect((posts[0].body as Record<string, unknown>).audience).toEqual([{ attribute: "country", op: "in", values: ["CA", "Canada"] }]);
+    expect((posts[1].body as Record<string, unknown>).audience).toEqual([
+      { attribute: "country", op: "in", values: ["CA"] },
+      { op: "in_segment", values: ["beta"] },
+    ]);
+  });
+
+  it("sends an empty audience (everybody) when no condition is added", async () => {
+    const calls = mockFetch(
+      on("GET", /\/safe-rollouts\?flag=checkout$/, 200, { items: [], next_cursor: "" }),
+      on("GET", /\/metrics$/, 200, { items: [{ key: "errors", name: "Errors", direction: "lower" }], next_cursor: "" }),
+      on("GET", /\/attributes$/, 200, { attributes: [] }),
+      on("GET", /\/segments$/, 200, { segments: [] }),
+      on("POST", /\/safe-rollouts$/, 201, { ...rolledBack, state: "running", percent: 1 }),
+    );
+    renderPage(<FlagSafeRollouts flag={flag({ key: "checkout" })} />);
+    await userEvent.click(await screen.findByRole("button", { name: "New safe rollout" }));
+    await userEvent.click(await screen.findByLabelText(/Errors/));
+    await userEvent.click(screen.getByRole("button", { name: "Start safe rollout" }));
+    await waitFor(() => expect(calls.filter((c) => c.method === "POST")).toHaveLength(1));
+    expect((calls.find((c) => c.method === "POST")?.body as Record<string, unknown>).audience).toEqual([]);
   });
 });

@@ -2,9 +2,9 @@
 // rollout", and the monitoring page with the stage timeline, one tile per
 // guardrail (effect and sequential interval against the threshold, over
 // the checks) and the reason of every decision.
-import { useState, type FormEvent } from "react";
+import { useId, useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router";
-import { rapi, xapi } from "../../api/endpoints";
+import { rapi, tapi, xapi } from "../../api/endpoints";
 import type { Flag } from "../../api/types";
 import type { GuardrailNumbers, RolloutAction, RolloutDecision, SafeRollout, Stage } from "../../api/safeRolloutTypes";
 import { useWorkspace } from "../../workspace";
@@ -15,6 +15,8 @@ import { ErrorBanner } from "../../components/ErrorBanner";
 import { Field } from "../../components/Field";
 import { Loading } from "../../components/Loading";
 import { useToast } from "../../components/Toast";
+import { ClausesEditor } from "../../components/targeting/ClausesEditor";
+import { clauseDraft, describeClause, placeError, toClause, type ClauseDraft } from "../../lib/targeting";
 
 const DEFAULT_STAGES = "1, 5, 25, 50, 100";
 
@@ -81,6 +83,10 @@ export function NewSafeRolloutForm({ flag, onCancel, onCreated }: { flag: Flag; 
   const ws = useWorkspace();
   const toast = useToast();
   const metrics = useApi((s) => xapi.listMetrics(ws.project, s), [ws.project]);
+  const attributes = useApi((s) => tapi.attributes(ws.project, ws.env, s), [ws.project, ws.env]);
+  const segments = useApi((s) => tapi.listSegments(ws.project, ws.env, s), [ws.project, ws.env]);
+  const attrList = useId();
+  const [audience, setAudience] = useState<ClauseDraft[]>([]);
   const [key, setKey] = useState(`${flag.key}-rollout`);
   const [control, setControl] = useState(flag.variants[0]?.key ?? "");
   const [next, setNext] = useState(flag.variants[1]?.key ?? "");
@@ -103,6 +109,7 @@ export function NewSafeRolloutForm({ flag, onCancel, onCreated }: { flag: Flag; 
         new_variant: next,
         stages: parseStages(stages),
         guardrails: Object.entries(guards).map(([metric, pct]) => ({ metric, threshold: (Number(pct) || 0) / 100 })),
+        audience: audience.map(toClause),
         on_regression: onRegression,
         start: startNow,
       });
@@ -177,6 +184,28 @@ export function NewSafeRolloutForm({ flag, onCancel, onCreated }: { flag: Flag; 
           </div>
         ))}
       </fieldset>
+      <fieldset>
+        <legend>Audience</legend>
+        <p className="muted small">
+          Only contexts matching every condition take part (and are exposed); everyone else keeps <code>{control}</code> for the whole rollout.
+        </p>
+        <datalist id={attrList}>
+          {(attributes.data?.attributes ?? []).map((a) => (
+            <option key={a.name} value={a.name} />
+          ))}
+        </datalist>
+        <ClausesEditor
+          clauses={audience}
+          onChange={setAudience}
+          field="audience"
+          error={placeError(err, "audience", true)}
+          attributes={attributes.data?.attributes}
+          segments={(segments.data?.segments ?? []).map((sg) => ({ key: sg.key, name: sg.name }))}
+          disabled={busy}
+          emptyText="Everybody with a targeting key takes part."
+          attributeList={attrList}
+        />
+      </fieldset>
       <Field label="On a regression" field="on_regression" error={fieldError(err, "on_regression")}>
         <select value={onRegression} onChange={(e) => setOnRegression(e.target.value as "rollback" | "pause")}>
           <option value="rollback">Roll back (serve the control to everyone)</option>
@@ -214,6 +243,7 @@ export function SafeRolloutPage() {
   const r = useApi((s) => rapi.getSafeRollout(ws.project, key, s), [ws.project, key]);
   const [err, setErr] = useState<unknown>();
   const [editingStages, setEditingStages] = useState(false);
+  const [editingAudience, setEditingAudience] = useState(false);
   if (!r.data) return r.error ? <ErrorBanner error={r.error} onRetry={r.reload} /> : <Loading />;
   const x = r.data;
   const act = async (a: RolloutAction) => {
@@ -243,6 +273,32 @@ export function SafeRolloutPage() {
             {x.checks} checks{x.next_check_at && x.state === "running" ? ` · next ${relativeTime(x.next_check_at)}` : ""} · measured by experiment{" "}
             <Link to={ws.to(`experiments/${encodeURIComponent(x.experiment)}`)}>{x.experiment}</Link>
           </p>
+          <p className="small" aria-label="Audience">
+            Audience:{" "}
+            {(x.audience ?? []).length ? (
+              <>
+                {(x.audience ?? []).map(describeClause).join(" and ")} <span className="muted">(everyone else keeps {x.control_variant})</span>
+              </>
+            ) : (
+              "everybody with a targeting key"
+            )}{" "}
+            {x.state === "draft" && !editingAudience && (
+              <button type="button" className="btn btn-small" onClick={() => setEditingAudience(true)}>
+                Edit audience
+              </button>
+            )}
+          </p>
+          {editingAudience && (
+            <AudienceEditor
+              rollout={x}
+              onCancel={() => setEditingAudience(false)}
+              onSaved={(nx) => {
+                r.setData(nx);
+                setEditingAudience(false);
+                toast(`${x.name}: audience saved`);
+              }}
+            />
+          )}
           {x.state_reason && <p role="status">{x.state_reason}</p>}
         </div>
         <div className="row">
@@ -325,6 +381,63 @@ export function SafeRolloutPage() {
         </div>
       </section>
     </div>
+  );
+}
+
+/**
+ * Edits a draft's audience (PATCH with its stages, at the version read). A
+ * paused rollout's audience cannot change: users inside it were served the
+ * new variant already.
+ */
+export function AudienceEditor({ rollout: x, onCancel, onSaved }: { rollout: SafeRollout; onCancel: () => void; onSaved: (r: SafeRollout) => void }) {
+  const ws = useWorkspace();
+  const attributes = useApi((s) => tapi.attributes(ws.project, x.environment, s), [ws.project, x.environment]);
+  const segments = useApi((s) => tapi.listSegments(ws.project, x.environment, s), [ws.project, x.environment]);
+  const attrList = useId();
+  const [audience, setAudience] = useState<ClauseDraft[]>(() => (x.audience ?? []).map(clauseDraft));
+  const [err, setErr] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (ev: FormEvent) => {
+    ev.preventDefault();
+    setBusy(true);
+    setErr(undefined);
+    try {
+      onSaved(await rapi.updateSafeRollout(ws.project, x.key, { version: x.version, stages: x.stages, audience: audience.map(toClause) }));
+    } catch (e) {
+      setErr(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const placed = placeError(err, "audience", true);
+  return (
+    <form onSubmit={submit} className="stack" aria-label="Edit audience">
+      <datalist id={attrList}>
+        {(attributes.data?.attributes ?? []).map((a) => (
+          <option key={a.name} value={a.name} />
+        ))}
+      </datalist>
+      <ClausesEditor
+        clauses={audience}
+        onChange={setAudience}
+        field="audience"
+        error={placed}
+        attributes={attributes.data?.attributes}
+        segments={(segments.data?.segments ?? []).map((sg) => ({ key: sg.key, name: sg.name }))}
+        disabled={busy}
+        emptyText="Everybody with a targeting key takes part."
+        attributeList={attrList}
+      />
+      {!placed && <ErrorBanner error={err} />}
+      <div className="row">
+        <button type="submit" className="btn btn-primary" disabled={busy}>
+          Save audience
+        </button>
+        <button type="button" className="btn" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
   );
 }
 

@@ -29,6 +29,8 @@ export interface WireExperiment {
   traffic: number;
   audience?: WireClause[] | null;
   layer?: { key: string; start: number; end: number } | null;
+  /** Variant served to contexts that do not enter (absent: the off variant). */
+  fallback?: string | null;
 }
 
 /** One clause: `attribute op values`, optionally negated. */
@@ -332,6 +334,8 @@ export interface CompiledFlag {
   readonly expTraffic: number;
   readonly expHash: HashPrefix;
   readonly audience: readonly Clause[];
+  /** Index of the variant served to experiment non-entrants. */
+  readonly expOff: number;
   readonly layer: boolean;
   readonly layerStart: number;
   readonly layerEnd: number;
@@ -464,6 +468,7 @@ export function compileFlag(src: unknown, index = 0, segments: ReadonlyMap<strin
   let expTraffic = 0;
   let expHash = EMPTY_PREFIX;
   let audience: Clause[] = [];
+  let expOff = off;
   let layer = false;
   let layerStart = 0;
   let layerEnd = 0;
@@ -479,6 +484,11 @@ export function compileFlag(src: unknown, index = 0, segments: ReadonlyMap<strin
     if (e.audience != null) {
       if (!Array.isArray(e.audience)) throw bad("experiment.audience", "not an array");
       audience = compileClauses(bad, e.audience, segments, "experiment.audience", true, "");
+    }
+    if (e.fallback != null && e.fallback !== "") {
+      const fb = typeof e.fallback === "string" ? index0.get(e.fallback) : undefined;
+      if (fb === undefined) throw bad("experiment.fallback", `unknown variant ${JSON.stringify(e.fallback)}`);
+      expOff = fb;
     }
     if (e.layer != null) {
       const l = e.layer;
@@ -568,6 +578,7 @@ export function compileFlag(src: unknown, index = 0, segments: ReadonlyMap<strin
     expTraffic,
     expHash,
     audience,
+    expOff,
     layer,
     layerStart,
     layerEnd,
@@ -695,12 +706,12 @@ export function evaluateFlag(cf: CompiledFlag, userId: string, attrs: Attributes
     return (walk(r.cum, b) << 3) | R_SPLIT;
   }
   if (cf.experiment) {
-    if (userId === "" || !matchAll(cf.audience, userId, attrs)) return (cf.off << 3) | R_DEFAULT;
+    if (userId === "" || !matchAll(cf.audience, userId, attrs)) return (cf.expOff << 3) | R_DEFAULT;
     if (cf.layer) {
       const lb = bucketFrom(cf.layerHash, userId);
-      if (lb < cf.layerStart || lb >= cf.layerEnd) return (cf.off << 3) | R_DEFAULT;
+      if (lb < cf.layerStart || lb >= cf.layerEnd) return (cf.expOff << 3) | R_DEFAULT;
     }
-    if (bucketFrom(cf.expHash, userId) >= cf.expTraffic) return (cf.off << 3) | R_DEFAULT;
+    if (bucketFrom(cf.expHash, userId) >= cf.expTraffic) return (cf.expOff << 3) | R_DEFAULT;
     return (split(cf, userId) << 3) | R_EXPERIMENT;
   }
   if (cf.static >= 0) return (cf.static << 3) | (cf.targeting ? R_DEFAULT : R_STATIC);
