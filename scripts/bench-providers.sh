@@ -138,3 +138,7 @@ cat "$OUT"
 echo
 echo "Providers: $RSS MiB RSS each on average (GOMAXPROCS=1); $CONNS connections to the database with $N providers, a manager and a worker."
 echo "Dead provider's jobs afterwards: ${LATE%|*} cancelled, ${LATE#*|} still queued for retry (jobs enqueued before it was stale end cancelled on their next attempt)."
+echo
+awk -F'|' -v n="$N" '$2 ~ ("^ *" n " live") {gsub(/ /, "", $6); gsub(/ /, "", $9); gsub(/ /, "", $11)
+  printf "Summary: %s live providers, delivery p99 %s, %s statements and %s webhook jobs per change", n, $6, $9, $11}
+  $2 ~ /stale/ {gsub(/ /, "", $12); stale = $12} END {if (stale != "") printf "; a stale provider costs %s jobs per change", stale; print ""}' "$OUT"

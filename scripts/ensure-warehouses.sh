@@ -24,8 +24,12 @@ if ! up 9000; then
   echo "starting clickhouse-server" >&2
   mkdir -p /var/log/clickhouse-server /var/lib/clickhouse
   chown -R clickhouse:clickhouse /var/log/clickhouse-server /var/lib/clickhouse
-  (cd /var/lib/clickhouse && setpriv --reuid=clickhouse --regid=clickhouse --init-groups \
-    /usr/sbin/clickhouse-server --config-file=/etc/clickhouse-server/config.xml >/dev/null 2>&1 &)
+  # The whole background job is redirected, and the server replaces its
+  # shell (exec): nothing keeps this script's stdout open, so a caller
+  # reading it (a pipe, $(...)) sees the end when the script exits.
+  (cd /var/lib/clickhouse && exec setpriv --reuid=clickhouse --regid=clickhouse --init-groups \
+    /usr/sbin/clickhouse-server --config-file=/etc/clickhouse-server/config.xml) </dev/null >/dev/null 2>&1 &
+  disown
   wait_for 9000 ClickHouse
 fi
 
