@@ -3,71 +3,21 @@ package provider
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/waypost/waypost/sdk/eval"
+	"github.com/waypost/waypost/sdk/eval/evaltest"
 )
 
-// Large flag sets: 5,000 flags per environment, each with two targeting
-// rules (three clauses each), a fifth of them targeting one of 20 small
-// segments, one flag targeting a segment of 100,000 ids; three
-// environments of it, as a provider holding a big project would.
+// Large flag sets (evaltest.LargeSet): three environments of it, as a
+// provider holding a big project would.
 
-const largeFlags = 5000
+const largeFlags = evaltest.LargeFlags
 
-func largeSet(env string, revision int64) *eval.FlagSet {
-	clause := func(attr, op string, values ...string) eval.Clause {
-		c := eval.Clause{Attribute: attr, Op: op}
-		for _, v := range values {
-			c.Values = append(c.Values, json.RawMessage(v))
-		}
-		return c
-	}
-	set := &eval.FlagSet{Project: "big", Environment: env, Revision: revision}
-	for i := 0; i < 20; i++ {
-		ids := make([]string, 100)
-		for j := range ids {
-			ids[j] = fmt.Sprintf("user-%d-%d", i, j)
-		}
-		set.Segments = append(set.Segments, eval.Segment{Key: "seg-" + strconv.Itoa(i), Included: ids, Version: 1})
-	}
-	huge := make([]string, 100_000)
-	for j := range huge {
-		huge[j] = "member-" + strconv.Itoa(j)
-	}
-	set.Segments = append(set.Segments, eval.Segment{Key: "huge", Included: huge, Version: 1})
-	for i := 0; i < largeFlags; i++ {
-		f := eval.Flag{Key: fmt.Sprintf("flag-%05d", i), Kind: eval.KindBoolean, Enabled: true, OffVariant: "off",
-			Salt: "salt-" + strconv.Itoa(i), Version: 1,
-			Variants: []eval.Variant{{Key: "off", Value: json.RawMessage("false")}, {Key: "on", Value: json.RawMessage("true")}},
-			Rollout:  []eval.WeightedVariant{{Variant: "off", Weight: 5000}, {Variant: "on", Weight: 5000}},
-			Rules: []eval.Rule{
-				{ID: "r1", Variant: "on", Clauses: []eval.Clause{
-					clause("country", eval.OpIn, `"CA"`, `"US"`, `"MX"`),
-					clause("appVersion", eval.OpSemverGTE, `"2.`+strconv.Itoa(i%10)+`.0"`),
-					clause("age", eval.OpGTE, strconv.Itoa(18+i%5)),
-				}},
-				{ID: "r2", Variant: "off", Clauses: []eval.Clause{
-					clause("plan", eval.OpIn, `"free"`),
-					clause("email", eval.OpEndsWith, `"@example.com"`),
-					clause("beta", eval.OpExists),
-				}},
-			}}
-		switch {
-		case i == 0:
-			f.Rules = append(f.Rules, eval.Rule{ID: "huge", Variant: "on", Clauses: []eval.Clause{clause("", eval.OpInSegment, `"huge"`)}})
-		case i%5 == 0:
-			f.Rules = append(f.Rules, eval.Rule{ID: "seg", Variant: "on", Clauses: []eval.Clause{clause("", eval.OpInSegment, `"seg-`+strconv.Itoa(i%20)+`"`)}})
-		}
-		set.Flags = append(set.Flags, f)
-	}
-	return set
-}
+func largeSet(env string, revision int64) *eval.FlagSet { return evaltest.LargeSet(env, revision) }
 
 // withOneFlagToggled returns a copy of set at the next revision with one
 // flag switched off.
