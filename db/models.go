@@ -553,6 +553,28 @@ type Segment struct {
 	UpdatedAt time.Time
 }
 
+// Each live (not archived) flag in each environment with the state providers serve: experiment_* are set while an experiment runs on it; experiment_fallback is the control variant of a safe rollout (served to users outside its audience).
+type ServedFlag struct {
+	EnvironmentID        int64
+	Key                  string
+	Kind                 string
+	Variants             json.RawMessage
+	Enabled              bool
+	OffVariant           string
+	Rollout              json.RawMessage
+	Salt                 string
+	Version              int64
+	Rules                json.RawMessage
+	Prerequisites        json.RawMessage
+	ExperimentKey        *string
+	ExperimentTraffic    *int32
+	ExperimentAudience   json.RawMessage
+	ExperimentLayerKey   *string
+	ExperimentLayerStart *int32
+	ExperimentLayerEnd   *int32
+	ExperimentFallback   *string
+}
+
 // Dashboard sign-ins. The cookie holds a random id; only its SHA-256 is stored. Deleted on logout.
 type Session struct {
 	IDHash []byte

@@ -9,20 +9,16 @@ SELECT e.id, e.key, p.key AS project_key, e.revision, e.revised_at
  WHERE e.id = $1;
 
 -- name: SnapshotFlags :many
--- The live (not archived) flags of one environment with their state.
--- experiment_key/experiment_traffic are set while an experiment runs;
--- experiment_fallback when it measures a safe rollout (its control variant,
--- served to users who do not enter: outside the rollout's audience).
-SELECT f.key, f.kind, f.variants, s.enabled, s.off_variant, s.rollout, s.salt, s.version,
-       x.key AS experiment_key, x.traffic_bp AS experiment_traffic,
-       s.rules, s.prerequisites, x.audience AS experiment_audience,
-       x.layer_key AS experiment_layer_key, x.layer_start AS experiment_layer_start, x.layer_end AS experiment_layer_end,
-       sr.control_variant AS experiment_fallback
-  FROM flags f JOIN flag_states s ON s.flag_id = f.id
-  LEFT JOIN experiments x ON x.flag_id = f.id AND x.environment_id = s.environment_id AND x.status = 'running'
-  LEFT JOIN safe_rollouts sr ON sr.experiment_id = x.id
- WHERE s.environment_id = $1 AND f.archived_at IS NULL
- ORDER BY f.key;
+-- The live (not archived) flags of one environment with their state
+-- (the served_flags view, as EnvironmentSnapshot reads it).
+SELECT key, kind, variants, enabled, off_variant, rollout, salt, version,
+       experiment_key, experiment_traffic,
+       rules, prerequisites, experiment_audience,
+       experiment_layer_key, experiment_layer_start, experiment_layer_end,
+       experiment_fallback
+  FROM served_flags
+ WHERE environment_id = $1
+ ORDER BY key;
 
 -- name: SnapshotAssignments :many
 SELECT f.key AS flag_key, a.user_id, a.variant
@@ -68,21 +64,18 @@ SELECT id, revision FROM environments WHERE id = ANY (sqlc.arg(ids)::bigint[]) O
 -- One environment's whole served state in a single statement, hence one
 -- snapshot without a transaction (a provider's reload: one statement per
 -- change instead of seven): its revision, and as JSON arrays of objects
--- named like the Go rows of the queries above, its flags (SnapshotFlags),
+-- named like the Go rows of the queries above, its flags (served_flags, as SnapshotFlags),
 -- assignments (SnapshotAssignments), segments (SnapshotSegments) and
 -- valid keys (ActiveSDKKeysOfEnvironment, hash in base64), in their order.
 SELECT e.id, e.key, p.key AS project_key, e.revision, e.revised_at,
        (SELECT coalesce(json_agg(json_build_object(
-                 'Key', f.key, 'Kind', f.kind, 'Variants', f.variants, 'Enabled', s.enabled,
-                 'OffVariant', s.off_variant, 'Rollout', s.rollout, 'Salt', s.salt, 'Version', s.version,
-                 'ExperimentKey', x.key, 'ExperimentTraffic', x.traffic_bp, 'Rules', s.rules,
-                 'Prerequisites', s.prerequisites, 'ExperimentAudience', x.audience,
-                 'ExperimentLayerKey', x.layer_key, 'ExperimentLayerStart', x.layer_start,
-                 'ExperimentLayerEnd', x.layer_end, 'ExperimentFallback', sr.control_variant) ORDER BY f.key), '[]'::json)
-          FROM flags f JOIN flag_states s ON s.flag_id = f.id
-          LEFT JOIN experiments x ON x.flag_id = f.id AND x.environment_id = s.environment_id AND x.status = 'running'
-          LEFT JOIN safe_rollouts sr ON sr.experiment_id = x.id
-         WHERE s.environment_id = e.id AND f.archived_at IS NULL)::json AS flags,
+                 'Key', sf.key, 'Kind', sf.kind, 'Variants', sf.variants, 'Enabled', sf.enabled,
+                 'OffVariant', sf.off_variant, 'Rollout', sf.rollout, 'Salt', sf.salt, 'Version', sf.version,
+                 'ExperimentKey', sf.experiment_key, 'ExperimentTraffic', sf.experiment_traffic, 'Rules', sf.rules,
+                 'Prerequisites', sf.prerequisites, 'ExperimentAudience', sf.experiment_audience,
+                 'ExperimentLayerKey', sf.experiment_layer_key, 'ExperimentLayerStart', sf.experiment_layer_start,
+                 'ExperimentLayerEnd', sf.experiment_layer_end, 'ExperimentFallback', sf.experiment_fallback) ORDER BY sf.key), '[]'::json)
+          FROM served_flags sf WHERE sf.environment_id = e.id)::json AS flags,
        (SELECT coalesce(json_agg(json_build_object('FlagKey', f.key, 'UserID', a.user_id, 'Variant', a.variant)
                  ORDER BY f.key, a.user_id), '[]'::json)
           FROM custom_assignments a JOIN flags f ON f.id = a.flag_id
