@@ -2,7 +2,8 @@
 # OFREP throughput with wrk, the provider pinned to one core (GOMAXPROCS=1,
 # cpu 0) and wrk on the other (cpu 1), concurrency 50, beside a bare
 # net/http handler answering a constant body of the same size measured the
-# same way (the ceiling of a Go HTTP/1.1 server on one core):
+# same way (the ceiling of a Go HTTP/1.1 server on one core), each server
+# after 2 s of unmeasured warm-up as in scripts/bench-peers.sh:
 #   single flag, rule-less        single flag, 5 rules x 3 clauses
 #   bulk (21 flags)               bulk with Accept-Encoding: gzip
 # Prints req/s, Waypost/bare ratios and rules/rule-less.
