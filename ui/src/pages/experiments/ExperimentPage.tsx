@@ -498,6 +498,16 @@ function CountExposures({ x, onDone }: { x: Experiment; onDone: () => void }) {
   const ws = useWorkspace();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
+  // Leaving the page stops the reloads: no timer or state update outlives it.
+  const alive = useRef(true);
+  const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
+  useEffect(() => {
+    alive.current = true;
+    return () => {
+      alive.current = false;
+      clearTimeout(timer.current);
+    };
+  }, []);
   const run = async () => {
     setBusy(true);
     setError(undefined);
@@ -505,13 +515,14 @@ function CountExposures({ x, onDone }: { x: Experiment; onDone: () => void }) {
       await xapi.refreshExposures(ws.project, x.key);
       // The job usually takes a moment: reload a few times.
       for (const ms of [800, 1500, 3000]) {
-        await new Promise((r) => setTimeout(r, ms));
+        await new Promise<void>((r) => (timer.current = setTimeout(r, ms)));
+        if (!alive.current) return;
         onDone();
       }
     } catch (e) {
-      setError(e);
+      if (alive.current) setError(e);
     } finally {
-      setBusy(false);
+      if (alive.current) setBusy(false);
     }
   };
   return (
