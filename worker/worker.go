@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -19,11 +20,23 @@ import (
 // configuration. Each feature package contributes one.
 type Registration func(workers *river.Workers, cfg *river.Config) error
 
+// RescueStuckJobsAfter is how long a job may stay "running" before River's
+// rescuer (on the leader, every 30 s) retries it. A job is left running by
+// a worker that vanished mid-job, or by a database restart that dropped
+// the reply to River's fetch after the fetch had committed (the job is
+// marked running and no executor has it). River's default is an hour: a
+// safe-rollout notification or a provider webhook would wait that long.
+// The rescuer never takes a job before its kind's own Timeout has passed
+// (the statistics refresh's 2 h, a webhook's 15 s, River's 1 min default
+// for the others), so a shorter horizon cannot run a job that is still
+// working twice; it only brings stranded jobs back sooner.
+const RescueStuckJobsAfter = time.Minute
+
 // NewClient builds a River client that works jobs (when work is true) or
 // only inserts them (work == false, for the manager).
 func NewClient(pool *pgxpool.Pool, log *slog.Logger, work bool, regs ...Registration) (*river.Client[pgx.Tx], error) {
 	workers := river.NewWorkers()
-	cfg := &river.Config{Logger: log, Workers: workers}
+	cfg := &river.Config{Logger: log, Workers: workers, RescueStuckJobsAfter: RescueStuckJobsAfter}
 	for _, reg := range regs {
 		if err := reg(workers, cfg); err != nil {
 			return nil, fmt.Errorf("register jobs: %w", err)
