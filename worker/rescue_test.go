@@ -2,7 +2,6 @@ package worker_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -25,12 +24,8 @@ func TestStrandedJobIsRunAgainWithinMinutes(t *testing.T) {
 	w := h.startRolloutWorker()
 	id, _ := setupRollout(t, h, "rollback")
 	got := &deliveries{byID: map[string]int{}, events: map[string]string{}}
-	hook := httptest.NewServer(got)
-	t.Cleanup(hook.Close)
-	_, err := h.pool.Exec(ctx, "DELETE FROM notification_webhooks")
-	require.NoError(t, err)
-	h.must(201, "POST", "/notification-webhooks", map[string]any{"url": hook.URL, "secret": notificationSecret})
-	_, err = h.pool.Exec(ctx, `UPDATE safe_rollouts SET stages = '[{"percent": 10, "min_duration_seconds": 0, "min_sample": 20},
+	onlyReceiver(t, h, got)
+	_, err := h.pool.Exec(ctx, `UPDATE safe_rollouts SET stages = '[{"percent": 10, "min_duration_seconds": 0, "min_sample": 20},
 	  {"percent": 100}]' WHERE id = $1`, id)
 	require.NoError(t, err)
 	h.must(200, "POST", "/safe-rollouts/"+rolloutKey+"/start", nil)

@@ -46,6 +46,17 @@ func (d *deliveries) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// onlyReceiver serves d as the only notification webhook (the one
+// setupRollout made is removed).
+func onlyReceiver(t *testing.T, h *harness, d *deliveries) {
+	t.Helper()
+	hook := httptest.NewServer(d)
+	t.Cleanup(hook.Close)
+	_, err := h.pool.Exec(context.Background(), "DELETE FROM notification_webhooks")
+	require.NoError(t, err)
+	h.must(201, "POST", "/notification-webhooks", map[string]any{"url": hook.URL, "secret": notificationSecret})
+}
+
 func (d *deliveries) snapshot() (map[string]int, []string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -88,13 +99,8 @@ func TestSafeRolloutSurvivesDatabaseRestarts(t *testing.T) {
 		defer checking.Unlock()
 		proxy.cut()
 	}}
-	hook := httptest.NewServer(got)
-	t.Cleanup(hook.Close)
-	// Only this receiver (the one setupRollout made is removed).
-	_, err := h.pool.Exec(ctx, "DELETE FROM notification_webhooks")
-	require.NoError(t, err)
-	h.must(201, "POST", "/notification-webhooks", map[string]any{"url": hook.URL, "secret": notificationSecret})
-	_, err = h.pool.Exec(ctx, `UPDATE safe_rollouts SET stages = '[{"percent": 10, "min_duration_seconds": 0, "min_sample": 20},
+	onlyReceiver(t, h, got)
+	_, err := h.pool.Exec(ctx, `UPDATE safe_rollouts SET stages = '[{"percent": 10, "min_duration_seconds": 0, "min_sample": 20},
 	  {"percent": 25, "min_duration_seconds": 0, "min_sample": 20}, {"percent": 50, "min_duration_seconds": 0, "min_sample": 20},
 	  {"percent": 100}]' WHERE id = $1`, id)
 	require.NoError(t, err)
