@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -184,21 +186,8 @@ func TestSafeRolloutSurvivesDatabaseRestarts(t *testing.T) {
 	// takes it once it has been running for worker.RescueStuckJobsAfter
 	// (1 min) and runs every 30 s, hence the long bound (usually 1-2 s).
 	if !assert.Eventually(t, func() bool { c, _ := got.snapshot(); return len(c) >= 3 }, 150*time.Second, 50*time.Millisecond) {
-		rows, err := h.pool.Query(ctx, `SELECT id, state, attempt, args::text, scheduled_at, errors::text FROM river_job WHERE kind = 'safe_rollout_notify' ORDER BY id`)
-		require.NoError(t, err)
-		for rows.Next() {
-			var id int64
-			var st, args string
-			var attempt int
-			var at time.Time
-			var errs *string
-			require.NoError(t, rows.Scan(&id, &st, &attempt, &args, &at, &errs))
-			t.Logf("job %d %s attempt %d %s scheduled %s errors %v", id, st, attempt, args, at.Format(time.RFC3339Nano), errs)
-		}
-		var ds []string
-		require.NoError(t, h.pool.QueryRow(ctx, `SELECT array_agg(id || ':' || coalesce(check_number::text, '-') || ':' || action ORDER BY id) FROM safe_rollout_decisions`).Scan(&ds))
 		c, _ := got.snapshot()
-		t.Fatalf("deliveries %v; decisions %v", c, ds)
+		t.Fatalf("deliveries %v; notification jobs:\n%s", c, notifyJobs(t, h))
 	}
 	// River's completer retries through the outages with a backoff (1 s,
 	// 2 s, 4 s, then it requeues the batch): wait for every notification
@@ -216,4 +205,16 @@ func TestSafeRolloutSurvivesDatabaseRestarts(t *testing.T) {
 	}
 	require.EqualValues(t, 4, proxy.cuts.Load(), "three checks cut, and the first notification")
 	t.Logf("database cut %d times (1 s outages each); every stage applied once, %d notifications delivered once each", proxy.cuts.Load(), len(counts))
+}
+
+// notifyJobs describes the notification jobs (state, attempt, arguments,
+// errors), for a failure message.
+func notifyJobs(t *testing.T, h *harness) string {
+	t.Helper()
+	rows, err := h.pool.Query(context.Background(), `SELECT format('job %s %s attempt %s %s scheduled %s errors %s',
+	    id, state, attempt, args, scheduled_at, coalesce(errors::text, '-')) FROM river_job WHERE kind = 'safe_rollout_notify' ORDER BY id`)
+	require.NoError(t, err)
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	return strings.Join(lines, "\n")
 }

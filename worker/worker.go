@@ -27,9 +27,10 @@ type Registration func(workers *river.Workers, cfg *river.Config) error
 // marked running and no executor has it). River's default is an hour: a
 // safe-rollout notification or a provider webhook would wait that long.
 // The rescuer never takes a job before its kind's own Timeout has passed
-// (the statistics refresh's 2 h, a webhook's 15 s, River's 1 min default
-// for the others), so a shorter horizon cannot run a job that is still
-// working twice; it only brings stranded jobs back sooner.
+// (the statistics refresh's 2 h, a check's 30 min, a webhook's 15 s,
+// River's 1 min default for the others), by which time River has
+// cancelled the job's context: a shorter horizon only brings stranded
+// jobs back sooner.
 const RescueStuckJobsAfter = time.Minute
 
 // NewClient builds a River client that works jobs (when work is true) or
