@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,8 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/waypost/waypost/internal/model"
-	"github.com/waypost/waypost/provider"
-	"github.com/waypost/waypost/sdk/eval"
 )
 
 // amendSchemas corrects OFREP's published schemas where they cannot be
@@ -129,29 +126,8 @@ func TestOFREPResponsesMatchTheSchema(t *testing.T) {
 // DISABLED whoever asks.
 func TestOFREPAnonymousMatchesTheVectors(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, false)
-	h.createFlag("quote")
-	prov := h.startProvider("", func(c *provider.Config) { c.DisableNotify = true })
-	client, _ := h.sdkKey("client")
-	// Push the vectors' "main" flag set to the provider as a worker would.
-	var vectors struct {
-		FlagSets map[string]json.RawMessage `json:"flagSets"`
-		Cases    []struct {
-			FlagSet, Flag, TargetingKey, Type string
-			Expected                          struct {
-				Value                      json.RawMessage
-				Variant, Reason, ErrorCode string
-			}
-		} `json:"cases"`
-	}
-	raw, err := os.ReadFile("../sdk/testdata/evaluation-cases.json")
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(raw, &vectors))
-	// (Webhooks only announce revisions, so the set is installed directly.)
-	var set eval.FlagSet
-	require.NoError(t, json.Unmarshal(vectors.FlagSets["main"], &set))
-	set.Revision = prov.p.Revision(h.prodID()) + 1
-	require.NoError(t, prov.p.ApplyFlagSet(h.prodID(), &set))
+	vectors := loadVectors(t)
+	prov, client, _ := vectorProvider(t, vectors, "main")
 
 	checked := 0
 	for _, c := range vectors.Cases {

@@ -198,11 +198,14 @@ func TestEventSenderCloseGivesUpWithContext(t *testing.T) {
 	}
 }
 
+// Events beyond Buffer are dropped and counted, with one warning for the
+// whole overload rather than one per event.
 func TestEventSenderQueueBoundDropsAndCounts(t *testing.T) {
 	t.Parallel()
 	es := newEventsServer(t)
+	var log syncBuffer
 	s, _ := NewEventSender(EventSenderConfig{ProviderURL: es.URL, SDKKey: "k", FlushInterval: time.Hour, BatchSize: 1000,
-		Buffer: 100, Logger: quietLogger()})
+		Buffer: 100, Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	for i := range 150 {
 		s.Track("u"+strconv.Itoa(i), "purchase", nil)
 	}
@@ -211,5 +214,38 @@ func TestEventSenderQueueBoundDropsAndCounts(t *testing.T) {
 	}
 	if s.Dropped() != 50 || es.accepted() != 100 {
 		t.Fatalf("dropped %d accepted %d", s.Dropped(), es.accepted())
+	}
+	if n := strings.Count(log.String(), "waypost: dropping events"); n != 1 {
+		t.Fatalf("%d drop warnings, want 1:\n%s", n, log.String())
+	}
+}
+
+// A partial batch goes out when FlushInterval passes: a running client's
+// exposures reach the provider without Flush or Close.
+func TestEventSenderSendsAPartialBatchEveryInterval(t *testing.T) {
+	t.Parallel()
+	es := newEventsServer(t)
+	s, err := NewEventSender(EventSenderConfig{ProviderURL: es.URL, SDKKey: "k", FlushInterval: 50 * time.Millisecond,
+		BatchSize: 1000, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	set := experimentSet()
+	c, err := New(t.Context(), Config{Offline: true, Bootstrap: &set, Logger: quietLogger(), OnExposure: s.Exposure})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	const users = 10
+	for i := range users {
+		c.Bool("exp", "user-"+strconv.Itoa(i), false)
+	}
+	deadline := time.Now().Add(15 * time.Second) // generous: the interval is 50 ms
+	for es.accepted() < users && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if es.accepted() != users || s.Sent() != users || s.Pending() != 0 || s.Dropped() != 0 {
+		t.Fatalf("accepted %d sent %d pending %d dropped %d, want %d sent with no Close", es.accepted(), s.Sent(), s.Pending(), s.Dropped(), users)
 	}
 }

@@ -31,17 +31,84 @@ func rulesSnapshot(tb testing.TB) *Snapshot {
 			},
 		})
 	}
-	ids := make([]string, 100000)
-	for i := range ids {
-		ids[i] = "member-" + strconv.Itoa(i)
-	}
-	seg := boolTestFlag("segment", "5e6f7a8b9c0d1e2f", 0)
-	seg.Rules = []Rule{{ID: "members", Variant: "on", Clauses: []Clause{clauseOf("", OpInSegment, `"members"`)}}}
-	s, err := Compile(&FlagSet{Flags: []Flag{f, seg}, Segments: []Segment{{Key: "members", Included: ids}}})
+	seg, members := memberSegment(100000)
+	s, err := Compile(&FlagSet{Flags: []Flag{f, seg}, Segments: []Segment{members}})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return s
+}
+
+// memberSegment is the segment "members" of n targeting keys, member-0 to
+// member-(n-1), and the flag "segment" that serves "on" to its members.
+func memberSegment(n int) (Flag, Segment) {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = "member-" + strconv.Itoa(i)
+	}
+	f := boolTestFlag("segment", "5e6f7a8b9c0d1e2f", 0)
+	f.Rules = []Rule{{ID: "members", Variant: "on", Clauses: []Clause{clauseOf("", OpInSegment, `"members"`)}}}
+	return f, Segment{Key: "members", Included: ids}
+}
+
+// membershipCases compiles memberSegment(n) and returns 1,024 contexts:
+// even ones members spread over the whole segment, odd ones outsiders.
+// Compile refuses lists over MaxSegmentKeys ids, so a larger n compiles
+// that many and adds the rest to the compiled segment's set in place.
+func membershipCases(tb testing.TB, n int) (*Snapshot, []Context) {
+	tb.Helper()
+	f, seg := memberSegment(min(n, MaxSegmentKeys))
+	s, err := Compile(&FlagSet{Flags: []Flag{f}, Segments: []Segment{seg}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	set := s.segments["members"].included
+	for i := len(set); i < n; i++ {
+		set["member-"+strconv.Itoa(i)] = struct{}{}
+	}
+	ctxs := make([]Context, 1024)
+	for i := range ctxs {
+		ctxs[i].TargetingKey = "outsider-" + strconv.Itoa(i)
+		if i%2 == 0 {
+			ctxs[i].TargetingKey = "member-" + strconv.Itoa(i*(n/len(ctxs)+1)%n)
+		}
+	}
+	for i, want := range []string{"members", ""} {
+		if r := s.EvaluateContext("segment", &ctxs[i]); r.RuleID != want {
+			tb.Fatalf("%s: rule %q, want %q", ctxs[i].TargetingKey, r.RuleID, want)
+		}
+	}
+	if last := (Context{TargetingKey: "member-" + strconv.Itoa(n-1)}); s.EvaluateContext("segment", &last).RuleID != "members" {
+		tb.Fatalf("%s is not a member", last.TargetingKey)
+	}
+	return s, ctxs
+}
+
+// BenchmarkSegmentMembership: in_segment is one hash set lookup, so its
+// cost does not grow with the segment (docs/evaluation.md, Segments).
+func BenchmarkSegmentMembership(b *testing.B) {
+	for _, n := range []int{1_000, 100_000, 1_000_000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			s, ctxs := membershipCases(b, n)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				sink = s.EvaluateContext("segment", &ctxs[i&1023])
+			}
+		})
+	}
+}
+
+// TestSegmentMembershipDoesNotAllocate: members and outsiders of a
+// segment of 1,000,000 ids are told apart without allocating.
+func TestSegmentMembershipDoesNotAllocate(t *testing.T) {
+	s, ctxs := membershipCases(t, 1_000_000)
+	i := 0
+	if n := testing.AllocsPerRun(1000, func() { sink = s.EvaluateContext("segment", &ctxs[i&1023]); i++ }); n != 0 {
+		t.Errorf("%v allocs per in_segment evaluation", n)
+	}
+	if r := s.EvaluateContext("segment", &ctxs[1022]); r.Variant != "on" {
+		t.Errorf("member %s: %+v", ctxs[1022].TargetingKey, r)
+	}
 }
 
 // benchContexts: the last rule matches (country C5, version 21.2.0, age
