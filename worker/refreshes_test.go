@@ -28,11 +28,13 @@ func TestRefreshJobStatusWindowsAndDraftPreview(t *testing.T) {
 
 	// Refused: a draft without a window, a bad window, a phase it lacks.
 	r := h.must(422, "POST", "/experiments/d/refresh", nil)
+	require.Equal(t, "invalid", r.errCode())
 	require.Contains(t, r.errMessage(), "is a draft")
 	require.Contains(t, r.errMessage(), "preview historic data")
-	h.must(422, "POST", "/experiments/d/refresh", map[string]any{"start": base, "end": base.Add(-time.Hour)})
-	h.must(422, "POST", "/experiments/d/refresh", map[string]any{"start": base, "phase": 1})
-	h.must(422, "POST", "/experiments/d/refresh", map[string]any{"start": time.Now().Add(time.Hour)})
+	for _, w := range []map[string]any{{"start": base, "end": base.Add(-time.Hour)}, {"start": base, "phase": 1},
+		{"start": time.Now().Add(time.Hour)}} {
+		require.Equal(t, "invalid", h.must(422, "POST", "/experiments/d/refresh", w).errCode(), "%v", w)
+	}
 
 	// Queued until a worker runs it.
 	job := h.must(202, "POST", "/experiments/d/refresh", map[string]any{"start": base.Add(-time.Hour)}).body
@@ -41,7 +43,7 @@ func TestRefreshJobStatusWindowsAndDraftPreview(t *testing.T) {
 	require.Equal(t, "queued", st["state"])
 	require.Nil(t, st["refresh"])
 	h.must(404, "GET", "/experiments/d/refreshes/987654321", nil)
-	h.must(422, "GET", "/experiments/d/refreshes/zero", nil)
+	require.Equal(t, "invalid", h.must(422, "GET", "/experiments/d/refreshes/zero", nil).errCode())
 
 	h.startWorker(worker.ExperimentOptions{})
 	waitState := func(path string) map[string]any {
@@ -86,7 +88,7 @@ func TestRefreshJobStatusWindowsAndDraftPreview(t *testing.T) {
 	// Once running, a refresh analyses the current phase (not a preview);
 	// phase 2 does not exist yet.
 	h.must(200, "POST", "/experiments/d/start", nil)
-	h.must(422, "POST", "/experiments/d/refresh", map[string]any{"phase": 2})
+	require.Equal(t, "invalid", h.must(422, "POST", "/experiments/d/refresh", map[string]any{"phase": 2}).errCode())
 	job = h.waitIdle(t, "d", map[string]any{"phase": 1})
 	ref, res = users(waitState(fmt.Sprintf("/experiments/d/refreshes/%.0f", job["job_id"].(float64))))
 	in = ref["inputs"].(map[string]any)
