@@ -187,3 +187,78 @@ func TestShipOnKilledFlagServesTheVariant(t *testing.T) {
 func split2(red, blue int) []any {
 	return []any{map[string]any{"variant": "red", "weight": float64(red)}, map[string]any{"variant": "blue", "weight": float64(blue)}}
 }
+
+func TestAudienceChangeWhileRunningIsRefusedOrANewPhase(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	runningExperiment(t, b)
+	p := "/api/v1/projects/default"
+	b.mustDo(t, 201, "POST", p+"/environments/production/segments", map[string]any{"key": "beta", "included": []string{"u1"}})
+	require.Equal(t, []any{}, phases(t, b)[0]["audience"], "phase 1 runs with the experiment's audience (everybody)")
+	get := func() map[string]any { return b.mustDo(t, 200, "GET", p+"/experiments/x", nil).body }
+	phaseEvents := func() []any { return b.mustDo(t, 200, "GET", p+"/events?type=experiment_phase_changed", nil).items() }
+	before := get()
+	beta := []any{clause("", "in_segment", "beta")}
+	require.NotEqual(t, "DEFAULT", evaluate(t, b, 200, "color", map[string]any{"targetingKey": "u2"})["reason"], "everybody is in")
+
+	// Editing the audience of the running experiment is refused, naming it
+	// and the confirmed way; nothing is written.
+	r := b.do(t, "PUT", p+"/experiments/x", map[string]any{"primary_metrics": []string{"rev"}, "audience": beta})
+	requireExperimentRunning(t, r)
+	require.Contains(t, errMessage(r), "weights, traffic and audience change only as a new phase (POST .../phases)")
+	require.Equal(t, before, get())
+	require.Empty(t, phaseEvents())
+
+	// An invalid audience names the clause; nothing is written.
+	for _, c := range []struct {
+		audience []any
+		field    string
+	}{
+		{[]any{clause("v", "nearly", 1)}, "audience[0].op"},
+		{[]any{clause("country", "in", "CA"), clause("", "in_segment", "nope")}, "audience[1].values[0]"},
+	} {
+		r := b.do(t, "POST", p+"/experiments/x/phases", map[string]any{"audience": c.audience})
+		require.Equal(t, 422, r.status, r.raw)
+		require.Equal(t, "invalid", r.errCode(), r.raw)
+		require.Equal(t, c.field, r.errField(), r.raw)
+	}
+	require.Equal(t, before, get())
+	require.Empty(t, phaseEvents())
+
+	// Confirmed: phase 1 ends with new_phase, phase 2 runs with the new
+	// audience (same split and traffic), the experiment and the served
+	// flag set follow, and the change is logged once.
+	alice := b.withToken(authtest.User(t, b.st, "alice@example.com", false, "default", "editor"))
+	x := alice.mustDo(t, 200, "POST", p+"/experiments/x/phases", map[string]any{"audience": beta}).body
+	ph := phases(t, b)
+	require.Len(t, ph, 2)
+	require.Equal(t, "new_phase", ph[0]["end_reason"])
+	require.Regexp(t, `^alice@example\.com \(token `, ph[0]["ended_by"])
+	require.NotNil(t, ph[0]["ended_at"])
+	require.Equal(t, []any{}, ph[0]["audience"], "the ended phase keeps the audience it ran with")
+	require.Nil(t, ph[1]["ended_at"])
+	require.Len(t, ph[1]["audience"], 1)
+	require.Equal(t, "in_segment", ph[1]["audience"].([]any)[0].(map[string]any)["op"])
+	require.Equal(t, ph[1]["audience"], x["audience"], "the experiment's audience follows its current phase")
+	require.Equal(t, ph[0]["weights"], ph[1]["weights"])
+	require.Equal(t, ph[0]["traffic"], ph[1]["traffic"])
+	require.Equal(t, ph[1]["weights"], flagState(t, b)["rollout"])
+
+	served := servedFlag(t, b, "production", "color")
+	require.NotNil(t, served.Experiment)
+	require.Len(t, served.Experiment.Audience, 1)
+	require.Equal(t, "DEFAULT", evaluate(t, b, 200, "color", map[string]any{"targetingKey": "u2"})["reason"], "outside the new audience")
+
+	evs := phaseEvents()
+	require.Len(t, evs, 1)
+	ev := evs[0].(map[string]any)
+	require.Equal(t, ph[0]["ended_by"], ev["actor"])
+	require.Equal(t, []any{}, ev["before"].(map[string]any)["audience"])
+	require.Equal(t, ph[1]["audience"], ev["after"].(map[string]any)["audience"])
+
+	// Without audience, a new phase keeps it.
+	b.mustDo(t, 200, "POST", p+"/experiments/x/phases", map[string]any{"traffic": 5000})
+	ph = phases(t, b)
+	require.Len(t, ph, 3)
+	require.Equal(t, ph[1]["audience"], ph[2]["audience"])
+}

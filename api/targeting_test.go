@@ -412,6 +412,20 @@ func contextOf(c map[string]any) *eval.Context {
 	return out
 }
 
+// servedFlag is flag key as the provider serves it in environment env.
+func servedFlag(t *testing.T, b *testBundle, env, key string) *eval.Flag {
+	t.Helper()
+	st, err := b.st.EnvironmentState(context.Background(), envID(t, b, env))
+	require.NoError(t, err)
+	for i := range st.Set.Flags {
+		if st.Set.Flags[i].Key == key {
+			return &st.Set.Flags[i]
+		}
+	}
+	t.Fatalf("flag %q is not served in %s", key, env)
+	return nil
+}
+
 func envID(t *testing.T, b *testBundle, key string) int64 {
 	t.Helper()
 	var id int64
@@ -525,14 +539,7 @@ func TestExperimentAudienceAndLayer(t *testing.T) {
 
 	// Running, the audience and layer are served.
 	b.mustDo(t, 200, "POST", proj+"/experiments/a/start", nil)
-	st, err := b.st.EnvironmentState(context.Background(), envID(t, b, "production"))
-	require.NoError(t, err)
-	var served *eval.Flag
-	for i := range st.Set.Flags {
-		if st.Set.Flags[i].Key == "color" {
-			served = &st.Set.Flags[i]
-		}
-	}
+	served := servedFlag(t, b, "production", "color")
 	require.NotNil(t, served.Experiment)
 	require.Equal(t, &eval.Layer{Key: "checkout", Start: 0, End: 4000}, served.Experiment.Layer)
 	require.Len(t, served.Experiment.Audience, 2)

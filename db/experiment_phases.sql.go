@@ -42,7 +42,7 @@ func (q *Queries) EndPhase(ctx context.Context, arg EndPhaseParams) error {
 }
 
 const getPhase = `-- name: GetPhase :one
-SELECT id, experiment_id, number, weights, traffic_bp, started_at, started_by, ended_at, ended_by, end_reason, interrupted_at, interrupted_by FROM experiment_phases WHERE experiment_id = $1 AND number = $2
+SELECT id, experiment_id, number, weights, traffic_bp, started_at, started_by, ended_at, ended_by, end_reason, interrupted_at, interrupted_by, audience FROM experiment_phases WHERE experiment_id = $1 AND number = $2
 `
 
 type GetPhaseParams struct {
@@ -66,27 +66,36 @@ func (q *Queries) GetPhase(ctx context.Context, arg GetPhaseParams) (ExperimentP
 		&i.EndReason,
 		&i.InterruptedAt,
 		&i.InterruptedBy,
+		&i.Audience,
 	)
 	return i, err
 }
 
 const insertPhase = `-- name: InsertPhase :one
-INSERT INTO experiment_phases (experiment_id, number, weights, traffic_bp)
+INSERT INTO experiment_phases (experiment_id, number, weights, traffic_bp, audience)
 VALUES ($1,
         coalesce((SELECT max(p.number) FROM experiment_phases p WHERE p.experiment_id = $1), 0) + 1,
-        $2, $3)
-RETURNING id, experiment_id, number, weights, traffic_bp, started_at, started_by, ended_at, ended_by, end_reason, interrupted_at, interrupted_by
+        $2, $3,
+        coalesce($4::jsonb, (SELECT x.audience FROM experiments x WHERE x.id = $1)))
+RETURNING id, experiment_id, number, weights, traffic_bp, started_at, started_by, ended_at, ended_by, end_reason, interrupted_at, interrupted_by, audience
 `
 
 type InsertPhaseParams struct {
 	ExperimentID int64
 	Weights      json.RawMessage
 	TrafficBp    int32
+	Audience     json.RawMessage
 }
 
-// Opens the next phase of an experiment (the previous one must be ended).
+// Opens the next phase of an experiment (the previous one must be ended);
+// a null audience is the experiment's current one.
 func (q *Queries) InsertPhase(ctx context.Context, arg InsertPhaseParams) (ExperimentPhase, error) {
-	row := q.db.QueryRow(ctx, insertPhase, arg.ExperimentID, arg.Weights, arg.TrafficBp)
+	row := q.db.QueryRow(ctx, insertPhase,
+		arg.ExperimentID,
+		arg.Weights,
+		arg.TrafficBp,
+		arg.Audience,
+	)
 	var i ExperimentPhase
 	err := row.Scan(
 		&i.ID,
@@ -101,12 +110,13 @@ func (q *Queries) InsertPhase(ctx context.Context, arg InsertPhaseParams) (Exper
 		&i.EndReason,
 		&i.InterruptedAt,
 		&i.InterruptedBy,
+		&i.Audience,
 	)
 	return i, err
 }
 
 const latestPhase = `-- name: LatestPhase :one
-SELECT id, experiment_id, number, weights, traffic_bp, started_at, started_by, ended_at, ended_by, end_reason, interrupted_at, interrupted_by FROM experiment_phases WHERE experiment_id = $1 ORDER BY number DESC LIMIT 1
+SELECT id, experiment_id, number, weights, traffic_bp, started_at, started_by, ended_at, ended_by, end_reason, interrupted_at, interrupted_by, audience FROM experiment_phases WHERE experiment_id = $1 ORDER BY number DESC LIMIT 1
 `
 
 func (q *Queries) LatestPhase(ctx context.Context, experimentID int64) (ExperimentPhase, error) {
@@ -125,12 +135,13 @@ func (q *Queries) LatestPhase(ctx context.Context, experimentID int64) (Experime
 		&i.EndReason,
 		&i.InterruptedAt,
 		&i.InterruptedBy,
+		&i.Audience,
 	)
 	return i, err
 }
 
 const listPhases = `-- name: ListPhases :many
-SELECT id, experiment_id, number, weights, traffic_bp, started_at, started_by, ended_at, ended_by, end_reason, interrupted_at, interrupted_by FROM experiment_phases WHERE experiment_id = $1 ORDER BY number
+SELECT id, experiment_id, number, weights, traffic_bp, started_at, started_by, ended_at, ended_by, end_reason, interrupted_at, interrupted_by, audience FROM experiment_phases WHERE experiment_id = $1 ORDER BY number
 `
 
 func (q *Queries) ListPhases(ctx context.Context, experimentID int64) ([]ExperimentPhase, error) {
@@ -155,6 +166,7 @@ func (q *Queries) ListPhases(ctx context.Context, experimentID int64) ([]Experim
 			&i.EndReason,
 			&i.InterruptedAt,
 			&i.InterruptedBy,
+			&i.Audience,
 		); err != nil {
 			return nil, err
 		}
@@ -196,17 +208,26 @@ func (q *Queries) RunningExperimentOn(ctx context.Context, arg RunningExperiment
 }
 
 const setExperimentPlan = `-- name: SetExperimentPlan :exec
-UPDATE experiments SET weights = $2, traffic_bp = $3 WHERE id = $1
+UPDATE experiments SET weights = $1, traffic_bp = $2,
+       audience = coalesce($3::jsonb, audience)
+ WHERE id = $4
 `
 
 type SetExperimentPlanParams struct {
-	ID        int64
 	Weights   json.RawMessage
 	TrafficBp int32
+	Audience  json.RawMessage
+	ID        int64
 }
 
-// The running experiment's plan follows its open phase.
+// The running experiment's plan follows its open phase (a null audience
+// keeps the experiment's).
 func (q *Queries) SetExperimentPlan(ctx context.Context, arg SetExperimentPlanParams) error {
-	_, err := q.db.Exec(ctx, setExperimentPlan, arg.ID, arg.Weights, arg.TrafficBp)
+	_, err := q.db.Exec(ctx, setExperimentPlan,
+		arg.Weights,
+		arg.TrafficBp,
+		arg.Audience,
+		arg.ID,
+	)
 	return err
 }

@@ -207,11 +207,11 @@ type ExperimentMetric struct {
 	Position     int32
 }
 
-// The phases of an experiment: each fixes weights and traffic between started_at and ended_at. Results are computed per phase (the latest by default).
+// The phases of an experiment: each fixes weights, traffic and audience between started_at and ended_at. Results are computed per phase (the latest by default).
 type ExperimentPhase struct {
 	ID           int64
 	ExperimentID int64
-	// 1 for the first phase; a confirmed rollout/traffic change or a restart opens the next.
+	// 1 for the first phase; a confirmed rollout, traffic or audience change, or a restart, opens the next.
 	Number int32
 	// The split in basis points, in the flag's variant order; equals the flag's rollout while the phase is open.
 	Weights   json.RawMessage
@@ -225,6 +225,8 @@ type ExperimentPhase struct {
 	// When the kill switch turned the flag off during this phase (the first time); its users then got the off variant.
 	InterruptedAt *time.Time
 	InterruptedBy *string
+	// The clauses (AND) a context had to match to enter during this phase ([] lets everybody in); equals the experiment's audience while the phase is open.
+	Audience json.RawMessage
 }
 
 // Every result refresh (history kept): inputs, the SQL run, duration, error and, when it succeeded, the results.

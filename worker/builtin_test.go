@@ -21,11 +21,7 @@ func TestBuiltinStoreEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t)
 	h.startWorker(worker.ExperimentOptions{})
-	var envID int64
-	require.NoError(t, h.pool.QueryRow(ctx, "SELECT id FROM environments WHERE key = 'production'").Scan(&envID))
-
-	h.must(201, "POST", "/flags", map[string]any{"key": "f"})
-	h.must(200, "PATCH", "/flags/f/environments/production", map[string]any{"enabled": true})
+	envID := productionFlag(t, h)
 	h.must(201, "POST", "/metrics", map[string]any{"key": "purchase", "type": "revenue",
 		"sql": `SELECT user_id, "timestamp", value FROM events_metric WHERE metric = 'purchase'`})
 	h.must(201, "POST", "/experiments", map[string]any{"key": "b", "flag": "f", "environment": "production",

@@ -3,6 +3,7 @@ package worker_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -177,6 +178,12 @@ func TestRefreshFailuresKeepLastResults(t *testing.T) {
 	require.Contains(t, to["error"], "statement timeout")
 	require.Equal(t, firstID, page["latest"].(map[string]any)["id"], "the previous results are kept")
 	require.NotEmpty(t, to["statements"], "the SQL that ran is recorded")
+	// Asked about by its job id, the failed refresh says failed and why.
+	st := h.must(200, "GET", fmt.Sprintf("/experiments/exp/refreshes/%.0f", to["job_id"].(float64)), nil).body
+	require.Equal(t, "failed", st["state"], "%v", st)
+	require.Contains(t, st["error"], "statement timeout")
+	require.Equal(t, "timeout", st["refresh"].(map[string]any)["error_code"])
+	require.Nil(t, st["results"], "a failed refresh has no results")
 
 	// Unreachable events database: a clear status.
 	_, err = h.pool.Exec(ctx, `UPDATE events_connections SET port = 1, statement_timeout_ms = 30000 WHERE key = 'ev'`)

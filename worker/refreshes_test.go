@@ -19,35 +19,22 @@ import (
 // window start and is labelled a preview.
 func TestRefreshJobStatusWindowsAndDraftPreview(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	h := newHarness(t)
-	var envID int64
-	require.NoError(t, h.pool.QueryRow(ctx, "SELECT id FROM environments WHERE key = 'production'").Scan(&envID))
-	h.must(201, "POST", "/flags", map[string]any{"key": "f"})
-	h.must(200, "PATCH", "/flags/f/environments/production", map[string]any{"enabled": true})
-	h.must(201, "POST", "/metrics", map[string]any{"key": "purchase", "type": "count",
-		"sql": `SELECT user_id, "timestamp" FROM events_metric WHERE metric = 'purchase'`})
-	h.must(201, "POST", "/experiments", map[string]any{"key": "d", "flag": "f", "environment": "production",
-		"primary_metrics": []string{"purchase"}})
+	envID := builtinDraft(t, h, "d")
 
 	// Historic exposures under the draft's key, one a minute.
 	base := time.Now().UTC().Add(-36 * time.Hour).Truncate(time.Minute)
-	var events []model.Event
-	for i := 0; i < 100; i++ {
-		ts := base.Add(time.Duration(i) * time.Minute)
-		events = append(events, model.Event{Type: "exposure", IdempotencyKey: fmt.Sprintf("x%d", i), ExperimentKey: "d",
-			UserID: fmt.Sprintf("u%d", i), Variant: []string{"off", "on"}[i%2], Timestamp: &ts})
-	}
-	_, err := h.st.IngestEvents(ctx, envID, events)
-	require.NoError(t, err)
+	ingestExposures(t, h, envID, "d", base, 100)
 
 	// Refused: a draft without a window, a bad window, a phase it lacks.
 	r := h.must(422, "POST", "/experiments/d/refresh", nil)
+	require.Equal(t, "invalid", r.errCode())
 	require.Contains(t, r.errMessage(), "is a draft")
 	require.Contains(t, r.errMessage(), "preview historic data")
-	h.must(422, "POST", "/experiments/d/refresh", map[string]any{"start": base, "end": base.Add(-time.Hour)})
-	h.must(422, "POST", "/experiments/d/refresh", map[string]any{"start": base, "phase": 1})
-	h.must(422, "POST", "/experiments/d/refresh", map[string]any{"start": time.Now().Add(time.Hour)})
+	for _, w := range []map[string]any{{"start": base, "end": base.Add(-time.Hour)}, {"start": base, "phase": 1},
+		{"start": time.Now().Add(time.Hour)}} {
+		require.Equal(t, "invalid", h.must(422, "POST", "/experiments/d/refresh", w).errCode(), "%v", w)
+	}
 
 	// Queued until a worker runs it.
 	job := h.must(202, "POST", "/experiments/d/refresh", map[string]any{"start": base.Add(-time.Hour)}).body
@@ -56,7 +43,7 @@ func TestRefreshJobStatusWindowsAndDraftPreview(t *testing.T) {
 	require.Equal(t, "queued", st["state"])
 	require.Nil(t, st["refresh"])
 	h.must(404, "GET", "/experiments/d/refreshes/987654321", nil)
-	h.must(422, "GET", "/experiments/d/refreshes/zero", nil)
+	require.Equal(t, "invalid", h.must(422, "GET", "/experiments/d/refreshes/zero", nil).errCode())
 
 	h.startWorker(worker.ExperimentOptions{})
 	waitState := func(path string) map[string]any {
@@ -101,13 +88,52 @@ func TestRefreshJobStatusWindowsAndDraftPreview(t *testing.T) {
 	// Once running, a refresh analyses the current phase (not a preview);
 	// phase 2 does not exist yet.
 	h.must(200, "POST", "/experiments/d/start", nil)
-	h.must(422, "POST", "/experiments/d/refresh", map[string]any{"phase": 2})
+	require.Equal(t, "invalid", h.must(422, "POST", "/experiments/d/refresh", map[string]any{"phase": 2}).errCode())
 	job = h.waitIdle(t, "d", map[string]any{"phase": 1})
 	ref, res = users(waitState(fmt.Sprintf("/experiments/d/refreshes/%.0f", job["job_id"].(float64))))
 	in = ref["inputs"].(map[string]any)
 	require.Nil(t, in["preview"])
 	require.EqualValues(t, 1, in["phase"])
 	require.Equal(t, map[string]int64{"off": 0, "on": 0}, res.Users, "the historic exposures predate phase 1")
+}
+
+// Results are per phase: with two phases, a refresh without a phase or
+// window analyses the latest phase's users only; {"phase": 1} the first's.
+func TestRefreshAnalysesTheLatestPhaseByDefault(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHarness(t)
+	h.startWorker(worker.ExperimentOptions{})
+	envID := builtinDraft(t, h, "ph")
+	h.must(200, "POST", "/experiments/ph/start", nil)
+	h.must(200, "POST", "/experiments/ph/phases", map[string]any{"traffic": 5000})
+
+	// 100 exposures, one a minute; phase 1 holds the first 60, phase 2
+	// (open) the last 40.
+	base := time.Now().UTC().Add(-36 * time.Hour).Truncate(time.Minute)
+	change := base.Add(59*time.Minute + 30*time.Second)
+	_, err := h.pool.Exec(ctx, `WITH x AS (UPDATE experiments SET started_at = $1 WHERE key = 'ph' RETURNING id)
+	  UPDATE experiment_phases p SET started_at = CASE p.number WHEN 1 THEN $1 ELSE $2 END,
+	         ended_at = CASE p.number WHEN 1 THEN $2 END
+	    FROM x WHERE p.experiment_id = x.id`, base.Add(-time.Hour), change)
+	require.NoError(t, err)
+	ingestExposures(t, h, envID, "ph", base, 100)
+
+	usersOf := func(entry, page map[string]any) (map[string]any, map[string]int64) {
+		require.Equal(t, "succeeded", entry["status"], "%v", entry["error"])
+		latest := page["latest"].(map[string]any)
+		var res analysis.Results
+		b, _ := json.Marshal(latest["results"])
+		require.NoError(t, json.Unmarshal(b, &res))
+		return latest["inputs"].(map[string]any), res.Users
+	}
+	in, users := usersOf(h.refresh("ph"))
+	require.EqualValues(t, 2, in["phase"], "the current phase by default")
+	require.Equal(t, "phase", in["window"])
+	require.Equal(t, map[string]int64{"off": 20, "on": 20}, users, "only phase 2's users")
+	in, users = usersOf(h.refresh("ph", map[string]any{"phase": 1}))
+	require.EqualValues(t, 1, in["phase"])
+	require.Equal(t, map[string]int64{"off": 30, "on": 30}, users, "only phase 1's users")
 }
 
 // A running refresh says how many of its metrics are done.
@@ -141,4 +167,41 @@ func (h *harness) waitIdle(t *testing.T, exp string, body map[string]any) map[st
 		return job["duplicate"] == false
 	}, 30*time.Second, 50*time.Millisecond)
 	return job
+}
+
+// productionFlag makes boolean flag f, on in production, and returns
+// production's id (for IngestEvents into the built-in store).
+func productionFlag(t *testing.T, h *harness) int64 {
+	t.Helper()
+	var envID int64
+	require.NoError(t, h.pool.QueryRow(context.Background(), "SELECT id FROM environments WHERE key = 'production'").Scan(&envID))
+	h.must(201, "POST", "/flags", map[string]any{"key": "f"})
+	h.must(200, "PATCH", "/flags/f/environments/production", map[string]any{"enabled": true})
+	return envID
+}
+
+// builtinDraft is productionFlag with a draft experiment key on f whose
+// primary metric is the count of built-in "purchase" events.
+func builtinDraft(t *testing.T, h *harness, key string) int64 {
+	t.Helper()
+	envID := productionFlag(t, h)
+	h.must(201, "POST", "/metrics", map[string]any{"key": "purchase", "type": "count",
+		"sql": `SELECT user_id, "timestamp" FROM events_metric WHERE metric = 'purchase'`})
+	h.must(201, "POST", "/experiments", map[string]any{"key": key, "flag": "f", "environment": "production",
+		"primary_metrics": []string{"purchase"}})
+	return envID
+}
+
+// ingestExposures stores n exposures to experiment exp in the built-in
+// store, one a minute from base: users u0, u1, ... alternately off and on.
+func ingestExposures(t *testing.T, h *harness, envID int64, exp string, base time.Time, n int) {
+	t.Helper()
+	var events []model.Event
+	for i := 0; i < n; i++ {
+		ts := base.Add(time.Duration(i) * time.Minute)
+		events = append(events, model.Event{Type: "exposure", IdempotencyKey: fmt.Sprintf("x%d", i), ExperimentKey: exp,
+			UserID: fmt.Sprintf("u%d", i), Variant: []string{"off", "on"}[i%2], Timestamp: &ts})
+	}
+	_, err := h.st.IngestEvents(context.Background(), envID, events)
+	require.NoError(t, err)
 }

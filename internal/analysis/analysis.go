@@ -64,9 +64,11 @@ type DimensionResult struct {
 	Result        stats.Result `json:"result"`
 }
 
-// options are the stats options of metric m under s.
-func (s Settings) options(m Metric, control string, weights []int) stats.Options {
-	o := stats.Options{MetricType: m.Type, Direction: m.Direction, Control: control, WeightsBP: weights,
+// options are stats.Analyze's options for metric m. They carry no weights:
+// the sample-ratio check is the refresh's, from the exposures statement
+// (Analyze), so no metric result has an SRM of its own to disagree with it.
+func (s Settings) options(m Metric, control string) stats.Options {
+	o := stats.Options{MetricType: m.Type, Direction: m.Direction, Control: control,
 		CUPED: s.CUPED && m.Denominator == nil, Ratio: m.Denominator != nil, Confidence: s.Confidence}
 	if s.Sequential {
 		o.Sequential = &stats.SequentialOptions{TuningParameter: s.SequentialTuning}
@@ -355,24 +357,13 @@ func Analyze(plan Plan, exposed metricsql.Exposed, counts []metricsql.Counts, us
 	var pvals []float64
 	var refs []ref
 	for i, m := range plan.Metrics {
-		variants := counts[i].Ordered(plan.Variants)
-		weights := plan.WeightsBP
-		if len(variants) != len(plan.Variants) {
-			// Exposures name a variant the flag does not have.
-			weights = nil
-			res.Warnings = append(res.Warnings, fmt.Sprintf("metric %s: exposures name variants the flag does not have; the SRM check is skipped", m.Key))
-		}
-		r := stats.Analyze(variants, plan.Settings.options(m, control, weights))
+		r := stats.Analyze(counts[i].Ordered(plan.Variants), plan.Settings.options(m, control))
 		mr := MetricResult{Key: m.Key, Name: m.Name, Primary: m.Primary, Guardrail: m.Guardrail,
 			ExcludedUsers: counts[i].ExcludedUsers, Result: r, AdjustedPValues: map[string]float64{}, Adjusted: map[string]Adjusted{}}
 		for _, d := range counts[i].Dimensions {
 			dv := metricsql.Counts{Variants: d.Variants}.Ordered(plan.Variants)
-			dw := weights
-			if len(dv) != len(plan.Variants) {
-				dw = nil
-			}
 			mr.Dimensions = append(mr.Dimensions, DimensionResult{Value: d.Value, ExcludedUsers: d.ExcludedUsers,
-				Result: stats.Analyze(dv, plan.Settings.options(m, control, dw))})
+				Result: stats.Analyze(dv, plan.Settings.options(m, control))})
 		}
 		if i == 0 && plan.Settings.Dimension != "" {
 			n := counts[i].DimensionValues

@@ -1,6 +1,7 @@
 package analysis_test
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -41,6 +42,47 @@ func TestUsersAndSRMComeFromTheExposuresStatement(t *testing.T) {
 	require.Equal(t, stats.Better, res.Metrics[1].Result.Comparisons[0].Verdict, "no mismatch: the verdict stands")
 	require.NotContains(t, res.Warnings, "sample ratio mismatch: the users per variant do not match the intended weights (p < 0.001); the results may be biased")
 	require.Contains(t, res.Warnings, "2 users were exposed to more than one variant and are excluded")
+}
+
+// The sample-ratio check is made once per refresh: no metric (nor any of
+// its dimension values) carries an SRM of its own beside the top-level one,
+// even when its statement saw users that would flag one.
+func TestMetricsCarryNoSRMOfTheirOwn(t *testing.T) {
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	skewed := []stats.VariantData{{Variant: "off", Users: 1000, Sum: 100, SumSquares: 100}, {Variant: "on", Users: 1300, Sum: 200, SumSquares: 200}}
+	counts := []metricsql.Counts{
+		{Variants: skewed, Dimensions: []metricsql.DimensionCounts{{Value: "fr", Variants: skewed}}},
+		{Variants: []stats.VariantData{{Variant: "off", Users: 1150, Sum: 100, SumSquares: 100}, {Variant: "on", Users: 1151, Sum: 200, SumSquares: 200}}},
+	}
+	exposed := metricsql.Exposed{Users: map[string]int64{"off": 1150, "on": 1151}}
+	res := analysis.Analyze(srmPlan(now), exposed, counts, 0, now)
+	require.NotNil(t, res.SRM)
+	require.False(t, res.SRM.Mismatch)
+	doc, err := json.Marshal(res)
+	require.NoError(t, err)
+	type result struct {
+		SRM map[string]any `json:"srm"`
+	}
+	var back struct {
+		SRM     map[string]any `json:"srm"`
+		Metrics []struct {
+			Key        string `json:"key"`
+			Result     result `json:"result"`
+			Dimensions []struct {
+				Result result `json:"result"`
+			} `json:"dimensions"`
+		} `json:"metrics"`
+	}
+	require.NoError(t, json.Unmarshal(doc, &back))
+	require.NotNil(t, back.SRM, "one SRM, at the top level")
+	require.Len(t, back.Metrics, 2)
+	require.Len(t, back.Metrics[0].Dimensions, 1)
+	for _, m := range back.Metrics {
+		require.Nil(t, m.Result.SRM, "metric %s carries an SRM of its own", m.Key)
+		for _, d := range m.Dimensions {
+			require.Nil(t, d.Result.SRM, "a dimension value of metric %s carries an SRM of its own", m.Key)
+		}
+	}
 }
 
 // While the sample-ratio check fails, every verdict (better, worse and

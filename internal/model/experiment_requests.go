@@ -406,17 +406,29 @@ func (r *PowerRequest) Validate() error {
 }
 
 // NewPhase is the body of POST .../phases: end the running experiment's
-// phase and start the next with a changed plan (weights and/or traffic;
-// what is not given stays). The flag's rollout follows the new weights.
+// phase and start the next with a changed plan (weights, traffic and/or
+// audience; what is not given stays). The flag's rollout follows the new
+// weights; the experiment's audience (and so the served flag set) follows
+// the new audience.
 type NewPhase struct {
 	Weights   *[]Weight `json:"weights"`
 	TrafficBP *int      `json:"traffic"`
+	// Audience: clauses (AND) a context must match to enter, checked as
+	// on an experiment's save; [] lets everybody in.
+	Audience *[]eval.Clause `json:"audience"`
 }
 
-// Validate checks the new plan against the flag's variants.
+// Validate checks the new plan against the flag's variants (the
+// audience's clauses are compiled by the store, with the environment's
+// segments).
 func (r *NewPhase) Validate(vs []Variant) error {
-	if r.Weights == nil && r.TrafficBP == nil {
-		return errs.Invalid("", "nothing to change: give weights or traffic")
+	if r.Weights == nil && r.TrafficBP == nil && r.Audience == nil {
+		return errs.Invalid("", "nothing to change: give weights, traffic or audience")
+	}
+	if r.Audience != nil {
+		if err := checkAudienceSize(r.Audience); err != nil {
+			return err
+		}
 	}
 	if r.Weights != nil {
 		ws, err := NormalizeRollout("weights", *r.Weights, vs)
@@ -522,11 +534,8 @@ func (a *AnalysisSettings) Validate() error {
 // range; the clauses themselves are compiled by the store with the
 // environment's segments.
 func (r *SaveExperiment) validateTargeting() error {
-	if r.Audience == nil {
-		r.Audience = []eval.Clause{}
-	}
-	if len(r.Audience) > eval.MaxClauses {
-		return errs.Invalid("audience", "at most %d clauses", eval.MaxClauses)
+	if err := checkAudienceSize(&r.Audience); err != nil {
+		return err
 	}
 	if l := r.Layer; l != nil {
 		if err := checkKey("layer.key", l.Key); err != nil {
@@ -538,6 +547,18 @@ func (r *SaveExperiment) validateTargeting() error {
 		if l.End <= l.Start || l.End > eval.Buckets {
 			return errs.Invalid("layer.end", "must be greater than start and at most %d (the layer has %d buckets)", eval.Buckets, eval.Buckets)
 		}
+	}
+	return nil
+}
+
+// checkAudienceSize normalises a nil audience to [] (everybody) and checks
+// its size; the clauses themselves are compiled by the store.
+func checkAudienceSize(a *[]eval.Clause) error {
+	if *a == nil {
+		*a = []eval.Clause{}
+	}
+	if len(*a) > eval.MaxClauses {
+		return errs.Invalid("audience", "at most %d clauses", eval.MaxClauses)
 	}
 	return nil
 }

@@ -97,18 +97,21 @@ type Experiment struct {
 	Layer    *eval.Layer   `json:"layer"`
 }
 
-// Phase is one period of an experiment with a fixed plan. Interrupted is
-// set when the kill switch turned the flag off during the phase.
+// Phase is one period of an experiment with a fixed plan (weights,
+// traffic, audience). Interrupted is set when the kill switch turned the
+// flag off during the phase.
 type Phase struct {
-	Number      int          `json:"number"`
-	Weights     []Weight     `json:"weights"`
-	TrafficBP   int          `json:"traffic"`
-	StartedAt   time.Time    `json:"started_at"`
-	StartedBy   string       `json:"started_by"`
-	EndedAt     *time.Time   `json:"ended_at"`
-	EndedBy     *string      `json:"ended_by"`
-	EndReason   *string      `json:"end_reason"`
-	Interrupted *Interrupted `json:"interrupted"`
+	Number    int      `json:"number"`
+	Weights   []Weight `json:"weights"`
+	TrafficBP int      `json:"traffic"`
+	// Audience the phase ran with ([]: everybody).
+	Audience    []eval.Clause `json:"audience"`
+	StartedAt   time.Time     `json:"started_at"`
+	StartedBy   string        `json:"started_by"`
+	EndedAt     *time.Time    `json:"ended_at"`
+	EndedBy     *string       `json:"ended_by"`
+	EndReason   *string       `json:"end_reason"`
+	Interrupted *Interrupted  `json:"interrupted"`
 }
 
 // Interrupted says who turned the flag off during a phase, and when.

@@ -236,7 +236,7 @@ func (s *Store) UpdateExperiment(ctx context.Context, projectKey, key string, in
 			return errs.Invalid("flag", "an experiment's flag and environment cannot change; create another experiment")
 		}
 		if x.Status == "running" {
-			return experimentRunningErr(fmt.Sprintf("experiment %q is running: its plan changes only as a new phase (POST .../phases); stop it to edit the rest", key), nil)
+			return experimentRunningErr(fmt.Sprintf("experiment %q is running: its weights, traffic and audience change only as a new phase (POST .../phases); stop it to edit the rest", key), nil)
 		}
 		if x.Status != "draft" {
 			return errs.Invalid("status", "only draft experiments can be edited (this one is %s)", x.Status)
@@ -368,7 +368,7 @@ func startExperimentTx(ctx context.Context, q *db.Queries, projectKey, key strin
 		if err := q.StartExperiment(ctx, db.StartExperimentParams{ID: x.ID, RolloutBefore: st.Rollout}); err != nil {
 			return startErr(err, x)
 		}
-		if err := openPhase(ctx, q, x.ID, "", ws, int(x.TrafficBp)); err != nil {
+		if err := openPhase(ctx, q, x.ID, "", ws, int(x.TrafficBp), x.Audience); err != nil {
 			return err
 		}
 		if err := q.SetRollout(ctx, db.SetRolloutParams{FlagID: fe.flag.ID, EnvironmentID: fe.env.ID, Rollout: rollout}); err != nil {

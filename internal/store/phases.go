@@ -8,6 +8,7 @@ import (
 	"github.com/waypost/waypost/db"
 	"github.com/waypost/waypost/internal/errs"
 	"github.com/waypost/waypost/internal/model"
+	"github.com/waypost/waypost/sdk/eval"
 )
 
 // Phases: an experiment runs in phases, each with a fixed split and
@@ -21,6 +22,9 @@ func toPhase(p db.ExperimentPhase) (model.Phase, error) {
 		EndedAt: p.EndedAt, EndedBy: p.EndedBy, EndReason: p.EndReason}
 	if err := json.Unmarshal(p.Weights, &out.Weights); err != nil {
 		return out, fmt.Errorf("phase %d weights: %w", p.Number, err)
+	}
+	if err := json.Unmarshal(p.Audience, &out.Audience); err != nil {
+		return out, fmt.Errorf("phase %d audience: %w", p.Number, err)
 	}
 	if p.InterruptedAt != nil && p.InterruptedBy != nil {
 		out.Interrupted = &model.Interrupted{At: *p.InterruptedAt, By: *p.InterruptedBy}
@@ -45,9 +49,9 @@ func listPhases(ctx context.Context, q *db.Queries, experimentID int64) ([]model
 }
 
 // openPhase ends the experiment's open phase (if any) with reason and
-// opens the next one with weights (normalised) and traffic, keeping the
-// experiment row's plan in step.
-func openPhase(ctx context.Context, q *db.Queries, experimentID int64, reason string, ws []model.Weight, traffic int) error {
+// opens the next one with weights (normalised), traffic and audience (nil:
+// the experiment's), keeping the experiment row's plan in step.
+func openPhase(ctx context.Context, q *db.Queries, experimentID int64, reason string, ws []model.Weight, traffic int, audience json.RawMessage) error {
 	if reason != "" {
 		if err := q.EndPhase(ctx, db.EndPhaseParams{ExperimentID: experimentID, EndReason: reason}); err != nil {
 			return fmt.Errorf("end phase: %w", err)
@@ -57,10 +61,10 @@ func openPhase(ctx context.Context, q *db.Queries, experimentID int64, reason st
 	if err != nil {
 		return fmt.Errorf("encode weights: %w", err)
 	}
-	if _, err := q.InsertPhase(ctx, db.InsertPhaseParams{ExperimentID: experimentID, Weights: b, TrafficBp: int32(traffic)}); err != nil {
+	if _, err := q.InsertPhase(ctx, db.InsertPhaseParams{ExperimentID: experimentID, Weights: b, TrafficBp: int32(traffic), Audience: audience}); err != nil {
 		return mapErr(fmt.Errorf("open phase: %w", err))
 	}
-	if err := q.SetExperimentPlan(ctx, db.SetExperimentPlanParams{ID: experimentID, Weights: b, TrafficBp: int32(traffic)}); err != nil {
+	if err := q.SetExperimentPlan(ctx, db.SetExperimentPlanParams{ID: experimentID, Weights: b, TrafficBp: int32(traffic), Audience: audience}); err != nil {
 		return mapErr(fmt.Errorf("set experiment plan: %w", err))
 	}
 	return nil
@@ -93,15 +97,21 @@ func newPhaseForRollout(ctx context.Context, q *db.Queries, fe flagEnv, rollout 
 	if _, err := q.LockExperiment(ctx, cur.ExperimentID); err != nil {
 		return fmt.Errorf("lock experiment: %w", err)
 	}
-	return openPhase(ctx, q, cur.ExperimentID, "new_phase", rollout, int(cur.TrafficBp))
+	return openPhase(ctx, q, cur.ExperimentID, "new_phase", rollout, int(cur.TrafficBp), nil)
 }
 
 // NewPhase ends a running experiment's phase and starts the next with a
-// changed plan (weights and/or traffic); the flag's rollout follows the
-// weights, all in one transaction.
+// changed plan (weights, traffic and/or audience); the flag's rollout
+// follows the weights and the served experiment the audience, all in one
+// transaction (logged once, as experiment_phase_changed).
 func (s *Store) NewPhase(ctx context.Context, projectKey, key string, in model.NewPhase) (model.Experiment, error) {
 	err := s.change(ctx, func(q *db.Queries) error {
 		if err := guardRolloutExperiment(ctx, q, projectKey, key); err != nil {
+			return err
+		}
+		// The environment first, then the experiment (the order saves
+		// use): an audience is checked against the segments.
+		if err := lockExperimentEnvironment(ctx, q, projectKey, key); err != nil {
 			return err
 		}
 		x, fe, err := lockForTransition(ctx, q, projectKey, key, "change its plan", "running")
@@ -109,6 +119,10 @@ func (s *Store) NewPhase(ctx context.Context, projectKey, key string, in model.N
 			return err
 		}
 		if err := in.Validate(fe.vars); err != nil {
+			return err
+		}
+		audience, err := newPhaseAudience(ctx, q, x, in.Audience)
+		if err != nil {
 			return err
 		}
 		var ws []model.Weight
@@ -121,19 +135,45 @@ func (s *Store) NewPhase(ctx context.Context, projectKey, key string, in model.N
 		if in.TrafficBP != nil {
 			traffic = *in.TrafficBP
 		}
-		if err := openPhase(ctx, q, x.ID, "new_phase", ws, traffic); err != nil {
+		if err := openPhase(ctx, q, x.ID, "new_phase", ws, traffic, audience); err != nil {
 			return err
 		}
 		rollout, _ := json.Marshal(ws)
 		if err := q.SetRollout(ctx, db.SetRolloutParams{FlagID: fe.flag.ID, EnvironmentID: fe.env.ID, Rollout: rollout}); err != nil {
 			return mapErr(fmt.Errorf("set rollout: %w", err))
 		}
-		return nil
+		if audience == nil {
+			return nil
+		}
+		// The new audience is served from now on: the set must still compile.
+		return checkEnvironment(ctx, q, fe.env.ID, x.FlagKey, "")
 	})
 	if err != nil {
 		return model.Experiment{}, err
 	}
 	return s.GetExperiment(ctx, projectKey, key)
+}
+
+// newPhaseAudience checks a new phase's audience as an experiment's save
+// does (compiled with the environment's segments and the experiment's
+// layer; errors name the clause, "audience[1].values[0]") and returns it
+// encoded, or nil when none was given (the audience stays).
+func newPhaseAudience(ctx context.Context, q *db.Queries, x db.GetExperimentRow, audience *[]eval.Clause) (json.RawMessage, error) {
+	if audience == nil {
+		return nil, nil
+	}
+	var m model.Experiment
+	if err := decodeExperimentTargeting(&m, x); err != nil {
+		return nil, err
+	}
+	if err := checkAudience(ctx, q, x.EnvironmentID, *audience, m.Layer); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(*audience)
+	if err != nil {
+		return nil, fmt.Errorf("encode audience: %w", err)
+	}
+	return b, nil
 }
 
 // experimentRunningErr is the 409 for a change a running experiment

@@ -412,7 +412,7 @@ func (s *Store) transition(ctx context.Context, tx pgx.Tx, q *db.Queries, projec
 		if _, err := q.LockExperiment(ctx, r.ExperimentID); err != nil {
 			return false, fmt.Errorf("lock experiment: %w", err)
 		}
-		if err := openPhase(ctx, q, r.ExperimentID, "new_phase", ws, model.TotalWeight); err != nil {
+		if err := openPhase(ctx, q, r.ExperimentID, "new_phase", ws, model.TotalWeight, nil); err != nil {
 			return false, err
 		}
 		rollout, _ := json.Marshal(ws)

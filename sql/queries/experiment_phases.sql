@@ -5,11 +5,13 @@ SELECT * FROM experiment_phases WHERE experiment_id = $1 ORDER BY number;
 SELECT * FROM experiment_phases WHERE experiment_id = $1 ORDER BY number DESC LIMIT 1;
 
 -- name: InsertPhase :one
--- Opens the next phase of an experiment (the previous one must be ended).
-INSERT INTO experiment_phases (experiment_id, number, weights, traffic_bp)
+-- Opens the next phase of an experiment (the previous one must be ended);
+-- a null audience is the experiment's current one.
+INSERT INTO experiment_phases (experiment_id, number, weights, traffic_bp, audience)
 VALUES (sqlc.arg(experiment_id),
         coalesce((SELECT max(p.number) FROM experiment_phases p WHERE p.experiment_id = sqlc.arg(experiment_id)), 0) + 1,
-        sqlc.arg(weights), sqlc.arg(traffic_bp))
+        sqlc.arg(weights), sqlc.arg(traffic_bp),
+        coalesce(sqlc.narg(audience)::jsonb, (SELECT x.audience FROM experiments x WHERE x.id = sqlc.arg(experiment_id))))
 RETURNING *;
 
 -- name: EndPhase :exec
@@ -17,8 +19,11 @@ UPDATE experiment_phases SET ended_at = now(), ended_by = waypost_actor(), end_r
  WHERE experiment_id = sqlc.arg(experiment_id) AND ended_at IS NULL;
 
 -- name: SetExperimentPlan :exec
--- The running experiment's plan follows its open phase.
-UPDATE experiments SET weights = $2, traffic_bp = $3 WHERE id = $1;
+-- The running experiment's plan follows its open phase (a null audience
+-- keeps the experiment's).
+UPDATE experiments SET weights = sqlc.arg(weights), traffic_bp = sqlc.arg(traffic_bp),
+       audience = coalesce(sqlc.narg(audience)::jsonb, audience)
+ WHERE id = sqlc.arg(id);
 
 -- name: RunningExperimentOn :one
 SELECT * FROM experiment_current_phases WHERE flag_id = $1 AND environment_id = $2;
