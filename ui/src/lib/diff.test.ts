@@ -16,6 +16,13 @@ describe("diff", () => {
       ["rollout[on]", 0, 5000],
     ]);
   });
+  it("compares rules by id", () => {
+    const rule = (on: number) => ({ id: "staff", clauses: [], rollout: [{ variant: "off", weight: 10000 - on }, { variant: "on", weight: on }] });
+    expect(diff({ rules: [rule(0)] }, { rules: [rule(2500)] }).map((r) => [r.path, r.before, r.after])).toEqual([
+      ["rules[staff].rollout[off]", 10000, 7500],
+      ["rules[staff].rollout[on]", 0, 2500],
+    ]);
+  });
   it("lists created and removed values", () => {
     expect(diff(null, { user_id: "u1", variant: "on" }).map((r) => r.kind)).toEqual(["added", "added"]);
     expect(diff({ user_id: "u1", variant: "on" }, null).map((r) => r.path)).toEqual(["user_id", "variant"]);

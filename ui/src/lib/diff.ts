@@ -11,7 +11,7 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object
 
 /**
  * Rows for every leaf that differs. Objects are compared key by key; arrays
- * of {variant, weight} or {key, ...} items by that key, other arrays as a
+ * of {variant, weight}, {key, ...} or {id, ...} (rules) items by that key, other arrays as a
  * whole; "version" and "salt" bookkeeping is left out unless asked for.
  */
 export function diff(before: unknown, after: unknown, opts: { bookkeeping?: boolean } = {}): DiffRow[] {
@@ -24,7 +24,7 @@ function keyed(a: unknown[]): Map<string, unknown> | null {
   const m = new Map<string, unknown>();
   for (const x of a) {
     if (!isObj(x)) return null;
-    const k = typeof x.variant === "string" ? x.variant : typeof x.key === "string" ? x.key : null;
+    const k = typeof x.variant === "string" ? x.variant : typeof x.key === "string" ? x.key : typeof x.id === "string" ? x.id : null;
     if (k === null || m.has(k)) return null;
     m.set(k, x);
   }

@@ -1,6 +1,11 @@
-import { describe, expect, it } from "vitest";
-import { EVENT_LABELS, eventSummary } from "./EventsPage";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { EVENT_LABELS, EventsPage, eventSummary } from "./EventsPage";
 import { EVENT_TYPES, type FlagEvent } from "../api/types";
+import { mockFetch, on, renderPage } from "../test/helpers";
+
+afterEach(() => vi.unstubAllGlobals());
 
 const ev = (type: string, before: unknown, after: unknown): FlagEvent =>
   ({ id: 1, flag: "color", environment: "production", type, actor: "alice", source: "api", before, after, created_at: "2026-12-01T10:00:00Z" }) as FlagEvent;
@@ -65,5 +70,67 @@ describe("events log: safe rollout events in words", () => {
       "Safe rollout “new-checkout” stages 10% (60 min, 100 users), 100% → 10% (120 min, 500 users), 50% (2 min, 0 users), 100%",
     );
     expect(EVENT_LABELS.safe_rollout_stages_changed).toBe("Safe rollout stages changed");
+  });
+});
+
+describe("events log page", () => {
+  const showEvents = (...items: FlagEvent[]) => {
+    mockFetch(on("GET", /\/events(\?|$)/, 200, { items, next_cursor: "" }));
+    renderPage(<EventsPage />, { path: "/p/default/production/events" });
+  };
+  /** The "Show changes" table of the event whose summary is summary, as [field, before, after] rows. */
+  const changes = async (summary: string) => {
+    const item = (await screen.findByText(summary)).closest("li")!;
+    await userEvent.click(within(item).getByRole("button", { name: "Show changes" }));
+    const table = within(item).getByRole("table", { name: "Changes" });
+    return within(table)
+      .getAllByRole("row")
+      .slice(1)
+      .map((r) => [within(r).getByRole("rowheader").textContent, ...within(r).getAllByRole("cell").map((c) => c.textContent)]);
+  };
+
+  it("shows experiment weights and traffic changes in percent, not basis points", async () => {
+    const w = (a: number, b: number) => [{ variant: "red", weight: a }, { variant: "blue", weight: b }];
+    showEvents(
+      { ...ev("experiment_phase_changed", { experiment: "x", phase: 1, weights: w(5000, 5000), traffic: 10000 }, { experiment: "x", phase: 2, weights: w(2000, 8000), traffic: 2500 }), id: 2 },
+      { ...ev("experiment_started", { experiment: "x", status: "draft" }, { experiment: "x", status: "running", traffic: 10000, weights: w(5000, 5000) }), id: 1 },
+    );
+    expect(await changes("Experiment “x” phase 1 → 2: red 50% · blue 50%, 100% → red 20% · blue 80%, 25% of users")).toEqual([
+      ["phase", "1", "2"],
+      ["weights[red]", "50%", "20%"],
+      ["weights[blue]", "50%", "80%"],
+      ["traffic", "100%", "25%"],
+    ]);
+    expect(await changes("Started experiment “x”: red 50% · blue 50%, 100% of users")).toEqual([
+      ["status", '"draft"', '"running"'],
+      ["traffic", "—", "100%"],
+      ["weights", "—", "red 50% · blue 50%"],
+    ]);
+  });
+
+  it("shows rollout weights, also a rule's, in percent and a safe rollout's percent as is", async () => {
+    const r = (off: number, on: number) => [{ variant: "off", weight: off }, { variant: "on", weight: on }];
+    showEvents(
+      { ...ev("rollout_changed", { rollout: r(10000, 0) }, { rollout: r(7550, 2450) }), id: 3 },
+      { ...ev("rules_changed", { rules: [{ id: "staff", clauses: [], rollout: r(5000, 5000) }] }, { rules: [{ id: "staff", clauses: [], rollout: r(0, 10000) }] }), id: 2 },
+      { ...ev("safe_rollout_advanced", { safe_rollout: "s", percent: 5 }, { safe_rollout: "s", percent: 25.5 }), id: 1 },
+    );
+    expect(await changes("Rollout off 100% → off 75.5% · on 24.5%")).toEqual([
+      ["rollout[off]", "100%", "75.5%"],
+      ["rollout[on]", "0%", "24.5%"],
+    ]);
+    expect(await changes("Rules: 1 rule → 1 rule")).toEqual([
+      ["rules[staff].rollout[off]", "50%", "0%"],
+      ["rules[staff].rollout[on]", "50%", "100%"],
+    ]);
+    expect(await changes("Safe rollout “s” advanced 5% → 25.5%")).toEqual([["percent", "5%", "25.5%"]]);
+  });
+
+  it("offers the experiment lifecycle events in the type filter by name", async () => {
+    showEvents();
+    const type = await screen.findByRole("combobox", { name: "Type" });
+    const names = within(type).getAllByRole("option").map((o) => o.textContent);
+    expect(names).toEqual(["Any", ...EVENT_TYPES.map((t) => EVENT_LABELS[t])]);
+    for (const n of ["Experiment started", "Experiment phase changed", "Experiment interrupted", "Experiment stopped"]) expect(names).toContain(n);
   });
 });

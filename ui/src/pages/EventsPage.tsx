@@ -75,12 +75,32 @@ function rolloutText(v: unknown): string {
   if (full) return `${full.variant} 100%`;
   return ws
     .filter((w) => w.weight > 0)
-    .map((w) => `${w.variant} ${w.weight / 100}%`)
+    .map((w) => `${w.variant} ${pct(w.weight)}`)
     .join(" · ");
 }
 
+/** Basis points (0..10000: rollout and experiment weights, experiment traffic) as a percentage. */
 function pct(bp: unknown): string {
   return typeof bp === "number" ? `${bp / 100}%` : "—";
+}
+
+const isWeights = (v: unknown): boolean =>
+  Array.isArray(v) && v.length > 0 && v.every((w) => o(w).variant !== undefined && typeof o(w).weight === "number");
+
+/**
+ * A value in the "Show changes" table, formatted like the summary line: a
+ * variant's weight ("rollout[on]", "weights[red]", also inside rules) and an
+ * experiment's traffic in percent, not basis points; a whole list of weights
+ * as "red 50% · blue 50%"; a safe rollout's percent (already percent) with
+ * its sign; anything else as JSON.
+ */
+export function diffValue(path: string, v: unknown): string {
+  if (typeof v === "number") {
+    if (/(^|\.)((weights|rollout)\[[^\]]*\]|traffic)$/.test(path)) return pct(v);
+    if (/(^|\.)percent$/.test(path)) return share(v);
+  }
+  if (/(^|\.)(weights|rollout)$/.test(path) && isWeights(v)) return rolloutText(v);
+  return JSON.stringify(v);
 }
 
 /** One line saying what happened. */
@@ -332,8 +352,8 @@ function EventRow({ event: e }: { event: FlagEvent }) {
                     <th scope="row">
                       <code>{r.path || "(value)"}</code>
                     </th>
-                    <td className="diff-before">{r.before === undefined ? <span className="muted">—</span> : <code>{JSON.stringify(r.before)}</code>}</td>
-                    <td className="diff-after">{r.after === undefined ? <span className="muted">—</span> : <code>{JSON.stringify(r.after)}</code>}</td>
+                    <td className="diff-before">{r.before === undefined ? <span className="muted">—</span> : <code>{diffValue(r.path, r.before)}</code>}</td>
+                    <td className="diff-after">{r.after === undefined ? <span className="muted">—</span> : <code>{diffValue(r.path, r.after)}</code>}</td>
                   </tr>
                 ))}
               </tbody>

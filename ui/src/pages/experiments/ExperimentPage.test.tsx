@@ -122,6 +122,51 @@ describe("ExperimentPage: drafts", () => {
   });
 });
 
+describe("ExperimentPage: restarting a stopped experiment", () => {
+  it("restarts it as a new phase (POST …/start) and then shows it running in phase 2", async () => {
+    const phase1 = {
+      number: 1,
+      weights: [
+        { variant: "off", weight: 5000 },
+        { variant: "on", weight: 5000 },
+      ],
+      traffic: 10000,
+      started_at: "2026-11-01T00:00:00Z",
+      started_by: "alice",
+      ended_at: "2026-11-10T00:00:00Z",
+      ended_by: "alice",
+      end_reason: "stopped" as const,
+      interrupted: null,
+    };
+    const stopped = experiment({ status: "stopped", started_at: "2026-11-01T00:00:00Z", stopped_at: "2026-11-10T00:00:00Z", phases: [phase1] });
+    const restarted = experiment({
+      status: "running",
+      started_at: "2026-11-01T00:00:00Z",
+      version: 2,
+      phases: [phase1, { ...phase1, number: 2, started_at: "2026-11-12T00:00:00Z", ended_at: null, ended_by: null, end_reason: null }],
+    });
+    const calls = pageMocks(stopped, on("POST", /\/experiments\/checkout\/start$/, 200, restarted));
+    renderPage(<ExperimentPage />, at);
+    expect(await screen.findByRole("heading", { name: /Checkout\s+stopped/ })).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Stop experiment" })).toBeNull();
+
+    await userEvent.click(screen.getByRole("button", { name: "Restart as a new phase" }));
+    const dialog = screen.getByRole("dialog", { name: "Restart “Checkout” as a new phase?" });
+    expect(calls.some((c) => c.method === "POST")).toBe(false);
+    await userEvent.click(within(dialog).getByRole("button", { name: "Restart as a new phase" }));
+
+    await waitFor(() => expect(screen.queryByRole("dialog")).toBeNull());
+    const posts = calls.filter((c) => c.method === "POST");
+    expect(posts.map((c) => c.url.replace(/^.*\/api\/v1/, ""))).toEqual(["/projects/default/experiments/checkout/start"]);
+    expect(await screen.findByRole("heading", { name: /Checkout\s+running/ })).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Stop experiment" })).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Restart as a new phase" })).toBeNull();
+    const phases = within(screen.getByRole("list", { name: "Phases" })).getAllByRole("listitem");
+    expect(phases.map((li) => li.textContent)).toEqual([expect.stringMatching(/^Phase 1: .*\(stopped\)$/), expect.stringMatching(/^Phase 2: Off 50% · On 50%, 100% traffic · from .*\(current\)$/)]);
+    expect(await screen.findByText("Checkout restarted: phase 2")).toBeInTheDocument();
+  });
+});
+
 describe("ExperimentPage: refresh progress", () => {
   it("asks the refresh job and shows the metrics done while it runs", async () => {
     let polls = 0;

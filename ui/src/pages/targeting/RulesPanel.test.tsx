@@ -69,6 +69,35 @@ describe("rules on the flag page", () => {
     expect(screen.getByRole("button", { name: "Save rules" })).toBeDisabled();
   });
 
+  it("suggests the environment's attributes from /attributes, with where they were seen and examples, for the attribute and its values", async () => {
+    const calls = flagPage({ rules: [canada], prerequisites: [], version: 1 });
+    renderPage(<FlagPage />, { path, route, env: "development" });
+    await screen.findByRole("group", { name: "Rule 1" });
+    /** The suggestions an input offers: its datalist's options as [value, text]. */
+    const suggestions = async (input: HTMLElement) => {
+      await waitFor(() => expect(input).toHaveAttribute("list"));
+      const list = document.getElementById(input.getAttribute("list")!)!;
+      expect(list.tagName).toBe("DATALIST");
+      return within(list)
+        .getAllByRole("option", { hidden: true })
+        .map((o) => [(o as HTMLOptionElement).value, o.textContent]);
+    };
+    await waitFor(() => expect(calls.some((c) => /\/environments\/development\/attributes$/.test(c.url))).toBe(true));
+    const attribute = within(rule(1)).getByLabelText("Attribute");
+    await waitFor(async () =>
+      expect(await suggestions(attribute)).toEqual([
+        ["targetingKey", "the user id"],
+        ["country", "rules: CA, US"],
+        ["appVersion", "contexts"],
+      ]),
+    );
+    // The rule's attribute is country: its value field suggests country's examples.
+    expect(await suggestions(within(rule(1)).getByLabelText("Add a value"))).toEqual([
+      ["CA", ""],
+      ["US", ""],
+    ]);
+  });
+
   it("types values by operator: numbers for in with the number type, versions checked, segments chosen from the list, rollout bucketed by an attribute", async () => {
     const calls = flagPage({ rules: [], prerequisites: [], version: 3 }, (c) => (c.method === "PUT" ? { status: 200, body: { ...(c.body as object), version: 4 } } : undefined));
     renderPage(<FlagPage />, { path, route, env: "development" });
