@@ -275,7 +275,6 @@ export interface StatResult {
   message?: string;
   variants: VariantSummary[];
   comparisons: Comparison[];
-  srm?: SRMResult;
 }
 
 export interface MetricResult {
