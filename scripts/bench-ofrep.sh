@@ -6,7 +6,8 @@
 # after 2 s of unmeasured warm-up as in scripts/bench-peers.sh:
 #   single flag, rule-less        single flag, 5 rules x 3 clauses
 #   bulk (21 flags)               bulk with Accept-Encoding: gzip
-# Prints req/s, Waypost/bare ratios and rules/rule-less.
+# Prints req/s, Waypost/bare ratios and rules/rule-less; exits 1 when single
+# flag with rules is more than 15% below rule-less (the bound), or a run failed.
 # Usage: scripts/bench-ofrep.sh   (needs PostgreSQL on 127.0.0.1:5432; DURATION=10s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -119,7 +120,13 @@ printf '%-44s %12s\n' "single flag, rule-less" "$single"
 printf '%-44s %12s\n' "single flag, 5 rules x 3 clauses" "$rules"
 printf '%-44s %12s\n' "bulk, 21 flags" "$bulk"
 printf '%-44s %12s\n' "bulk, 21 flags, gzip" "$bulkgz"
+num='^[0-9]+([.][0-9]+)?$'
+for v in "$bare" "$single" "$rules" "$bulk"; do
+  [[ "$v" =~ $num ]] || { echo "FAIL: a wrk run failed (non-2xx answers or no figure): bare=$bare single=$single rules=$rules bulk=$bulk"; exit 1; }
+done
 awk -v b="$bare" -v s="$single" -v r="$rules" -v k="$bulk" 'BEGIN {
   printf "Waypost/bare: single %.0f%%, rules %.0f%%, bulk %.0f%% (aim >= 80%% single)\n", 100*s/b, 100*r/b, 100*k/b
   printf "rules vs rule-less: %+.1f%% (bound: no more than 15%% below)\n", 100*(r-s)/s }'
 echo "load average while measuring: $(cut -d' ' -f1-3 /proc/loadavg)"
+awk -v s="$single" -v r="$rules" 'BEGIN {
+  if (r < 0.85 * s) { printf "FAIL: single flag with rules is %.1f%% below rule-less, the bound is 15%%\n", 100*(s-r)/s; exit 1 } }'

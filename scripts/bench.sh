@@ -4,7 +4,8 @@
 # peer script is missing are listed as skipped, never fail the run.
 #   1. Go SDK evaluation (sdk/eval, sdk)          go test -bench
 #   2. Node SDK evaluation                        sdk/js: npm run bench
-#   3. OFREP single and bulk                      scripts/bench-ofrep.sh (if present)
+#      and the 5 rules x 3 clauses flag beside Go scripts/bench-eval.sh (Node/Go, bound 3x)
+#   3. OFREP single and bulk                      scripts/bench-ofrep.sh (if present; rules vs rule-less, bound -15%)
 #   4. Provider fan-out vs a bare write(2) loop   go test -bench BenchmarkFanout
 #      and large flag sets (5,000 flags x 3 envs) go test -bench BenchmarkLargeSet
 #   5. SSE fan-out end to end, 1k/10k/19.5k       waypost-load fanout (clients split
@@ -57,19 +58,31 @@ if [ -f sdk/js/package.json ] && command -v npm >/dev/null && grep -q '"bench"' 
     grep -Ei 'evaluations/s|target' "$TMP/last" | head -8 | while read -r line; do row "Node SDK" "$line" "sdk/js: npm run bench"; done
   else row "Node SDK evaluation" "failed or timed out" "sdk/js: npm run bench"; fi
 else row "Node SDK evaluation" "skipped: npm or sdk/js bench script missing" ""; fi
+if [ -x scripts/bench-eval.sh ] && command -v npm >/dev/null; then
+  eval_env=(); [ -n "$QUICK" ] && eval_env=(COUNT=1 BENCHTIME=200ms BENCH_N=1000000)
+  # Exits 1 above its 3x bound, after printing the figures: they still count.
+  bounded 600 env "${eval_env[@]}" scripts/bench-eval.sh; rc=$?
+  if line=$(grep -m1 '^5x3 rules:' "$TMP/last"); then
+    over=$(grep -m1 '^FAIL' "$TMP/last")
+    row "Node vs Go SDK, 5 rules x 3 clauses" "${line#5x3 rules: }${over:+; $over}" "scripts/bench-eval.sh"
+  else row "Node vs Go SDK, 5 rules x 3 clauses" "failed or timed out (exit $rc)" "scripts/bench-eval.sh"; fi
+else row "Node vs Go SDK, 5 rules x 3 clauses" "skipped: npm or scripts/bench-eval.sh missing" ""; fi
 
 fi
 if want 3; then
 log "3. OFREP single and bulk"
 if [ -x scripts/bench-ofrep.sh ]; then
-  if bounded 900 scripts/bench-ofrep.sh; then
+  # Exits 1 when rules fall more than 15% below rule-less, after printing
+  # the figures: they still count, with the failure noted.
+  bounded 900 scripts/bench-ofrep.sh; rc=$?
+  if grep -q '^rules vs' "$TMP/last"; then
     # The script prints a header, one "name  req/s" line per case, then
     # the ratios: one row per case, one for the ratios.
     awk '/^load average/ {on=0} /req\/s$/ {on=1; next} on && NF && $NF ~ /^[0-9.]+$/ {v=$NF; $NF=""; sub(/ +$/, ""); print $0 "\t" v}' "$TMP/last" |
       while IFS=$'\t' read -r name v; do row "OFREP $name (1 core, wrk -c50)" "$v req/s" "scripts/bench-ofrep.sh"; done
-    ratios=$(grep -E '^(Waypost/bare|rules vs)' "$TMP/last" | paste -sd';' -)
-    [ -n "$ratios" ] && row "OFREP ratios" "${ratios//;/; }" "scripts/bench-ofrep.sh"
-  else row "OFREP" "failed or timed out" "scripts/bench-ofrep.sh"; fi
+    ratios=$(grep -E '^(Waypost/bare|rules vs|FAIL)' "$TMP/last" | paste -sd';' -)
+    row "OFREP ratios" "${ratios//;/; }" "scripts/bench-ofrep.sh"
+  else row "OFREP" "failed or timed out (exit $rc)$(grep -m1 '^FAIL' "$TMP/last" | sed 's/^/: /')" "scripts/bench-ofrep.sh"; fi
 else row "OFREP single/bulk" "skipped: scripts/bench-ofrep.sh not present in this checkout" ""; fi
 
 fi

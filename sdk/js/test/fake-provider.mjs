@@ -1,7 +1,8 @@
 // A small in-process fake of `waypost provider` speaking docs/protocol.md on
 // 127.0.0.1: /v1/flags, /v1/stream (SSE put/patch/ping/error), the OFREP
-// single and bulk endpoints (evaluated with @waypost/node, so results follow
-// docs/evaluation.md) and the OFREP change stream. It can also serve static
+// single and bulk endpoints (the whole context evaluated with @waypost/node,
+// so results follow docs/evaluation.md; metadata as the real provider's) and
+// the OFREP change stream. It can also serve static
 // files (the browser test bundles). Tests drive it directly.
 import http from "node:http";
 import { createHash } from "node:crypto";
@@ -17,7 +18,7 @@ export async function startFakeProvider({ flagSet, serverKey = "wps_test", clien
     snap: compileFlagSet(flagSet),
     streams: new Set(), // server SSE streams: {res, last}
     ofrepStreams: new Set(),
-    requests: [], // {method, path, headers}
+    requests: [], // {method, path, headers, context (OFREP: the context received)}
     /** Override: (req, url) => {status, body?} | undefined, consulted before normal handling. */
     intercept: null,
     revoked: new Set(),
@@ -46,9 +47,12 @@ export async function startFakeProvider({ flagSet, serverKey = "wps_test", clien
     const cf = state.snap.flags.get(key);
     if (!cf) return { status: 404, body: { key, errorCode: "FLAG_NOT_FOUND", errorDetails: `flag ${key} not found` } };
     const type = ["boolean", "string", "number", "json"][cf.kind];
-    const d = evaluateDetail(state.snap, key, typeof ctx?.targetingKey === "string" ? ctx.targetingKey : "", type, null);
+    // The whole context, as the real provider evaluates it (attributes and all).
+    const context = ctx !== null && typeof ctx === "object" && !Array.isArray(ctx) ? ctx : {};
+    const d = evaluateDetail(state.snap, key, context, type, null);
     const metadata = { version: d.flagVersion };
     if (d.experimentKey) metadata.experimentKey = d.experimentKey;
+    if (d.ruleId) metadata.ruleId = d.ruleId;
     return { status: 200, body: { key, value: d.value, reason: d.reason, variant: d.variant, metadata } };
   }
 
@@ -65,7 +69,8 @@ export async function startFakeProvider({ flagSet, serverKey = "wps_test", clien
 
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, "http://localhost");
-    state.requests.push({ method: req.method, path: url.pathname, headers: req.headers, time: Date.now() });
+    const record = { method: req.method, path: url.pathname, headers: req.headers, time: Date.now() };
+    state.requests.push(record);
     cors(res);
     if (req.method === "OPTIONS") {
       res.writeHead(204, { "Access-Control-Allow-Methods": "GET, POST, OPTIONS" });
@@ -124,6 +129,7 @@ export async function startFakeProvider({ flagSet, serverKey = "wps_test", clien
         return json(res, 400, { errorCode: "PARSE_ERROR", errorDetails: "invalid JSON" });
       }
       const ctx = body?.context ?? {};
+      record.context = ctx;
       if (path === "/ofrep/v1/evaluate/flags") {
         const etag = bulkEtag(ctx);
         if (req.headers["if-none-match"] === etag) {

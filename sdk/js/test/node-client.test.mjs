@@ -148,16 +148,23 @@ describe("client against a local provider", () => {
     assert.equal(c.getString("banner", "u1", ""), "Welcome");
   });
 
-  test("an invalid flag set is rejected whole; the previous one keeps serving", async (t) => {
-    const fs = sampleFlagSet(1);
+  /** A client streaming fs from a fake provider, with its error events and warnings recorded. */
+  async function streamingClient(t, fs) {
     const p = await startFakeProvider({ flagSet: fs });
     t.after(() => p.close());
-    const c = newClient(p);
+    const warnings = [];
+    const c = newClient(p, { logger: { ...quiet, warn: (m) => warnings.push(m) } });
     t.after(() => c.close());
     const errors = [];
     c.on("error", (e) => errors.push(e));
     await c.ready();
     await waitFor(() => c.state === "streaming");
+    return { p, c, errors, warnings };
+  }
+
+  test("an invalid flag set is rejected whole; the previous one keeps serving", async (t) => {
+    const fs = sampleFlagSet(1);
+    const { p, c, errors } = await streamingClient(t, fs);
     const bad = structuredClone(fs);
     bad.revision = 9;
     bad.flags[0].rollout[0].weight = 1; // sums to 10001
@@ -166,6 +173,46 @@ describe("client against a local provider", () => {
     assert.match(errors[0].message, /flag "new-quote": rollout: weights sum to 10001, want 10000/);
     assert.equal(c.revision, 1);
     assert.equal(c.getBoolean("new-quote", "u1", false), true);
+  });
+
+  test("a put and a patch with invalid targeting are rejected with the reason; the previous rules keep serving", async (t) => {
+    const fs = sampleFlagSet(1);
+    const banner = fs.flags.find((f) => f.key === "banner");
+    banner.rules = [{ id: "canada", clauses: [{ attribute: "country", op: "in", values: ["CA"] }], variant: "b" }];
+    const { p, c, errors, warnings } = await streamingClient(t, fs);
+    const canadian = { targetingKey: "u1", country: "CA" };
+    assert.equal(c.getString("banner", canadian, ""), "Welcome");
+
+    // A put whose rule uses an operator the SDK does not know.
+    const bad = structuredClone(fs);
+    bad.revision = 9;
+    bad.flags.find((f) => f.key === "banner").rules[0].clauses[0].op = "like";
+    p.raw(`event: put\nid: 9\ndata: ${JSON.stringify(bad)}\n\n`);
+    await waitFor(() => errors.length === 1, { message: "the put rejected" });
+    assert.equal(errors[0].message, 'flag "banner": rules[0].clauses[0]: rule "canada": unknown operator "like"');
+    assert.match(warnings.at(-1), /^rejected flag set \(keeping the previous one\): flag "banner": .*unknown operator "like"/);
+
+    // A patch whose rule tests a non-portable regex and serves an unknown variant.
+    const patched = modified(fs, "banner", {
+      version: 2,
+      rules: [{ id: "staff", clauses: [{ attribute: "email", op: "matches", values: ["(?i)@corp\\.com$"] }], variant: "b" }],
+    });
+    p.raw(`event: patch\nid: 2\ndata: ${JSON.stringify({ revision: 2, baseRevision: 1, flags: [patched], deleted: [] })}\n\n`);
+    await waitFor(() => errors.length === 2, { message: "the patch rejected" });
+    assert.equal(errors[1].message, 'flag "banner": rules[0].clauses[0]: rule "staff": values[0]: only "(?:" groups are portable');
+    assert.match(warnings.at(-1), /^rejected patch \(keeping the previous flag set\): flag "banner": /);
+
+    assert.equal(c.revision, 1);
+    assert.equal(c.getString("banner", canadian, ""), "Welcome");
+    assert.equal(c.getStringDetail("banner", canadian, "").ruleId, "canada");
+    assert.equal(c.getString("banner", { targetingKey: "u1", email: "a@CORP.com" }, ""), "Hello");
+    assert.equal(p.requestsTo("/v1/stream").length, 1, "no reconnect: the stream itself was fine");
+
+    // The next valid patch applies.
+    p.raw(`event: patch\nid: 2\ndata: ${JSON.stringify({ revision: 2, baseRevision: 1, flags: [{ ...patched, rules: [] }], deleted: [] })}\n\n`);
+    await waitFor(() => c.revision === 2, { message: "a valid patch applied" });
+    assert.equal(c.getString("banner", canadian, ""), "Hello");
+    assert.equal(errors.length, 2);
   });
 
   test("401 is final: ready() rejects, no retry", async (t) => {

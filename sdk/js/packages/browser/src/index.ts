@@ -37,6 +37,8 @@ export interface EvaluationDetail<T> {
   /** Set when the provider reports the user inside a running experiment. */
   experimentKey: string;
   flagVersion: number;
+  /** Id of the targeting rule that decided (the provider's metadata.ruleId), "" if none. */
+  ruleId: string;
 }
 
 /** Where the values currently served came from. */
@@ -121,11 +123,11 @@ function sameResult(a: FlagResult, b: FlagResult): boolean {
 /** Checks an evaluated entry against a getter type and returns the detail. */
 export function resolveFlag<T>(entry: FlagResult | undefined, def: T, type: ValueType, ready = true): EvaluationDetail<T> {
   if (entry === undefined) {
-    return { value: def, variant: "", reason: "ERROR", errorCode: ready ? "FLAG_NOT_FOUND" : "PROVIDER_NOT_READY", experimentKey: "", flagVersion: 0 };
+    return { value: def, variant: "", reason: "ERROR", errorCode: ready ? "FLAG_NOT_FOUND" : "PROVIDER_NOT_READY", experimentKey: "", flagVersion: 0, ruleId: "" };
   }
   const version = typeof entry.metadata?.version === "number" ? entry.metadata.version : 0;
   if (entry.errorCode || !("value" in entry)) {
-    return { value: def, variant: "", reason: "ERROR", errorCode: entry.errorCode || "GENERAL", experimentKey: "", flagVersion: version };
+    return { value: def, variant: "", reason: "ERROR", errorCode: entry.errorCode || "GENERAL", experimentKey: "", flagVersion: version, ruleId: "" };
   }
   const v = entry.value;
   const ok =
@@ -134,8 +136,9 @@ export function resolveFlag<T>(entry: FlagResult | undefined, def: T, type: Valu
     (type === "string" && typeof v === "string") ||
     (type === "number" && typeof v === "number") ||
     (type === "integer" && typeof v === "number" && Number.isInteger(v) && Math.abs(v) <= 9223372036854775807);
-  if (!ok) return { value: def, variant: "", reason: "ERROR", errorCode: "TYPE_MISMATCH", experimentKey: "", flagVersion: version };
+  if (!ok) return { value: def, variant: "", reason: "ERROR", errorCode: "TYPE_MISMATCH", experimentKey: "", flagVersion: version, ruleId: "" };
   const exp = entry.metadata?.experimentKey;
+  const rule = entry.metadata?.ruleId;
   return {
     value: v as T,
     variant: entry.variant ?? "",
@@ -143,6 +146,7 @@ export function resolveFlag<T>(entry: FlagResult | undefined, def: T, type: Valu
     errorCode: "",
     experimentKey: typeof exp === "string" ? exp : "",
     flagVersion: version,
+    ruleId: typeof rule === "string" ? rule : "",
   };
 }
 
@@ -286,7 +290,7 @@ export class WaypostBrowserClient {
     try {
       return resolveFlag(this.flags.get(key), def, type, this._source !== "none");
     } catch {
-      return { value: def, variant: "", reason: "ERROR", errorCode: "GENERAL", experimentKey: "", flagVersion: 0 };
+      return { value: def, variant: "", reason: "ERROR", errorCode: "GENERAL", experimentKey: "", flagVersion: 0, ruleId: "" };
     }
   }
 
