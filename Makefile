@@ -9,9 +9,7 @@ SQLC_VERSION := v1.31.1
 
 ## run: start PostgreSQL if needed, apply migrations, run manager + worker + provider
 run: postgres ui
-	@if [ -z "$$WAYPOST_SECRET_KEY" ] && [ ! -f .waypost-dev-secret ]; then \
-	  umask 077 && head -c 32 /dev/urandom | base64 > .waypost-dev-secret && \
-	  echo "make run: generated a development WAYPOST_SECRET_KEY in .waypost-dev-secret (git-ignored; it encrypts events-database passwords). In production set WAYPOST_SECRET_KEY yourself."; fi
+	@if [ -z "$$WAYPOST_SECRET_KEY" ]; then scripts/dev-secret-key.sh >/dev/null; fi
 	WAYPOST_SECRET_KEY="$${WAYPOST_SECRET_KEY:-$$(cat .waypost-dev-secret)}" $(GO) run ./cmd/waypost all
 
 ## test: every test (Go with -race on real PostgreSQL, generated code freshness, UI and JS SDKs)
