@@ -212,6 +212,7 @@ export function AudienceLayerCard({ x, onChange }: { x: Experiment; onChange: (x
           </dd>
         </dl>
       )}
+      {x.status === "running" && <p className="muted small">While it runs, its audience changes only as a new phase: Change plan (new phase), at the top.</p>}
     </section>
   );
 }
