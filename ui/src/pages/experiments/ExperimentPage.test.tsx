@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import type { Experiment, ExposureDay, Results } from "../../api/experimentTypes";
+import type { Experiment, ExposureDay, Phase, Results } from "../../api/experimentTypes";
 import { ExperimentPage, PlanProgress, RefreshProgressLine, toWindow, windowLabel } from "./ExperimentPage";
 import { reconcile, toSeries } from "./ExposuresChart";
 import { flag, mockFetch, on, renderPage } from "../../test/helpers";
@@ -34,6 +34,25 @@ function experiment(over: Partial<Experiment> = {}): Experiment {
     created_at: "2026-11-01T00:00:00Z",
     updated_at: "2026-11-01T00:00:00Z",
     phases: [],
+    ...over,
+  };
+}
+
+/** Phase 1 of experiment(), 50/50 at 100% traffic, current unless over says otherwise. */
+function phase(over: Partial<Phase> = {}): Phase {
+  return {
+    number: 1,
+    weights: [
+      { variant: "off", weight: 5000 },
+      { variant: "on", weight: 5000 },
+    ],
+    traffic: 10000,
+    started_at: "2026-11-01T00:00:00Z",
+    started_by: "alice",
+    ended_at: null,
+    ended_by: null,
+    end_reason: null,
+    interrupted: null,
     ...over,
   };
 }
@@ -124,20 +143,7 @@ describe("ExperimentPage: drafts", () => {
 
 describe("ExperimentPage: restarting a stopped experiment", () => {
   it("restarts it as a new phase (POST …/start) and then shows it running in phase 2", async () => {
-    const phase1 = {
-      number: 1,
-      weights: [
-        { variant: "off", weight: 5000 },
-        { variant: "on", weight: 5000 },
-      ],
-      traffic: 10000,
-      started_at: "2026-11-01T00:00:00Z",
-      started_by: "alice",
-      ended_at: "2026-11-10T00:00:00Z",
-      ended_by: "alice",
-      end_reason: "stopped" as const,
-      interrupted: null,
-    };
+    const phase1 = phase({ ended_at: "2026-11-10T00:00:00Z", ended_by: "alice", end_reason: "stopped" });
     const stopped = experiment({ status: "stopped", started_at: "2026-11-01T00:00:00Z", stopped_at: "2026-11-10T00:00:00Z", phases: [phase1] });
     const restarted = experiment({
       status: "running",
@@ -265,21 +271,7 @@ describe("analysis window", () => {
 
 describe("ExperimentPage: changing a running experiment's plan as a new phase", () => {
   const canada = [{ attribute: "country", op: "in" as const, values: ["CA"] }];
-  const phase1 = {
-    number: 1,
-    weights: [
-      { variant: "off", weight: 5000 },
-      { variant: "on", weight: 5000 },
-    ],
-    traffic: 10000,
-    audience: canada,
-    started_at: "2026-11-01T00:00:00Z",
-    started_by: "alice",
-    ended_at: null,
-    ended_by: null,
-    end_reason: null,
-    interrupted: null,
-  };
+  const phase1 = phase({ audience: canada });
   const running = experiment({ status: "running", started_at: "2026-11-01T00:00:00Z", audience: canada, phases: [phase1] });
   const phaseMocks = (...first: Parameters<typeof mockFetch>) =>
     pageMocks(running, ...first, on("GET", /\/attributes$/, 200, { attributes: [{ name: "country", seen: "contexts" }] }), on("GET", /\/segments$/, 200, { segments: [] }));
@@ -300,7 +292,7 @@ describe("ExperimentPage: changing a running experiment's plan as a new phase", 
       version: 2,
       audience: us,
       phases: [
-        { ...phase1, ended_at: "2026-11-20T00:00:00Z", ended_by: "bob", end_reason: "new_phase" as const },
+        { ...phase1, ended_at: "2026-11-20T00:00:00Z", ended_by: "bob", end_reason: "new_phase" },
         { ...phase1, number: 2, audience: us, started_at: "2026-11-20T00:00:00Z", started_by: "bob" },
       ],
     };

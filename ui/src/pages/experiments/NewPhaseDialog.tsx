@@ -12,8 +12,7 @@ import { Modal } from "../../components/Modal";
 import { Field } from "../../components/Field";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { RolloutEditor } from "../../components/RolloutEditor";
-import { ClausesEditor } from "../../components/targeting/ClausesEditor";
-import { audienceDrafts, toAudience } from "./AudienceLayer";
+import { AudienceClauses, audienceDrafts, toAudience } from "./AudienceLayer";
 import { currentPhase } from "./PhaseNotice";
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -36,7 +35,7 @@ export function phaseChanges(x: Experiment, traffic: string, weights: number[], 
  */
 export function NewPhaseDialog({ x, names, onCancel, onDone }: { x: Experiment; names: Record<string, string>; onCancel: () => void; onDone: (x: Experiment) => void }) {
   const ws = useWorkspace();
-  const attrList = useId();
+  const headId = useId();
   const attributes = useApi((s) => tapi.attributes(ws.project, x.environment, s), [ws.project, x.environment]);
   const segments = useApi((s) => tapi.listSegments(ws.project, x.environment, s), [ws.project, x.environment]);
   const [traffic, setTraffic] = useState(percent(x.traffic));
@@ -64,8 +63,7 @@ export function NewPhaseDialog({ x, names, onCancel, onDone }: { x: Experiment; 
     }
   };
 
-  const audienceError = placeError(error, "audience", true);
-  const placed = audienceError !== undefined || fieldError(error, "traffic") !== undefined || fieldError(error, "weights", { prefix: true }) !== undefined;
+  const placed = placeError(error, "audience", true) !== undefined || fieldError(error, "traffic") !== undefined || fieldError(error, "weights", { prefix: true }) !== undefined;
   return (
     <Modal
       title={`Change the plan of “${x.name}” (new phase)`}
@@ -100,25 +98,17 @@ export function NewPhaseDialog({ x, names, onCancel, onDone }: { x: Experiment; 
           disabled={busy}
           error={fieldError(error, "weights", { prefix: true })}
         />
-        <section aria-labelledby={`${attrList}-aud`}>
-          <h3 id={`${attrList}-aud`} className="small-heading">
+        <section aria-labelledby={`${headId}-aud`}>
+          <h3 id={`${headId}-aud`} className="small-heading">
             Audience
           </h3>
-          <datalist id={attrList}>
-            {(attributes.data?.attributes ?? []).map((a) => (
-              <option key={a.name} value={a.name} />
-            ))}
-          </datalist>
-          <ClausesEditor
-            clauses={audience}
-            onChange={setAudience}
-            field="audience"
-            error={audienceError}
+          <AudienceClauses
+            audience={audience}
+            onAudience={setAudience}
+            error={error}
             attributes={attributes.data?.attributes}
             segments={(segments.data?.segments ?? []).map((s) => ({ key: s.key, name: s.name }))}
             disabled={busy}
-            emptyText="Everybody with a targeting key may enter."
-            attributeList={attrList}
           />
         </section>
         {unchanged && <p className="muted small">Change the traffic, weights or audience to start a new phase.</p>}
