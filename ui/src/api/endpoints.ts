@@ -12,7 +12,6 @@ import type {
   SDKKey,
   UpdateFlag,
   UpdateState,
-  Weight,
 } from "./types";
 
 const e = encodeURIComponent;
@@ -78,6 +77,7 @@ import type {
   ExposureDay,
   Job,
   Metric,
+  NewPhase,
   PowerRequest,
   PowerResponse,
   QueryPreview,
@@ -116,7 +116,7 @@ export const xapi = {
   deleteExperiment: (p: string, x: string) => http.del<void>(exp(p, x)),
   startExperiment: (p: string, x: string) => http.post<Experiment>(`${exp(p, x)}/start`),
   stopExperiment: (p: string, x: string, ship?: string) => http.post<Experiment>(`${exp(p, x)}/stop`, ship ? { ship } : {}),
-  newPhase: (p: string, x: string, body: { weights?: Weight[]; traffic?: number }) => http.post<Experiment>(`${exp(p, x)}/phases`, body),
+  newPhase: (p: string, x: string, body: NewPhase) => http.post<Experiment>(`${exp(p, x)}/phases`, body),
   refreshResults: (p: string, x: string) => http.post<Job>(`${exp(p, x)}/refresh`),
   results: (p: string, x: string, limit = 10, signal?: AbortSignal) => http.get<ResultsPage>(`${exp(p, x)}/results`, { limit }, signal),
   refreshExposures: (p: string, x: string) => http.post<Job>(`${exp(p, x)}/exposures/refresh`),

@@ -141,6 +141,8 @@ export interface Phase {
   number: number;
   weights: Weight[];
   traffic: number;
+  /** Who may enter during the phase (the experiment's audience then); [] or absent: everybody. */
+  audience?: Clause[];
   started_at: string;
   started_by: string;
   ended_at: string | null;
@@ -148,6 +150,15 @@ export interface Phase {
   end_reason: "new_phase" | "stopped" | "shipped" | null;
   /** Set when the kill switch turned the flag off during the phase. */
   interrupted: { at: string; by: string } | null;
+}
+
+/** POST .../phases: ends the running experiment's current phase and starts one with these; a field not given stays. */
+export interface NewPhase {
+  /** Basis points per variant, summing to 10000. */
+  weights?: Weight[];
+  /** Basis points of users who enter, 1..10000. */
+  traffic?: number;
+  audience?: Clause[];
 }
 
 export interface SaveExperiment {

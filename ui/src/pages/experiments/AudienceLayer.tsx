@@ -52,37 +52,47 @@ interface Props {
   disabled?: boolean;
 }
 
+/** An experiment's audience conditions (field "audience"), with the environment's attribute names suggested and server errors at their clause. */
+export function AudienceClauses({ audience, onAudience, error, attributes, segments, disabled }: Pick<Props, "audience" | "onAudience" | "error" | "attributes" | "segments" | "disabled">) {
+  const attrList = useId();
+  return (
+    <>
+      <datalist id={attrList}>
+        {(attributes ?? []).map((a) => (
+          <option key={a.name} value={a.name} />
+        ))}
+      </datalist>
+      <ClausesEditor
+        clauses={audience}
+        onChange={onAudience}
+        field="audience"
+        error={placeError(error, "audience", true)}
+        attributes={attributes}
+        segments={segments}
+        disabled={disabled}
+        emptyText="Everybody with a targeting key may enter."
+        attributeList={attrList}
+      />
+    </>
+  );
+}
+
 /** Who may enter an experiment (audience: conditions, segments) and its slice of a layer (mutually exclusive experiments). */
 export function AudienceLayerFields({ audience, onAudience, layer, onLayer, error, attributes, segments, others, disabled }: Props) {
-  const attrList = useId();
+  const ids = useId();
   const sameLayer = (others ?? []).filter((x) => layer.on && x.layer && x.layer.key === layer.key.trim() && x.status !== "stopped");
   const layerMsg = error instanceof ApiError && error.field === "layer" ? error.message : undefined;
   return (
     <>
-      <section aria-labelledby={`${attrList}-aud`}>
-        <h2 id={`${attrList}-aud`} className="small-heading">
+      <section aria-labelledby={`${ids}-aud`}>
+        <h2 id={`${ids}-aud`} className="small-heading">
           Audience
         </h2>
         <p className="muted small">Only contexts matching every condition may enter; the others get the off variant and are not exposed.</p>
-        <datalist id={attrList}>
-          {(attributes ?? []).map((a) => (
-            <option key={a.name} value={a.name} />
-          ))}
-        </datalist>
-        <ClausesEditor
-          clauses={audience}
-          onChange={onAudience}
-          field="audience"
-          error={placeError(error, "audience", true)}
-          attributes={attributes}
-          segments={segments}
-          disabled={disabled}
-          emptyText="Everybody with a targeting key may enter."
-          attributeList={attrList}
-        />
+        <AudienceClauses audience={audience} onAudience={onAudience} error={error} attributes={attributes} segments={segments} disabled={disabled} />
       </section>
-      <section aria-labelledby={`${attrList}-layer`} data-field="layer" tabIndex={-1}>
-        <h2 id={`${attrList}-layer`} className="small-heading">
+      <section aria-labelledby={`${ids}-layer`} data-field="layer" tabIndex={-1}>
+        <h2 id={`${ids}-layer`} className="small-heading">
           Layer
         </h2>
         <label className="checkbox">
@@ -212,6 +222,7 @@ export function AudienceLayerCard({ x, onChange }: { x: Experiment; onChange: (x
           </dd>
         </dl>
       )}
+      {x.status === "running" && <p className="muted small">While it runs, its audience changes only as a new phase: Change plan (new phase), at the top.</p>}
     </section>
   );
 }

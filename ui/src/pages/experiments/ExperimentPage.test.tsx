@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import type { Experiment, ExposureDay, Results } from "../../api/experimentTypes";
+import type { Experiment, ExposureDay, Phase, Results } from "../../api/experimentTypes";
 import { ExperimentPage, PlanProgress, RefreshProgressLine, toWindow, windowLabel } from "./ExperimentPage";
 import { reconcile, toSeries } from "./ExposuresChart";
 import { flag, mockFetch, on, renderPage } from "../../test/helpers";
@@ -34,6 +34,25 @@ function experiment(over: Partial<Experiment> = {}): Experiment {
     created_at: "2026-11-01T00:00:00Z",
     updated_at: "2026-11-01T00:00:00Z",
     phases: [],
+    ...over,
+  };
+}
+
+/** Phase 1 of experiment(), 50/50 at 100% traffic, current unless over says otherwise. */
+function phase(over: Partial<Phase> = {}): Phase {
+  return {
+    number: 1,
+    weights: [
+      { variant: "off", weight: 5000 },
+      { variant: "on", weight: 5000 },
+    ],
+    traffic: 10000,
+    started_at: "2026-11-01T00:00:00Z",
+    started_by: "alice",
+    ended_at: null,
+    ended_by: null,
+    end_reason: null,
+    interrupted: null,
     ...over,
   };
 }
@@ -124,20 +143,7 @@ describe("ExperimentPage: drafts", () => {
 
 describe("ExperimentPage: restarting a stopped experiment", () => {
   it("restarts it as a new phase (POST …/start) and then shows it running in phase 2", async () => {
-    const phase1 = {
-      number: 1,
-      weights: [
-        { variant: "off", weight: 5000 },
-        { variant: "on", weight: 5000 },
-      ],
-      traffic: 10000,
-      started_at: "2026-11-01T00:00:00Z",
-      started_by: "alice",
-      ended_at: "2026-11-10T00:00:00Z",
-      ended_by: "alice",
-      end_reason: "stopped" as const,
-      interrupted: null,
-    };
+    const phase1 = phase({ ended_at: "2026-11-10T00:00:00Z", ended_by: "alice", end_reason: "stopped" });
     const stopped = experiment({ status: "stopped", started_at: "2026-11-01T00:00:00Z", stopped_at: "2026-11-10T00:00:00Z", phases: [phase1] });
     const restarted = experiment({
       status: "running",
@@ -260,5 +266,94 @@ describe("analysis window", () => {
     expect(toWindow({ kind: "explicit", phase: 1, start: "2026-10-01T00:00", end: "2026-10-08T12:30" })).toEqual({ start: "2026-10-01T00:00:00.000Z", end: "2026-10-08T12:30:00.000Z" });
     expect(windowLabel({ preview: true, started_at: "2026-10-01T00:00:00Z", analysis_end: "2026-10-08T00:00:00Z" })).toMatch(/^Preview of historic data from /);
     expect(windowLabel({ window: "phase", phase: 1 })).toBe("");
+  });
+});
+
+describe("ExperimentPage: changing a running experiment's plan as a new phase", () => {
+  const canada = [{ attribute: "country", op: "in" as const, values: ["CA"] }];
+  const phase1 = phase({ audience: canada });
+  const running = experiment({ status: "running", started_at: "2026-11-01T00:00:00Z", audience: canada, phases: [phase1] });
+  const phaseMocks = (...first: Parameters<typeof mockFetch>) =>
+    pageMocks(running, ...first, on("GET", /\/attributes$/, 200, { attributes: [{ name: "country", seen: "contexts" }] }), on("GET", /\/segments$/, 200, { segments: [] }));
+  const phasePosts = (calls: { method: string; url: string; body: unknown }[]) => calls.filter((c) => c.method === "POST" && /\/experiments\/checkout\/phases$/.test(c.url));
+
+  async function openDialog() {
+    await userEvent.click(await screen.findByRole("button", { name: "Change plan (new phase)" }));
+    const dialog = screen.getByRole("dialog", { name: "Change the plan of “Checkout” (new phase)" });
+    expect(dialog).toHaveTextContent("Confirming ends phase 1 now and starts phase 2");
+    expect(dialog).toHaveTextContent("results then default to phase 2");
+    return dialog;
+  }
+
+  it("sends only the changed audience and shows phase 2 as current with it", async () => {
+    const us = [{ attribute: "country", op: "in" as const, values: ["US"] }];
+    const next = {
+      ...running,
+      version: 2,
+      audience: us,
+      phases: [
+        { ...phase1, ended_at: "2026-11-20T00:00:00Z", ended_by: "bob", end_reason: "new_phase" },
+        { ...phase1, number: 2, audience: us, started_at: "2026-11-20T00:00:00Z", started_by: "bob" },
+      ],
+    };
+    const calls = phaseMocks(on("POST", /\/phases$/, 200, next));
+    renderPage(<ExperimentPage />, at);
+    const dialog = await openDialog();
+    const c1 = within(dialog).getByRole("group", { name: "Condition 1" });
+    await userEvent.click(within(c1).getByRole("button", { name: "Remove value CA" }));
+    await userEvent.type(within(c1).getByLabelText("Add a value"), "US{Enter}");
+    await userEvent.click(within(dialog).getByRole("button", { name: "Start phase 2" }));
+
+    await waitFor(() => expect(screen.queryByRole("dialog")).toBeNull());
+    expect(phasePosts(calls).map((c) => c.body)).toEqual([{ audience: [{ attribute: "country", op: "in", values: ["US"] }] }]);
+    const phases = within(screen.getByRole("list", { name: "Phases" })).getAllByRole("listitem");
+    expect(phases.map((li) => li.textContent)).toEqual([
+      expect.stringMatching(/^Phase 1: Off 50% · On 50%, 100% traffic · country is one of CA · from .*\(plan changed\)$/),
+      expect.stringMatching(/^Phase 2: Off 50% · On 50%, 100% traffic · country is one of US · from .*\(current\)$/),
+    ]);
+    expect(within(screen.getByRole("region", { name: "Audience and layer" })).getByText("country is one of US")).toBeInTheDocument();
+    expect(await screen.findByText("Checkout: phase 2 started")).toBeInTheDocument();
+  });
+
+  it("shows a 422 on audience[0].values[0] at that clause's value and keeps everything typed", async () => {
+    const msg = "values[0]: must be a two-letter country code";
+    const calls = phaseMocks(on("POST", /\/phases$/, 422, { error: { code: "invalid", message: msg, field: "audience[0].values[0]" } }));
+    renderPage(<ExperimentPage />, at);
+    const dialog = await openDialog();
+    const traffic = within(dialog).getByLabelText("Traffic (% of users who enter)");
+    await userEvent.clear(traffic);
+    await userEvent.type(traffic, "40");
+    const c1 = within(dialog).getByRole("group", { name: "Condition 1" });
+    await userEvent.type(within(c1).getByLabelText("Add a value"), "Canada{Enter}");
+    await userEvent.click(within(dialog).getByRole("button", { name: "Start phase 2" }));
+
+    const value = within(c1).getByLabelText("Add a value");
+    await waitFor(() => expect(value).toHaveAttribute("aria-invalid", "true"));
+    expect(value).toHaveAccessibleDescription(msg);
+    expect(within(c1).getByRole("alert")).toHaveTextContent(msg);
+    expect(within(dialog).getAllByRole("alert")).toHaveLength(1);
+    expect(phasePosts(calls).map((c) => c.body)).toEqual([{ traffic: 4000, audience: [{ attribute: "country", op: "in", values: ["CA", "Canada"] }] }]);
+    expect(screen.getByRole("dialog")).toBe(dialog);
+    expect(traffic).toHaveValue("40");
+    expect(within(c1).getByLabelText("Attribute")).toHaveValue("country");
+    expect(within(c1).getByRole("button", { name: "Remove value CA" })).toBeInTheDocument();
+    expect(within(c1).getByRole("button", { name: "Remove value Canada" })).toBeInTheDocument();
+    expect(within(dialog).getByRole("button", { name: "Start phase 2" })).toBeEnabled();
+  });
+
+  it("sends traffic 25% as {traffic: 2500}; a 409 is shown as a banner with its message", async () => {
+    const refusal = "the experiment is controlled by the safe rollout \"checkout-rollout\"";
+    const calls = phaseMocks(on("POST", /\/phases$/, 409, { error: { code: "experiment_running", message: refusal } }));
+    renderPage(<ExperimentPage />, at);
+    const dialog = await openDialog();
+    expect(within(dialog).getByRole("button", { name: "Start phase 2" })).toBeDisabled();
+    const traffic = within(dialog).getByLabelText("Traffic (% of users who enter)");
+    await userEvent.clear(traffic);
+    await userEvent.type(traffic, "25");
+    await userEvent.click(within(dialog).getByRole("button", { name: "Start phase 2" }));
+
+    expect(await within(dialog).findByRole("alert")).toHaveTextContent(refusal);
+    expect(phasePosts(calls).map((c) => c.body)).toEqual([{ traffic: 2500 }]);
+    expect(traffic).toHaveValue("25");
   });
 });

@@ -20,6 +20,8 @@ import { PhaseNotice } from "./PhaseNotice";
 import { AnalysisSettingsCard } from "./AnalysisSettingsCard";
 import { ResultsOverTimeChart } from "./ResultsOverTimeChart";
 import { AudienceLayerCard } from "./AudienceLayer";
+import { NewPhaseDialog } from "./NewPhaseDialog";
+import { describeClause } from "../../lib/targeting";
 
 const POLL_MS = 1000;
 const POLL_LIMIT_MS = 5 * 60 * 1000;
@@ -83,7 +85,7 @@ export function ExperimentPage() {
 function Header({ x, names, onChange }: { x: Experiment; names: Record<string, string>; onChange: (x: Experiment) => void }) {
   const ws = useWorkspace();
   const toast = useToast();
-  const [confirm, setConfirm] = useState<"start" | "stop" | "edit" | "duplicate" | "delete" | null>(null);
+  const [confirm, setConfirm] = useState<"start" | "stop" | "edit" | "duplicate" | "delete" | "phase" | null>(null);
   const [ship, setShip] = useState("");
   const navigate = useNavigate();
   return (
@@ -130,6 +132,11 @@ function Header({ x, names, onChange }: { x: Experiment; names: Record<string, s
           Duplicate
         </button>
         {x.status === "running" && (
+          <button type="button" className="btn" onClick={() => setConfirm("phase")}>
+            Change plan (new phase)
+          </button>
+        )}
+        {x.status === "running" && (
           <button type="button" className="btn btn-danger-outline" onClick={() => setConfirm("stop")}>
             Stop experiment
           </button>
@@ -157,6 +164,18 @@ function Header({ x, names, onChange }: { x: Experiment; names: Record<string, s
             the flag's events log.
           </p>
         </ConfirmDialog>
+      )}
+      {confirm === "phase" && (
+        <NewPhaseDialog
+          x={x}
+          names={names}
+          onCancel={() => setConfirm(null)}
+          onDone={(nx) => {
+            onChange(nx);
+            setConfirm(null);
+            toast(`${x.name}: phase ${nx.phases?.length ?? ""} started`);
+          }}
+        />
       )}
       {confirm === "edit" && <EditDraft x={x} onCancel={() => setConfirm(null)} onSaved={(nx) => (onChange(nx), setConfirm(null), toast(`${nx.name} saved`))} />}
       {confirm === "duplicate" && (
@@ -290,7 +309,8 @@ function Plan({ x, names, power }: { x: Experiment; names: Record<string, string
                 {(x.phases ?? []).map((ph) => (
                   <li key={ph.number}>
                     Phase {ph.number}: {ph.weights.filter((w) => w.weight > 0).map((w) => `${names[w.variant] ?? w.variant} ${percent(w.weight)}%`).join(" · ")},{" "}
-                    {percent(ph.traffic)}% traffic · from <span title={dateTime(ph.started_at)}>{dateTime(ph.started_at)}</span>
+                    {percent(ph.traffic)}% traffic
+                    {ph.audience && ` · ${ph.audience.length ? ph.audience.map(describeClause).join(" and ") : "everybody"}`} · from <span title={dateTime(ph.started_at)}>{dateTime(ph.started_at)}</span>
                     {ph.ended_at ? (
                       <>
                         {" "}
