@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net/url"
 	"sort"
 	"strconv"
@@ -75,6 +76,13 @@ COMMENT ON TABLE waypost_schema_migrations IS 'Waypost migrations applied to thi
 // Up applies every pending Waypost migration, then River's. It returns the
 // versions it applied.
 func Up(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]int, error) {
+	return up(ctx, pool, log, math.MaxInt, true)
+}
+
+// up applies the pending Waypost migrations up to version last, then
+// River's when river is set, all under the migration lock. Tests stop at an
+// older version to build a database as an earlier release left it.
+func up(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, last int, river bool) ([]int, error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("acquire connection: %w", err)
@@ -101,7 +109,7 @@ func Up(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]int, error
 	}
 	var done []int
 	for _, m := range all {
-		if applied[m.Version] {
+		if applied[m.Version] || m.Version > last {
 			continue
 		}
 		err := pgx.BeginFunc(ctx, conn.Conn(), func(tx pgx.Tx) error {
@@ -116,6 +124,9 @@ func Up(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]int, error
 		}
 		log.Info("applied migration", "version", m.Version, "name", m.Name)
 		done = append(done, m.Version)
+	}
+	if !river {
+		return done, nil
 	}
 
 	migrator, err := rivermigrate.New(riverpgxv5.New(pool), nil)
