@@ -52,6 +52,33 @@ func templateName() (string, error) {
 	return "waypost_tmpl_" + hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
+// migrationsLock is the advisory lock, taken in the admin database, under
+// which test binaries run migrations. Advisory locks are per database, so
+// migrate.Up's own lock does not serialise two databases; but migration 008
+// alters the cluster-wide role waypost_events_reader, and two databases of
+// one server migrating at once can fail with "tuple concurrently updated".
+const migrationsLock = 7346001
+
+// SerialiseMigrations holds migrationsLock until tb ends: a test that runs
+// migrate.Up itself on a fresh database takes it first, as the template
+// build does. Such a test must not call NewMigrated (same lock).
+func SerialiseMigrations(tb testing.TB) {
+	tb.Helper()
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, AdminURL())
+	if err != nil {
+		tb.Fatalf("dbtest: connect for the migrations lock: %v", err)
+	}
+	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock($1)", migrationsLock); err != nil {
+		admin.Close(ctx)
+		tb.Fatalf("dbtest: take the migrations lock: %v", err)
+	}
+	tb.Cleanup(func() {
+		_, _ = admin.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", migrationsLock)
+		admin.Close(context.Background())
+	})
+}
+
 func ensureTemplate(ctx context.Context) (string, error) {
 	name, err := templateName()
 	if err != nil {
@@ -63,10 +90,10 @@ func ensureTemplate(ctx context.Context) (string, error) {
 	}
 	defer admin.Close(ctx)
 	// Serialise template creation across test binaries running in parallel.
-	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock(7346001)"); err != nil {
+	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock($1)", migrationsLock); err != nil {
 		return "", err
 	}
-	defer admin.Exec(context.Background(), "SELECT pg_advisory_unlock(7346001)") //nolint:errcheck
+	defer admin.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", migrationsLock) //nolint:errcheck
 	var exists bool
 	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate)", name).Scan(&exists); err != nil {
 		return "", err

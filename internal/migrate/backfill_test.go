@@ -17,6 +17,7 @@ import (
 // could change only on a draft), and later phase changes log it.
 func TestPhaseAudienceBackfill(t *testing.T) {
 	t.Parallel()
+	dbtest.SerialiseMigrations(t) // migration 008 alters a cluster-wide role
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, dbtest.NewDatabase(t))
 	require.NoError(t, err)

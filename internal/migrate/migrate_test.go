@@ -18,6 +18,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func TestUpIsIdempotent(t *testing.T) {
 	t.Parallel()
+	dbtest.SerialiseMigrations(t) // migration 008 alters a cluster-wide role
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, dbtest.NewDatabase(t))
 	require.NoError(t, err)
@@ -45,6 +46,7 @@ func TestUpIsIdempotent(t *testing.T) {
 
 func TestUpFromTwoProcessesAtOnce(t *testing.T) {
 	t.Parallel()
+	dbtest.SerialiseMigrations(t) // migration 008 alters a cluster-wide role
 	ctx := context.Background()
 	dsn := dbtest.NewDatabase(t)
 	// Separate pools stand for separate processes: each has its own sessions.
