@@ -121,8 +121,11 @@ describe("browser (headless Chromium)", { skip, timeout: 240_000 }, () => {
       target.user,
       target.flag,
     ]);
-    await waitText(page, "#sdk", `${target.flag}=${initial}`);
-    assert.equal(await page.locator("#sdk").getAttribute("data-source"), "network");
+    // The demo renders the default (false) at once: when the provider's
+    // value is false too, the text matches before the network answers, so
+    // wait for the answer itself, then check the value it brought.
+    await page.waitForFunction(() => document.querySelector("#sdk")?.dataset.source === "network", null, { timeout: 10000 });
+    assert.equal(await text(page, "#sdk"), `${target.flag}=${initial}`);
     if (target.toggle) {
       await page.waitForFunction(() => window.client && window.client.es && window.client.es.readyState === 1);
       await target.toggle(!initial);
