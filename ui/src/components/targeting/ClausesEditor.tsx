@@ -1,3 +1,4 @@
+import { useId } from "react";
 import type { AttributeSuggestion, Operator } from "../../api/types";
 import { OPERATORS, clauseDraft, coerceValues, operatorInfo, type ClauseDraft, type RuleErrorPlace } from "../../lib/targeting";
 import { ValuesInput, type SegmentOption } from "./ValuesInput";
@@ -18,16 +19,36 @@ interface Props {
   disabled?: boolean;
   /** Shown when there are no clauses (audiences may be empty). */
   emptyText?: string;
-  /** The id of a <datalist> of attribute names (shared by the page). */
+  /** The id of an <AttributeList> shared by several editors (the rules of a flag); absent: the editor renders its own from attributes. */
   attributeList?: string;
+}
+
+/** The attribute names suggested while typing a condition: targetingKey, then each attribute seen with where it was seen and a few examples. */
+export function AttributeList({ id, attributes }: { id: string; attributes?: AttributeSuggestion[] }) {
+  return (
+    <datalist id={id}>
+      <option value="targetingKey">the user id</option>
+      {(attributes ?? [])
+        .filter((a) => a.name !== "targetingKey")
+        .map((a) => (
+          <option key={a.name} value={a.name}>
+            {a.seen}
+            {a.examples && a.examples.length ? `: ${a.examples.slice(0, 3).join(", ")}` : ""}
+          </option>
+        ))}
+    </datalist>
+  );
 }
 
 /** Conditions that must all match: attribute, operator, values typed by the operator, negate. */
 export function ClausesEditor({ clauses, onChange, field, error, attributes, segments, disabled, emptyText, attributeList }: Props) {
+  const ownList = useId();
+  const list = attributeList ?? ownList;
   const set = (j: number, c: ClauseDraft) => onChange(clauses.map((x, k) => (k === j ? c : x)));
   const listError = error && error.clause === undefined ? error.message : undefined;
   return (
     <div className="clauses" data-field={field} tabIndex={-1}>
+      {!attributeList && <AttributeList id={ownList} attributes={attributes} />}
       {clauses.length === 0 && emptyText && <p className="muted small">{emptyText}</p>}
       {clauses.map((c, j) => (
         <ClauseRow
@@ -41,7 +62,7 @@ export function ClausesEditor({ clauses, onChange, field, error, attributes, seg
           attributes={attributes}
           segments={segments}
           disabled={disabled}
-          attributeList={attributeList}
+          attributeList={list}
         />
       ))}
       {listError && (

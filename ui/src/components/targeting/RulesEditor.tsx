@@ -3,7 +3,7 @@ import type { AttributeSuggestion, Variant } from "../../api/types";
 import { normalize, toWeights } from "../../lib/rollout";
 import { move, newRule, placeError, type RuleDraft } from "../../lib/targeting";
 import { RolloutEditor } from "../RolloutEditor";
-import { ClausesEditor } from "./ClausesEditor";
+import { AttributeList, ClausesEditor } from "./ClausesEditor";
 import type { SegmentOption } from "./ValuesInput";
 import "./targeting.css";
 
@@ -45,17 +45,7 @@ export function RulesEditor({ rules, onChange, variants, defaultVariant = "", at
   const listError = place && place.rule === undefined ? place.message : undefined;
   return (
     <div className="rules" data-field={field} tabIndex={-1} ref={root}>
-      <datalist id={attrList}>
-        <option value="targetingKey">the user id</option>
-        {(attributes ?? [])
-          .filter((a) => a.name !== "targetingKey")
-          .map((a) => (
-            <option key={a.name} value={a.name}>
-              {a.seen}
-              {a.examples && a.examples.length ? `: ${a.examples.slice(0, 3).join(", ")}` : ""}
-            </option>
-          ))}
-      </datalist>
+      <AttributeList id={attrList} attributes={attributes} />
       {rules.length === 0 && <p className="empty small">{emptyText}</p>}
       <ol className="rule-list" aria-label="Rules">
         {rules.map((r, i) => {

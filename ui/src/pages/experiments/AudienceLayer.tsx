@@ -54,26 +54,17 @@ interface Props {
 
 /** An experiment's audience conditions (field "audience"), with the environment's attribute names suggested and server errors at their clause. */
 export function AudienceClauses({ audience, onAudience, error, attributes, segments, disabled }: Pick<Props, "audience" | "onAudience" | "error" | "attributes" | "segments" | "disabled">) {
-  const attrList = useId();
   return (
-    <>
-      <datalist id={attrList}>
-        {(attributes ?? []).map((a) => (
-          <option key={a.name} value={a.name} />
-        ))}
-      </datalist>
-      <ClausesEditor
-        clauses={audience}
-        onChange={onAudience}
-        field="audience"
-        error={placeError(error, "audience", true)}
-        attributes={attributes}
-        segments={segments}
-        disabled={disabled}
-        emptyText="Everybody with a targeting key may enter."
-        attributeList={attrList}
-      />
-    </>
+    <ClausesEditor
+      clauses={audience}
+      onChange={onAudience}
+      field="audience"
+      error={placeError(error, "audience", true)}
+      attributes={attributes}
+      segments={segments}
+      disabled={disabled}
+      emptyText="Everybody with a targeting key may enter."
+    />
   );
 }
 

@@ -2,7 +2,7 @@
 // rollout", and the monitoring page with the stage timeline, one tile per
 // guardrail (effect and sequential interval against the threshold, over
 // the checks) and the reason of every decision.
-import { useId, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router";
 import { rapi, tapi, xapi } from "../../api/endpoints";
 import type { Flag } from "../../api/types";
@@ -85,7 +85,6 @@ export function NewSafeRolloutForm({ flag, onCancel, onCreated }: { flag: Flag; 
   const metrics = useApi((s) => xapi.listMetrics(ws.project, s), [ws.project]);
   const attributes = useApi((s) => tapi.attributes(ws.project, ws.env, s), [ws.project, ws.env]);
   const segments = useApi((s) => tapi.listSegments(ws.project, ws.env, s), [ws.project, ws.env]);
-  const attrList = useId();
   const [audience, setAudience] = useState<ClauseDraft[]>([]);
   const [key, setKey] = useState(`${flag.key}-rollout`);
   const [control, setControl] = useState(flag.variants[0]?.key ?? "");
@@ -189,11 +188,6 @@ export function NewSafeRolloutForm({ flag, onCancel, onCreated }: { flag: Flag; 
         <p className="muted small">
           Only contexts matching every condition take part (and are exposed); everyone else keeps <code>{control}</code> for the whole rollout.
         </p>
-        <datalist id={attrList}>
-          {(attributes.data?.attributes ?? []).map((a) => (
-            <option key={a.name} value={a.name} />
-          ))}
-        </datalist>
         <ClausesEditor
           clauses={audience}
           onChange={setAudience}
@@ -203,7 +197,6 @@ export function NewSafeRolloutForm({ flag, onCancel, onCreated }: { flag: Flag; 
           segments={(segments.data?.segments ?? []).map((sg) => ({ key: sg.key, name: sg.name }))}
           disabled={busy}
           emptyText="Everybody with a targeting key takes part."
-          attributeList={attrList}
         />
       </fieldset>
       <Field label="On a regression" field="on_regression" error={fieldError(err, "on_regression")}>
@@ -393,7 +386,6 @@ export function AudienceEditor({ rollout: x, onCancel, onSaved }: { rollout: Saf
   const ws = useWorkspace();
   const attributes = useApi((s) => tapi.attributes(ws.project, x.environment, s), [ws.project, x.environment]);
   const segments = useApi((s) => tapi.listSegments(ws.project, x.environment, s), [ws.project, x.environment]);
-  const attrList = useId();
   const [audience, setAudience] = useState<ClauseDraft[]>(() => (x.audience ?? []).map(clauseDraft));
   const [err, setErr] = useState<unknown>();
   const [busy, setBusy] = useState(false);
@@ -412,11 +404,6 @@ export function AudienceEditor({ rollout: x, onCancel, onSaved }: { rollout: Saf
   const placed = placeError(err, "audience", true);
   return (
     <form onSubmit={submit} className="stack" aria-label="Edit audience">
-      <datalist id={attrList}>
-        {(attributes.data?.attributes ?? []).map((a) => (
-          <option key={a.name} value={a.name} />
-        ))}
-      </datalist>
       <ClausesEditor
         clauses={audience}
         onChange={setAudience}
@@ -426,7 +413,6 @@ export function AudienceEditor({ rollout: x, onCancel, onSaved }: { rollout: Saf
         segments={(segments.data?.segments ?? []).map((sg) => ({ key: sg.key, name: sg.name }))}
         disabled={busy}
         emptyText="Everybody with a targeting key takes part."
-        attributeList={attrList}
       />
       {!placed && <ErrorBanner error={err} />}
       <div className="row">
