@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/waypost/waypost/internal/dbtest"
 	"github.com/waypost/waypost/internal/migrate"
 )
 
@@ -17,13 +15,10 @@ import (
 // could change only on a draft), and later phase changes log it.
 func TestPhaseAudienceBackfill(t *testing.T) {
 	t.Parallel()
-	dbtest.SerialiseMigrations(t) // migration 008 alters a cluster-wide role
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, dbtest.NewDatabase(t))
-	require.NoError(t, err)
-	defer pool.Close()
+	pool := emptyDatabase(t)
 
-	_, err = migrate.UpTo(ctx, pool, quiet, 20)
+	_, err := migrate.UpTo(ctx, pool, quiet, 20)
 	require.NoError(t, err)
 	var hasColumn bool
 	require.NoError(t, pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns

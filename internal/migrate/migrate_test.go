@@ -16,13 +16,21 @@ import (
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
+// emptyDatabase is a pool on a new, empty database, holding the migrations
+// lock for the test (migration 008 alters a cluster-wide role).
+func emptyDatabase(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	dbtest.SerialiseMigrations(t)
+	pool, err := pgxpool.New(context.Background(), dbtest.NewDatabase(t))
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	return pool
+}
+
 func TestUpIsIdempotent(t *testing.T) {
 	t.Parallel()
-	dbtest.SerialiseMigrations(t) // migration 008 alters a cluster-wide role
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, dbtest.NewDatabase(t))
-	require.NoError(t, err)
-	defer pool.Close()
+	pool := emptyDatabase(t)
 
 	require.ErrorIs(t, migrate.Check(ctx, pool), migrate.ErrSchemaBehind, "an empty database is behind")
 	first, err := migrate.Up(ctx, pool, quiet)
