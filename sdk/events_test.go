@@ -241,8 +241,10 @@ func TestEventSenderSendsAPartialBatchEveryInterval(t *testing.T) {
 	for i := range users {
 		c.Bool("exp", "user-"+strconv.Itoa(i), false)
 	}
+	// Wait for the sender's own count too: the server has the batch before
+	// the sender has read its answer and counted it sent.
 	deadline := time.Now().Add(15 * time.Second) // generous: the interval is 50 ms
-	for es.accepted() < users && time.Now().Before(deadline) {
+	for (es.accepted() < users || s.Sent() < users) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if es.accepted() != users || s.Sent() != users || s.Pending() != 0 || s.Dropped() != 0 {
